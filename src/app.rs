@@ -1,0 +1,342 @@
+//! The binary's commands, wired from the library. Errors here are `anyhow` (the edge).
+
+use crate::baseline::Baseline;
+use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RuleArgs, RulesCommand, ScanArgs};
+use crate::engine::{Engine, EngineOptions};
+use crate::finding::Finding;
+use crate::progress::Progress;
+use crate::report::{self, Format};
+use crate::rules::{LoadedConfig, RuleSet, Strategy};
+use crate::scan::{self, ScanOptions, Stats};
+use anyhow::{Context, Result, bail};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Exit code: nothing found.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: an error (the scan is incomplete, so a gate must not pass).
+pub const EXIT_ERROR: u8 = 2;
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Scan(args) => scan_cmd(args),
+        Command::Rules(RulesCommand::List { rules, json }) => rules_list(&rules, json),
+        Command::Rules(RulesCommand::Check { file, strict }) => {
+            rules_check(file.as_deref(), strict)
+        }
+    }
+}
+
+/// Config files picked up at a scan root, in order of preference.
+pub const DISCOVERED_CONFIGS: [&str; 2] = [".shush.toml", ".gitleaks.toml"];
+
+/// Loads the rules: `--config`, else a config discovered at `root`, else the built-ins.
+/// Prints which config is used and its warnings to stderr (unless `quiet`).
+pub fn load_engine(args: &RuleArgs, root: &Path, quiet: bool) -> Result<Engine> {
+    let path: Option<PathBuf> = match &args.config {
+        Some(p) => Some(p.clone()),
+        None if args.no_config => None,
+        None => DISCOVERED_CONFIGS
+            .iter()
+            .map(|n| root.join(n))
+            .find(|p| p.is_file()),
+    };
+    let loaded = match &path {
+        Some(p) => {
+            if !quiet && args.config.is_none() {
+                eprintln!(
+                    "shush: using rules from {} (--no-config to ignore it)",
+                    p.display()
+                );
+            }
+            LoadedConfig::from_path(p)
+                .with_context(|| format!("loading rules from {}", p.display()))?
+        }
+        None => LoadedConfig::builtin(),
+    };
+    let rules = RuleSet::from_loaded(loaded)?;
+    if path.is_some() {
+        rules.validate()?;
+    }
+    if !quiet {
+        for w in &rules.warnings {
+            eprintln!("shush: warning: {w}");
+        }
+    }
+    let options = EngineOptions {
+        decode_depth: args.decode_depth,
+        inline_allow: !args.no_inline_allow,
+    };
+    Ok(Engine::new(rules, options)?)
+}
+
+/// The root used for config discovery: the first directory argument, else the current one.
+fn scan_root(paths: &[PathBuf]) -> PathBuf {
+    paths
+        .iter()
+        .find(|p| p.as_os_str() != "-" && p.is_dir())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn scan_cmd(args: ScanArgs) -> Result<u8> {
+    let started = Instant::now();
+    let out_args = &args.output;
+    let engine = load_engine(&args.rules, &scan_root(&args.paths), out_args.quiet)?;
+    let baseline = match &out_args.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    let opts = ScanOptions {
+        follow_symlinks: args.follow,
+        gitignore: args.gitignore,
+        max_file_size: args.max_file_size,
+        threads: args.threads,
+        reveal: out_args.show_secrets,
+    };
+    let stats = Arc::new(Stats::default());
+    let (stdin_args, path_args): (Vec<_>, Vec<_>) = args
+        .paths
+        .iter()
+        .cloned()
+        .partition(|p| p.as_os_str() == "-");
+    let mut outcome = scan::Outcome::default();
+    if !path_args.is_empty() {
+        for p in &path_args {
+            if std::fs::symlink_metadata(p).is_err() {
+                outcome
+                    .errors
+                    .push(format!("{}: no such file or directory", p.display()));
+            }
+        }
+        let existing: Vec<PathBuf> = path_args
+            .into_iter()
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .collect();
+        if !existing.is_empty() {
+            let show = !out_args.quiet && !args.no_progress && std::io::stderr().is_terminal();
+            let progress = if show {
+                Progress::start(stats.clone())
+            } else {
+                Progress::hidden()
+            };
+            let o = scan::scan_paths(&engine, &existing, &opts, &stats, &progress);
+            progress.finish();
+            merge(&mut outcome, o);
+        }
+    }
+    if !stdin_args.is_empty() {
+        let o = scan::scan_stdin(&engine, &mut std::io::stdin().lock(), &opts, &stats);
+        merge(&mut outcome, o);
+    }
+    let mut suppressed = 0usize;
+    if let Some(b) = &baseline {
+        let before = outcome.findings.len();
+        outcome.findings.retain(|f| !b.contains(&f.fingerprint));
+        suppressed = before - outcome.findings.len();
+    }
+    emit(&engine, &outcome.findings, out_args)?;
+    if !out_args.quiet {
+        for w in &outcome.warnings {
+            eprintln!("shush: warning: {w}");
+        }
+    }
+    for e in &outcome.errors {
+        eprintln!("shush: error: {e}");
+    }
+    if !out_args.quiet {
+        eprintln!("{}", summary_line(&stats, started, &outcome, suppressed));
+    }
+    Ok(exit_code(&outcome.findings, outcome.errors.len(), out_args))
+}
+
+fn merge(into: &mut scan::Outcome, from: scan::Outcome) {
+    into.findings.extend(from.findings);
+    into.errors.extend(from.errors);
+    into.warnings.extend(from.warnings);
+}
+
+/// 2 on any error (fail closed), else the `--exit-code` when something was found, else 0.
+pub fn exit_code(findings: &[Finding], errors: usize, args: &OutputArgs) -> u8 {
+    if errors > 0 {
+        EXIT_ERROR
+    } else if !findings.is_empty() {
+        args.exit_code
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+/// Writes the report where `--output` says, in `--format`.
+pub fn emit(engine: &Engine, findings: &[Finding], args: &OutputArgs) -> Result<()> {
+    match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            report::write_report(
+                &mut w,
+                findings,
+                args.format,
+                engine.rules(),
+                args.color == ColorChoice::Always,
+            )?;
+            w.flush()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let color = match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    args.format == Format::Text
+                        && stdout.is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            report::write_report(&mut w, findings, args.format, engine.rules(), color)?;
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+fn summary_line(
+    stats: &Stats,
+    started: Instant,
+    outcome: &scan::Outcome,
+    suppressed: usize,
+) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let secs = started.elapsed().as_secs_f64();
+    let bytes = stats.bytes.load(Relaxed);
+    let mut line = format!(
+        "shush: {} files, {:.1} MB in {:.2}s ({:.0} MB/s): {} finding{}",
+        stats.files.load(Relaxed),
+        bytes as f64 / 1e6,
+        secs,
+        bytes as f64 / 1e6 / secs.max(1e-6),
+        outcome.findings.len(),
+        if outcome.findings.len() == 1 { "" } else { "s" }
+    );
+    if suppressed > 0 {
+        line.push_str(&format!(", {suppressed} suppressed by baseline"));
+    }
+    let large = stats.skipped_large.load(Relaxed);
+    if large > 0 {
+        line.push_str(&format!(", {large} over size cap skipped"));
+    }
+    let links = stats.skipped_symlinks.load(Relaxed);
+    if links > 0 {
+        line.push_str(&format!(", {links} symlinks not followed"));
+    }
+    if !outcome.errors.is_empty() {
+        line.push_str(&format!(
+            ", {} error{}",
+            outcome.errors.len(),
+            if outcome.errors.len() == 1 { "" } else { "s" }
+        ));
+    }
+    line
+}
+
+fn rules_list(args: &RuleArgs, json: bool) -> Result<u8> {
+    let engine = load_engine(args, Path::new("."), false)?;
+    let rules = &engine.rules().rules;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        let items: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "description": r.description,
+                    "family": r.family,
+                    "confidence": r.confidence,
+                    "keywords": r.keywords,
+                    "tags": r.tags,
+                    "checksum": r.checksum.map(|c| format!("{c:?}")),
+                    "max_len": r.max_len,
+                    "multiline": r.multiline,
+                    "references": r.references,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &items)?;
+        writeln!(out)?;
+    } else {
+        let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
+        writeln!(
+            out,
+            "{:width$}  {:6}  {:24}  DESCRIPTION",
+            "ID", "CONF", "KEYWORDS"
+        )?;
+        for r in rules {
+            let mut kw = r.keywords.join(",");
+            if kw.len() > 24 {
+                kw.truncate(21);
+                kw.push_str("...");
+            }
+            if matches!(r.strategy, Strategy::Full { .. }) && kw.is_empty() {
+                kw = "(none: full scan)".into();
+            }
+            writeln!(
+                out,
+                "{:width$}  {:6}  {:24}  {}",
+                r.id,
+                r.confidence.as_str(),
+                kw,
+                r.description
+            )?;
+        }
+        writeln!(out, "{} rules", rules.len())?;
+    }
+    out.flush()?;
+    Ok(EXIT_CLEAN)
+}
+
+fn rules_check(file: Option<&Path>, strict: bool) -> Result<u8> {
+    let loaded = match file {
+        Some(p) => {
+            LoadedConfig::from_path(p).with_context(|| format!("loading {}", p.display()))?
+        }
+        None => LoadedConfig::builtin(),
+    };
+    let origin = loaded.origin.clone();
+    let rules = RuleSet::from_loaded(loaded)?;
+    for w in &rules.warnings {
+        eprintln!("shush: warning: {w}");
+    }
+    if let Err(e) = rules.validate() {
+        bail!("{origin}: {e}");
+    }
+    let engine = Engine::new(rules, EngineOptions::default())?;
+    let report = crate::rules::check::check(&engine);
+    let mut out = std::io::stdout().lock();
+    for p in &report.failures {
+        writeln!(out, "FAIL {}: {}", p.rule, p.message)?;
+    }
+    for p in &report.lints {
+        writeln!(
+            out,
+            "{} {}: {}",
+            if strict { "FAIL" } else { "lint" },
+            p.rule,
+            p.message
+        )?;
+    }
+    writeln!(
+        out,
+        "{origin}: {} rules, {} examples, {} failures, {} lint problems",
+        report.rules,
+        report.examples,
+        report.failures.len(),
+        report.lints.len()
+    )?;
+    let failed = !report.failures.is_empty() || (strict && !report.lints.is_empty());
+    Ok(if failed { 1 } else { EXIT_CLEAN })
+}

@@ -1,0 +1,184 @@
+//! Command-line definitions (clap).
+
+use crate::report::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// shush: find and stop secret leaks — in commits, CI logs, artifacts and history.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shush",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files, directories, or standard input (`-`) for secrets.
+    Scan(ScanArgs),
+    /// List the rules, or test rules against their examples.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Where the rules come from.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// A gitleaks, Betterleaks or shush TOML rule file (default: `.shush.toml` or
+    /// `.gitleaks.toml` at the scan root, else the built-in rules).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore `.shush.toml` / `.gitleaks.toml` at the scan root; use the built-in rules.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Levels of base64 / percent-encoding to decode and rescan (0 disables decoding).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub decode_depth: usize,
+    /// Do not honour inline `shush:allow` / `gitleaks:allow` comments.
+    #[arg(long)]
+    pub no_inline_allow: bool,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// How findings are reported.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show secrets unmasked in the report (default: a short prefix and the length).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Suppress findings whose fingerprints are in this previous JSON/JSONL/SARIF report.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Exit code when secrets are found (errors always exit 2).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: u8,
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// No summary, warnings or progress on stderr (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `shush scan`.
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Honour .gitignore, .ignore and git exclude files (default: scan everything, since an
+    /// ignored file still leaks into an artifact).
+    #[arg(long)]
+    pub gitignore: bool,
+    /// Follow symbolic links while walking.
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    /// Skip files larger than this (e.g. 500K, 64M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Never draw a progress line.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `shush rules …`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules in effect.
+    List {
+        /// Rules.
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a rule file (default: the built-in rules): regexes compile, examples match with
+    /// the right secret, negative examples do not.
+    Check {
+        /// The TOML file to check.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Also fail on lint problems (missing keywords, unbounded regexes, too few examples).
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+/// Parses a size with an optional K/M/G suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'B' => 1,
+                _ => return Err(format!("unknown size suffix {c:?} (use K, M or G)")),
+            };
+            (&s[..i], mult)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a size: {s:?}"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size too large: {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10"), Ok(10));
+        assert_eq!(parse_size("2K"), Ok(2048));
+        assert_eq!(parse_size("3m"), Ok(3 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("1X").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

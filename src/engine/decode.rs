@@ -1,0 +1,306 @@
+//! Decode-and-rescan: base64 runs that contain an encoded keyword, and percent-encoded text
+//! around keyword hits, are decoded into a bounded buffer and scanned again. Findings are
+//! reported at the encoded location, with the encoding chain.
+
+use super::{Engine, InputMeta, Match, ScanState, has_allow_marker, line_of};
+use serde::Serialize;
+use std::ops::Range;
+
+/// An encoding the engine saw through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// Standard or URL-safe base64.
+    Base64,
+    /// URL percent-encoding.
+    Percent,
+}
+
+impl Encoding {
+    /// The lower-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Percent => "percent",
+        }
+    }
+}
+
+/// Reusable buffers for one decode depth.
+#[derive(Debug, Default)]
+pub(crate) struct Buffers {
+    decoded: Vec<u8>,
+    /// For percent decoding: source offset of each decoded byte.
+    map: Vec<u32>,
+    found: Vec<Match>,
+    done: Vec<Range<usize>>,
+    regions: Vec<(usize, usize)>,
+}
+
+/// Shortest base64 run worth decoding.
+const MIN_B64_RUN: usize = 16;
+
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b - b'A' + 10,
+    }
+}
+
+/// Whether `s` holds a `%XX` escape.
+fn has_percent_escape(s: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', s).any(|i| i + 2 < s.len() && is_hex(s[i + 1]) && is_hex(s[i + 2]))
+}
+
+impl Engine {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn decode_and_rescan(
+        &self,
+        st: &mut ScanState,
+        hay: &[u8],
+        owned: &Range<usize>,
+        windows: &[(u32, usize, usize)],
+        meta: &InputMeta<'_>,
+        depth: usize,
+        out: &mut Vec<Match>,
+    ) {
+        if st.decode_bufs.len() <= depth {
+            st.decode_bufs.resize_with(depth + 1, Buffers::default);
+        }
+        let mut bufs = std::mem::take(&mut st.decode_bufs[depth]);
+        bufs.done.clear();
+        let hits = std::mem::take(&mut st.b64_hits);
+        let inner_meta = InputMeta {
+            binary: false,
+            ..*meta
+        };
+        for &(pos, off) in &hits {
+            if bufs.done.iter().any(|d| d.contains(&pos)) {
+                continue;
+            }
+            let Some(run) = base64_run(hay, pos, off as usize, self.max_len) else {
+                continue;
+            };
+            bufs.done.push(run.clone());
+            bufs.decoded.clear();
+            if !decode_base64_into(&hay[run.clone()], &mut bufs.decoded) {
+                continue;
+            }
+            bufs.found.clear();
+            let decoded = std::mem::take(&mut bufs.decoded);
+            self.scan_depth(
+                st,
+                &decoded,
+                0..decoded.len(),
+                &inner_meta,
+                depth + 1,
+                &mut bufs.found,
+            );
+            for m in bufs.found.drain(..) {
+                let enc = |r: &Range<usize>| {
+                    let s = run.start + r.start * 4 / 3;
+                    let e = (run.start + (r.end * 4).div_ceil(3)).min(run.end);
+                    s..e.max(s)
+                };
+                let secret_span = enc(&m.secret_span);
+                let span = enc(&m.span);
+                self.push_decoded(
+                    hay,
+                    owned,
+                    m,
+                    span,
+                    secret_span,
+                    super::Encoding::Base64,
+                    out,
+                );
+            }
+            bufs.decoded = decoded;
+        }
+        st.b64_hits = hits;
+
+        if memchr::memchr(b'%', &hay[owned.clone()]).is_some() {
+            bufs.regions.clear();
+            bufs.regions.extend(windows.iter().map(|&(_, s, e)| (s, e)));
+            bufs.regions.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::new();
+            for &(s, e) in &bufs.regions {
+                match merged.last_mut() {
+                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                    _ => merged.push((s, e)),
+                }
+            }
+            for (s, e) in merged {
+                let region = &hay[s..e];
+                if !has_percent_escape(region) {
+                    continue;
+                }
+                percent_decode(region, s, &mut bufs.decoded, &mut bufs.map);
+                bufs.found.clear();
+                let decoded = std::mem::take(&mut bufs.decoded);
+                self.scan_depth(
+                    st,
+                    &decoded,
+                    0..decoded.len(),
+                    &inner_meta,
+                    depth + 1,
+                    &mut bufs.found,
+                );
+                for m in bufs.found.drain(..) {
+                    let map = &bufs.map;
+                    let enc = |r: &Range<usize>| {
+                        if r.is_empty() || r.end > map.len() {
+                            return 0..0;
+                        }
+                        let start = map[r.start] as usize;
+                        let last = map[r.end - 1] as usize;
+                        let last_len = if hay[last] == b'%' { 3 } else { 1 };
+                        start..last + last_len
+                    };
+                    let secret_span = enc(&m.secret_span);
+                    if secret_span.is_empty() || !has_percent_escape(&hay[secret_span.clone()]) {
+                        // Nothing in the secret was encoded: the plain scan reports it.
+                        continue;
+                    }
+                    let span = enc(&m.span);
+                    self.push_decoded(
+                        hay,
+                        owned,
+                        m,
+                        span,
+                        secret_span,
+                        super::Encoding::Percent,
+                        out,
+                    );
+                }
+                bufs.decoded = decoded;
+            }
+        }
+        st.decode_bufs[depth] = bufs;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_decoded(
+        &self,
+        hay: &[u8],
+        owned: &Range<usize>,
+        mut m: Match,
+        span: Range<usize>,
+        secret_span: Range<usize>,
+        how: Encoding,
+        out: &mut Vec<Match>,
+    ) {
+        if !owned.contains(&secret_span.start) {
+            return;
+        }
+        if self.options.inline_allow && has_allow_marker(&hay[line_of(hay, span.clone())]) {
+            return;
+        }
+        m.span = span.start.min(secret_span.start)..span.end.max(secret_span.end);
+        m.secret_span = secret_span;
+        m.decoded.insert(0, how);
+        out.push(m);
+    }
+}
+
+/// The base64 run around an encoded-keyword hit at `pos` whose first character sits at
+/// `quantum_offset` inside a 4-character quantum, bounded to what a match could need.
+fn base64_run(
+    hay: &[u8],
+    pos: usize,
+    quantum_offset: usize,
+    max_len: usize,
+) -> Option<Range<usize>> {
+    let q = pos.checked_sub(quantum_offset)?;
+    let reach = max_len * 4 / 3 + 8;
+    let all_b64 = |r: Range<usize>| hay[r].iter().all(|&b| is_b64(b));
+    let mut start = q;
+    while start >= 4 && q - start < reach && all_b64(start - 4..start) {
+        start -= 4;
+    }
+    let mut end = q;
+    while end + 4 <= hay.len() && end - q < reach + 4 && all_b64(end..end + 4) {
+        end += 4;
+    }
+    // A final partial quantum (2 or 3 characters), possibly padded.
+    let mut tail = 0;
+    while tail < 3 && end + tail < hay.len() && is_b64(hay[end + tail]) {
+        tail += 1;
+    }
+    if tail >= 2 {
+        end += tail;
+    }
+    (end >= pos + 4 && end - start >= MIN_B64_RUN).then_some(start..end)
+}
+
+/// Decodes a base64 run (either alphabet, padding optional) into `out`.
+fn decode_base64_into(run: &[u8], out: &mut Vec<u8>) -> bool {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const CFG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    const STD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CFG);
+    const URL: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, CFG);
+    let run = if run.len() % 4 == 1 {
+        &run[..run.len() - 1]
+    } else {
+        run
+    };
+    let url = run.iter().any(|&b| b == b'-' || b == b'_');
+    let engine = if url { &URL } else { &STD };
+    engine.decode_vec(run, out).is_ok()
+}
+
+/// Percent-decodes `src` (whose first byte is at offset `base` in the haystack) into `out`,
+/// recording for every decoded byte the haystack offset it came from.
+fn percent_decode(src: &[u8], base: usize, out: &mut Vec<u8>, map: &mut Vec<u32>) {
+    out.clear();
+    map.clear();
+    let mut i = 0;
+    while i < src.len() {
+        let b = src[i];
+        if b == b'%' && i + 2 < src.len() && is_hex(src[i + 1]) && is_hex(src[i + 2]) {
+            out.push(hex_val(src[i + 1]) << 4 | hex_val(src[i + 2]));
+            map.push((base + i) as u32);
+            i += 3;
+        } else {
+            out.push(b);
+            map.push((base + i) as u32);
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_roundtrip_map() {
+        let mut out = Vec::new();
+        let mut map = Vec::new();
+        percent_decode(b"a%2Fb%zz", 10, &mut out, &mut map);
+        assert_eq!(out, b"a/b%zz");
+        assert_eq!(map, vec![10, 11, 14, 15, 16, 17]);
+    }
+
+    #[test]
+    fn run_bounds() {
+        let hay = b"x = \"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=\";";
+        // "hello world hello world" base64; pretend a hit at the start of the run.
+        let run = base64_run(hay, 5, 0, 100).unwrap();
+        assert_eq!(&hay[run.clone()], b"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ");
+        let mut out = Vec::new();
+        assert!(decode_base64_into(&hay[run], &mut out));
+        assert_eq!(out, b"hello world hello world");
+    }
+}

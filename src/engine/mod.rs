@@ -1,0 +1,479 @@
+//! The detection engine: keyword prefilter → per-rule regex on bounded windows → filters
+//! (entropy, checksum, allowlists, inline `shush:allow`) → decode-and-rescan.
+//!
+//! The [`Engine`] is immutable and shared across threads; each thread owns a [`ScanState`]
+//! holding regex caches and scratch buffers, so scanning allocates nothing per byte.
+//!
+//! Scanning works on a haystack with an *owned* span: the engine looks at bytes around the
+//! span for context but reports only matches that start inside it. Consecutive chunks whose
+//! owned spans tile an input, each with at least [`Engine::overlap`] bytes of context on both
+//! sides, report every match exactly once (see [`crate::stream`]).
+
+mod decode;
+mod finalize;
+mod prefilter;
+
+use crate::checksum::shannon_entropy;
+use crate::error::{Error, Result};
+use crate::rules::{AllowCandidate, Rule, RuleSet, Strategy};
+use prefilter::Prefilter;
+use regex_automata::meta;
+use regex_automata::util::captures::Captures;
+use std::ops::Range;
+
+pub use decode::Encoding;
+
+/// Inline markers that suppress a finding on their line.
+const ALLOW_MARKERS: [&[u8]; 2] = [b"shush:allow", b"gitleaks:allow"];
+/// How far around a match the engine looks for its line (bounds work on huge lines).
+const LINE_CONTEXT: usize = 4096;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How many levels of base64 / percent-encoding to decode and rescan (0 disables).
+    pub decode_depth: usize,
+    /// Honour `shush:allow` and `gitleaks:allow` comments.
+    pub inline_allow: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            decode_depth: 1,
+            inline_allow: true,
+        }
+    }
+}
+
+/// What the engine needs to know about an input beyond its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InputMeta<'a> {
+    /// Path (for `path` rules and allowlists), if the input has one.
+    pub path: Option<&'a str>,
+    /// Commit id (for commit allowlists), for git sources.
+    pub commit: Option<&'a str>,
+    /// Whether the input is binary: decoding is skipped there.
+    pub binary: bool,
+}
+
+/// One confirmed match, in haystack coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Index of the rule in the engine's rule set.
+    pub rule: usize,
+    /// The whole match (for a decoded match: the encoded bytes that hold it).
+    pub span: Range<usize>,
+    /// The secret (for a decoded match: the encoded bytes that hold it).
+    pub secret_span: Range<usize>,
+    /// The secret's bytes (decoded, for a decoded match).
+    pub secret: Vec<u8>,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+    /// How the secret was encoded, outermost first; empty for a plain match.
+    pub decoded: Vec<Encoding>,
+}
+
+/// Per-thread mutable state: regex caches and scratch space. Create one per thread with
+/// [`Engine::new_state`] and reuse it for every input.
+#[derive(Debug)]
+pub struct ScanState {
+    caches: Vec<Option<meta::Cache>>,
+    captures: Vec<Option<Captures>>,
+    disabled: Vec<bool>,
+    open: Vec<(usize, usize)>,
+    touched: Vec<u32>,
+    windows: Vec<(u32, usize, usize)>,
+    gate_seen: Vec<bool>,
+    b64_hits: Vec<(usize, u8)>,
+    decode_bufs: Vec<decode::Buffers>,
+}
+
+/// Sentinel for "no open window" in [`ScanState::open`].
+const NO_WINDOW: (usize, usize) = (usize::MAX, 0);
+
+/// The compiled detector. Cheap to share: wrap it in an `Arc` or borrow it across threads.
+#[derive(Debug)]
+pub struct Engine {
+    rules: RuleSet,
+    options: EngineOptions,
+    prefilter: Prefilter,
+    full_rules: Vec<usize>,
+    path_rules: Vec<usize>,
+    max_len: usize,
+}
+
+impl Engine {
+    /// Builds an engine over `rules`.
+    pub fn new(rules: RuleSet, options: EngineOptions) -> Result<Self> {
+        let prefilter =
+            Prefilter::new(&rules, options.decode_depth > 0).map_err(|e| Error::Config {
+                origin: rules.origin.clone(),
+                message: format!("keyword automaton: {e}"),
+            })?;
+        let full_rules = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.strategy, Strategy::Full { .. }))
+            .map(|(i, _)| i)
+            .collect();
+        let path_rules = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.strategy == Strategy::PathOnly)
+            .map(|(i, _)| i)
+            .collect();
+        let max_len = rules
+            .rules
+            .iter()
+            .map(|r| r.max_len)
+            .max()
+            .unwrap_or(1)
+            .max(prefilter.max_pattern_len);
+        Ok(Engine {
+            rules,
+            options,
+            prefilter,
+            full_rules,
+            path_rules,
+            max_len,
+        })
+    }
+
+    /// An engine over the built-in rules with default options.
+    pub fn builtin() -> Result<Self> {
+        Self::new(RuleSet::builtin()?, EngineOptions::default())
+    }
+
+    /// The rule set.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// The rule at `index`.
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.rules.rules[index]
+    }
+
+    /// The options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// The longest possible match of any rule, in bytes.
+    pub fn max_match_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Context a chunk needs on each side of its owned span for chunked scanning to find
+    /// exactly what a whole-input scan finds.
+    pub fn overlap(&self) -> usize {
+        2 * self.max_len + 8
+    }
+
+    /// Fresh per-thread state.
+    pub fn new_state(&self) -> ScanState {
+        let n = self.rules.rules.len();
+        ScanState {
+            caches: (0..n).map(|_| None).collect(),
+            captures: (0..n).map(|_| None).collect(),
+            disabled: vec![false; n],
+            open: vec![NO_WINDOW; n],
+            touched: Vec::new(),
+            windows: Vec::new(),
+            gate_seen: vec![false; self.prefilter.gate_count],
+            b64_hits: Vec::new(),
+            decode_bufs: Vec::new(),
+        }
+    }
+
+    /// Prepares `st` for a new input: decides from the path alone which rules apply.
+    /// Returns `false` when no rule can report anything for this input (it can be skipped).
+    pub fn begin_input(&self, st: &mut ScanState, meta: &InputMeta<'_>) -> bool {
+        if self
+            .rules
+            .global_allowlists
+            .iter()
+            .any(|a| a.allows_path(meta.path))
+        {
+            st.disabled.iter_mut().for_each(|d| *d = true);
+            return false;
+        }
+        let mut any = false;
+        for (i, rule) in self.rules.rules.iter().enumerate() {
+            let off = !rule.applies_to_path(meta.path)
+                || rule.allowlists.iter().any(|a| a.allows_path(meta.path));
+            st.disabled[i] = off;
+            any |= !off;
+        }
+        any
+    }
+
+    /// Scans a whole input: [`Engine::begin_input`] then [`Engine::scan`] over all of it.
+    pub fn scan_bytes(&self, st: &mut ScanState, hay: &[u8], meta: &InputMeta<'_>) -> Vec<Match> {
+        let mut out = Vec::new();
+        if self.begin_input(st, meta) {
+            self.scan(st, hay, 0..hay.len(), meta, &mut out);
+        }
+        out
+    }
+
+    /// Scans `hay`, reporting into `out` the matches that start inside `owned`. Call
+    /// [`Engine::begin_input`] once per input first.
+    pub fn scan(
+        &self,
+        st: &mut ScanState,
+        hay: &[u8],
+        owned: Range<usize>,
+        meta: &InputMeta<'_>,
+        out: &mut Vec<Match>,
+    ) {
+        let owned = owned.start.min(hay.len())..owned.end.min(hay.len());
+        if owned.start == 0 {
+            for &r in &self.path_rules {
+                if !st.disabled[r] {
+                    out.push(Match {
+                        rule: r,
+                        span: 0..0,
+                        secret_span: 0..0,
+                        secret: Vec::new(),
+                        entropy: 0.0,
+                        decoded: Vec::new(),
+                    });
+                }
+            }
+        }
+        self.scan_depth(st, hay, owned, meta, 0, out);
+    }
+
+    fn scan_depth(
+        &self,
+        st: &mut ScanState,
+        hay: &[u8],
+        owned: Range<usize>,
+        meta: &InputMeta<'_>,
+        depth: usize,
+        out: &mut Vec<Match>,
+    ) {
+        if owned.is_empty() {
+            return;
+        }
+        let decode_here = depth < self.options.decode_depth && !meta.binary;
+        self.collect_windows(st, hay, &owned, decode_here);
+        let windows = std::mem::take(&mut st.windows);
+        for &(r, ws, we) in &windows {
+            let r = r as usize;
+            if self.gate_ok(st, r) {
+                self.run_rule(st, r, hay, ws..we, &owned, meta, out);
+            }
+        }
+        for i in 0..self.full_rules.len() {
+            let r = self.full_rules[i];
+            if st.disabled[r] || !self.gate_ok(st, r) {
+                continue;
+            }
+            let ml = self.rules.rules[r].max_len;
+            let range = owned.start.saturating_sub(ml)..(owned.end + ml).min(hay.len());
+            self.run_rule(st, r, hay, range, &owned, meta, out);
+        }
+        if decode_here {
+            self.decode_and_rescan(st, hay, &owned, &windows, meta, depth, out);
+        }
+        st.windows = windows;
+        st.windows.clear();
+    }
+
+    fn gate_ok(&self, st: &ScanState, r: usize) -> bool {
+        let gates = &self.prefilter.rule_gates[r];
+        gates.is_empty() || gates.iter().any(|&g| st.gate_seen[g as usize])
+    }
+
+    /// Runs the automaton and turns anchor hits into merged per-rule windows.
+    fn collect_windows(
+        &self,
+        st: &mut ScanState,
+        hay: &[u8],
+        owned: &Range<usize>,
+        want_b64: bool,
+    ) {
+        st.windows.clear();
+        st.b64_hits.clear();
+        st.gate_seen.iter_mut().for_each(|g| *g = false);
+        let Some(ac) = &self.prefilter.ac else { return };
+        let region =
+            owned.start.saturating_sub(self.max_len)..(owned.end + self.max_len).min(hay.len());
+        let input = aho_corasick::Input::new(hay).range(region);
+        for m in ac.find_overlapping_iter(input) {
+            let info = &self.prefilter.patterns[m.pattern().as_usize()];
+            if let Some(g) = info.gate {
+                st.gate_seen[g as usize] = true;
+            }
+            if let Some(off) = info.b64_quantum_offset {
+                if want_b64 {
+                    st.b64_hits.push((m.start(), off));
+                }
+            }
+            if m.start() < owned.start {
+                continue;
+            }
+            let (hs, he) = (m.start(), m.end());
+            for &r in &info.anchor_rules {
+                let r = r as usize;
+                if st.disabled[r] {
+                    continue;
+                }
+                let ml = self.rules.rules[r].max_len;
+                let ws = he.saturating_sub(ml);
+                let we = (hs + ml).min(hay.len());
+                let open = &mut st.open[r];
+                if open.0 == usize::MAX {
+                    *open = (ws, we);
+                    st.touched.push(r as u32);
+                } else if ws <= open.1 {
+                    open.1 = open.1.max(we);
+                } else {
+                    st.windows.push((r as u32, open.0, open.1));
+                    *open = (ws, we);
+                }
+            }
+        }
+        for &r in &st.touched {
+            let (ws, we) = std::mem::replace(&mut st.open[r as usize], NO_WINDOW);
+            st.windows.push((r, ws, we));
+        }
+        st.touched.clear();
+    }
+
+    /// Runs rule `r`'s regex over `range`, confirming matches that start in `owned`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_rule(
+        &self,
+        st: &mut ScanState,
+        r: usize,
+        hay: &[u8],
+        range: Range<usize>,
+        owned: &Range<usize>,
+        meta: &InputMeta<'_>,
+        out: &mut Vec<Match>,
+    ) {
+        let rule = &self.rules.rules[r];
+        let Some(lazy) = &rule.regex else { return };
+        let Ok(re) = lazy.get() else { return };
+        let cache = st.caches[r].get_or_insert_with(|| re.create_cache());
+        let needs_groups = re.group_info().group_len(regex_automata::PatternID::ZERO) > 1;
+        let caps = st.captures[r].get_or_insert_with(|| re.create_captures());
+        let mut input = regex_automata::Input::new(hay).range(range.clone());
+        loop {
+            let m = if needs_groups {
+                re.search_captures_with(cache, &input, caps);
+                caps.get_match()
+            } else {
+                re.search_with(cache, &input)
+            };
+            let Some(m) = m else { break };
+            if m.start() >= owned.end {
+                break;
+            }
+            if m.start() >= owned.start {
+                let secret_span = if needs_groups {
+                    secret_span(rule, caps)
+                } else {
+                    None
+                }
+                .unwrap_or(m.range());
+                if let Some(found) = self.confirm(r, hay, m.range(), secret_span, meta) {
+                    out.push(found);
+                }
+            }
+            let next = if m.is_empty() { m.end() + 1 } else { m.end() };
+            if next > range.end {
+                break;
+            }
+            input.set_start(next);
+        }
+    }
+
+    /// The filters every candidate passes: entropy, checksum, allowlists, inline allow.
+    fn confirm(
+        &self,
+        r: usize,
+        hay: &[u8],
+        span: Range<usize>,
+        secret_span: Range<usize>,
+        meta: &InputMeta<'_>,
+    ) -> Option<Match> {
+        let rule = &self.rules.rules[r];
+        let secret = &hay[secret_span.clone()];
+        if secret.is_empty() {
+            return None;
+        }
+        let entropy = shannon_entropy(secret);
+        if rule.entropy > 0.0 && entropy <= rule.entropy {
+            return None;
+        }
+        if let Some(check) = rule.checksum {
+            if !check.verify(secret) {
+                return None;
+            }
+        }
+        let line = line_of(hay, span.clone());
+        let candidate = AllowCandidate {
+            secret,
+            matched: &hay[span.clone()],
+            line: &hay[line],
+            path: meta.path,
+            commit: meta.commit,
+        };
+        if rule
+            .allowlists
+            .iter()
+            .chain(self.rules.global_allowlists.iter())
+            .any(|a| a.allows(&candidate))
+        {
+            return None;
+        }
+        if self.options.inline_allow && has_allow_marker(candidate.line) {
+            return None;
+        }
+        Some(Match {
+            rule: r,
+            span,
+            secret_span,
+            secret: secret.to_vec(),
+            entropy,
+            decoded: Vec::new(),
+        })
+    }
+}
+
+/// The span of the secret: the configured group, else the first non-empty group.
+fn secret_span(rule: &Rule, caps: &Captures) -> Option<Range<usize>> {
+    if rule.secret_group > 0 {
+        return caps.get_group(rule.secret_group).map(|s| s.range());
+    }
+    (1..caps.group_len())
+        .filter_map(|g| caps.get_group(g))
+        .find(|s| !s.is_empty())
+        .map(|s| s.range())
+}
+
+/// The line(s) containing `span`, limited to [`LINE_CONTEXT`] bytes on each side.
+pub(crate) fn line_of(hay: &[u8], span: Range<usize>) -> Range<usize> {
+    let lo = span.start.saturating_sub(LINE_CONTEXT);
+    let start = memchr::memrchr(b'\n', &hay[lo..span.start]).map_or(lo, |i| lo + i + 1);
+    let hi = (span.end + LINE_CONTEXT).min(hay.len());
+    let end = memchr::memchr(b'\n', &hay[span.end..hi]).map_or(hi, |i| span.end + i);
+    start..end
+}
+
+/// Whether `line` carries a `shush:allow` or `gitleaks:allow` marker.
+pub(crate) fn has_allow_marker(line: &[u8]) -> bool {
+    ALLOW_MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(line, m).is_some())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! The reported finding: what every output format serialises. A [`Finding`] never holds the
+//! raw secret unless the user asked to see secrets: it is masked when the finding is built.
+
+use crate::engine::{Encoding, Engine};
+use crate::location::Located;
+use crate::rules::Confidence;
+use serde::Serialize;
+use sha2::Digest;
+
+/// Where a finding came from. Serialised with a `kind` tag (`file`, `stdin`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Source {
+    /// A file on disk.
+    File {
+        /// The path as given or walked.
+        path: String,
+    },
+    /// Standard input.
+    Stdin,
+}
+
+/// One reported secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The rule that found it.
+    pub rule_id: String,
+    /// The rule's description.
+    pub description: String,
+    /// Display path of the input (`-` for stdin).
+    pub path: String,
+    /// 1-based line of the secret's first character.
+    pub line: u64,
+    /// 1-based column of the secret's first character.
+    pub column: u64,
+    /// 1-based line of the secret's last character.
+    pub end_line: u64,
+    /// 1-based column of the secret's last character (inclusive).
+    pub end_column: u64,
+    /// Byte offset of the secret in the input.
+    pub offset: u64,
+    /// Length of the secret's span in the input, in bytes.
+    pub length: u64,
+    /// The secret, masked (a short prefix and the length) unless secrets are revealed.
+    pub secret: String,
+    /// Stable hash of rule id and secret: survives line moves, rebases and squashes.
+    pub fingerprint: String,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+    /// How sure the rule is.
+    pub confidence: Confidence,
+    /// Encoding chain the secret was found through (outermost first), or null.
+    pub decoded: Option<Vec<Encoding>>,
+    /// The rule's tags.
+    pub tags: Vec<String>,
+    /// Where the input came from.
+    pub source: Source,
+}
+
+impl Finding {
+    /// Builds the finding for a located match. The raw secret is used for the fingerprint
+    /// and then masked, unless `reveal` is set.
+    pub fn new(
+        engine: &Engine,
+        located: &Located,
+        path: &str,
+        source: Source,
+        reveal: bool,
+    ) -> Self {
+        let rule = engine.rule(located.rule);
+        Finding {
+            rule_id: rule.id.clone(),
+            description: rule.description.clone(),
+            path: path.to_string(),
+            line: located.start.line,
+            column: located.start.column,
+            end_line: located.end.line,
+            end_column: located.end.column,
+            offset: located.secret_span.start,
+            length: located.secret_span.end - located.secret_span.start,
+            secret: if reveal {
+                String::from_utf8_lossy(&located.secret).into_owned()
+            } else {
+                mask(&located.secret)
+            },
+            fingerprint: fingerprint(&rule.id, &located.secret),
+            entropy: (located.entropy * 1000.0).round() / 1000.0,
+            confidence: rule.confidence,
+            decoded: (!located.decoded.is_empty()).then(|| located.decoded.clone()),
+            tags: rule.tags.clone(),
+            source,
+        }
+    }
+
+    /// Sort key for deterministic output: path, position, rule.
+    pub fn sort_key(&self) -> (&str, u64, u64, &str) {
+        (&self.path, self.line, self.column, &self.rule_id)
+    }
+}
+
+/// Masks a secret for display: a short prefix (at most a quarter of it, at most six
+/// characters) and its length in characters, e.g. `ghp_Ky…(40)`.
+pub fn mask(secret: &[u8]) -> String {
+    let text = String::from_utf8_lossy(secret);
+    let n = text.chars().count();
+    let keep = (n / 4).min(6);
+    let prefix: String = text
+        .chars()
+        .take(keep)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    format!("{prefix}…({n})")
+}
+
+/// The stable fingerprint of a secret found by a rule: the first 128 bits of
+/// SHA-256(rule id, NUL, secret), in hex. Never the secret itself.
+pub fn fingerprint(rule_id: &str, secret: &[u8]) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(rule_id.as_bytes());
+    h.update([0u8]);
+    h.update(secret);
+    let d = h.finalize();
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_keeps_short_prefix_and_length() {
+        assert_eq!(
+            mask(b"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"),
+            "ghp_Ky…(40)"
+        );
+        assert_eq!(mask(b"abc"), "…(3)");
+        assert_eq!(mask(b"hunter22"), "hu…(8)");
+        assert!(!mask(b"\x01\x02\x03\x04\x05\x06\x07\x08").contains('\x01'));
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_rule_scoped() {
+        let a = fingerprint("r1", b"secret");
+        assert_eq!(a, fingerprint("r1", b"secret"));
+        assert_ne!(a, fingerprint("r2", b"secret"));
+        assert_ne!(a, fingerprint("r1", b"secret2"));
+        assert_eq!(a.len(), 32);
+        assert!(!a.contains("secret"));
+    }
+}

@@ -1,0 +1,54 @@
+//! Output formats: human text, JSON, JSON Lines and SARIF 2.1.0. Every format serialises the
+//! same [`Finding`]s, whose secrets are already masked unless the user asked to reveal them.
+
+mod sarif;
+mod text;
+
+use crate::finding::Finding;
+use crate::rules::RuleSet;
+use std::io::{self, Write};
+
+pub use sarif::write_sarif;
+pub use text::write_text;
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `path:line:col: rule secret`, one finding a line (colour on a terminal).
+    Text,
+    /// A JSON array of findings.
+    Json,
+    /// One JSON finding per line.
+    Jsonl,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+}
+
+/// Writes `findings` in `format`. `rules` supplies SARIF rule metadata; `color` applies to
+/// text only.
+pub fn write_report(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    format: Format,
+    rules: &RuleSet,
+    color: bool,
+) -> io::Result<()> {
+    match format {
+        Format::Text => write_text(out, findings, color),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, findings)?;
+            writeln!(out)
+        }
+        Format::Jsonl => write_jsonl(out, findings),
+        Format::Sarif => write_sarif(out, findings, rules),
+    }
+}
+
+/// Writes one compact JSON object per finding, one per line.
+pub fn write_jsonl(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
+    for f in findings {
+        serde_json::to_writer(&mut *out, f)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! SARIF 2.1.0 output (<https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html>).
+
+use crate::finding::Finding;
+use crate::rules::{Confidence, RuleSet};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Writes a SARIF log with one run. Only the rules that produced results are listed.
+pub fn write_sarif(out: &mut dyn Write, findings: &[Finding], rules: &RuleSet) -> io::Result<()> {
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut descriptors: Vec<Value> = Vec::new();
+    for f in findings {
+        if index.contains_key(f.rule_id.as_str()) {
+            continue;
+        }
+        index.insert(&f.rule_id, descriptors.len());
+        let mut d = json!({
+            "id": f.rule_id,
+            "name": rule_name(&f.rule_id),
+            "shortDescription": { "text": if f.description.is_empty() { f.rule_id.clone() } else { f.description.clone() } },
+            "properties": { "tags": f.tags, "confidence": f.confidence.as_str() },
+        });
+        if let Some(uri) = rules.get(&f.rule_id).and_then(|r| r.references.first()) {
+            d["helpUri"] = json!(uri);
+        }
+        descriptors.push(d);
+    }
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut message = format!("{} ({}) found: {}", f.description, f.rule_id, f.secret);
+            if let Some(chain) = &f.decoded {
+                let names: Vec<_> = chain.iter().map(|e| e.as_str()).collect();
+                message.push_str(&format!(" (decoded: {})", names.join(" > ")));
+            }
+            json!({
+                "ruleId": f.rule_id,
+                "ruleIndex": index[f.rule_id.as_str()],
+                "level": if f.confidence == Confidence::Low { "warning" } else { "error" },
+                "message": { "text": message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": path_to_uri(&f.path) },
+                        "region": {
+                            "startLine": f.line.max(1),
+                            "startColumn": f.column.max(1),
+                            "endLine": f.end_line.max(f.line).max(1),
+                            "endColumn": f.end_column.max(1) + 1,
+                            "byteOffset": f.offset,
+                            "byteLength": f.length,
+                        }
+                    }
+                }],
+                "partialFingerprints": { "shushFingerprint/v1": f.fingerprint },
+                "properties": {
+                    "secret": f.secret,
+                    "entropy": f.entropy,
+                    "confidence": f.confidence.as_str(),
+                    "source": f.source,
+                },
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "shush",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/shush-scanner/shush",
+                "rules": descriptors,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    });
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+/// `github-pat` → `GithubPat` (SARIF's `name` is a PascalCase identifier by convention).
+fn rule_name(id: &str) -> String {
+    id.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(cs)
+                .collect::<String>()
+        })
+        .collect()
+}
+
+/// A relative URI reference for a path: `/` separators, everything outside RFC 3986's
+/// unreserved set (and `/`) percent-encoded.
+pub(crate) fn path_to_uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_escaping() {
+        assert_eq!(path_to_uri("src/a b#c.rs"), "src/a%20b%23c.rs");
+        assert_eq!(path_to_uri("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(rule_name("github-pat"), "GithubPat");
+        assert_eq!(rule_name("aws.key_id"), "AwsKeyId");
+    }
+}

@@ -1,0 +1,47 @@
+//! The human format: ripgrep-like `path:line:col: rule-id masked-secret`.
+
+use crate::finding::Finding;
+use std::io::{self, Write};
+
+const MAGENTA: &str = "\x1b[35m";
+const GREEN: &str = "\x1b[32m";
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// Writes one line per finding; with `color`, ANSI colours as ripgrep uses them.
+pub fn write_text(out: &mut dyn Write, findings: &[Finding], color: bool) -> io::Result<()> {
+    for f in findings {
+        let decoded = match &f.decoded {
+            Some(chain) => {
+                let names: Vec<_> = chain.iter().map(|e| e.as_str()).collect();
+                format!(" (decoded: {})", names.join(" > "))
+            }
+            None => String::new(),
+        };
+        let path = sanitize(&f.path);
+        let secret = sanitize(&f.secret);
+        if color {
+            writeln!(
+                out,
+                "{MAGENTA}{path}{RESET}:{GREEN}{}{RESET}:{}: {BOLD}{}{RESET} {RED}{secret}{RESET}{DIM}{decoded}{RESET}",
+                f.line, f.column, f.rule_id
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{path}:{}:{}: {} {secret}{decoded}",
+                f.line, f.column, f.rule_id
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces control characters so a hostile path or secret cannot drive the terminal.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}

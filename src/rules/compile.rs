@@ -1,0 +1,751 @@
+//! Turning a loaded configuration into a [`RuleSet`]: compiled allowlists, scan strategies
+//! derived from regex analysis, and regexes that compile lazily on first use.
+
+use super::analysis::{self, RegexAnalysis};
+use super::load::{self, LoadedConfig};
+use super::spec::{AllowlistSpec, ConfigFile, ExampleSpec, RuleSpec};
+use crate::checksum::Checksum;
+use crate::error::{Error, Result};
+use aho_corasick::AhoCorasick;
+use regex_automata::meta;
+use serde::Serialize;
+use sha2::Digest;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+/// Bound used for a single-line regex whose match length is otherwise unbounded.
+pub const DEFAULT_UNBOUNDED_LEN: usize = 4 * 1024;
+/// Bound used for a multi-line regex whose match length is otherwise unbounded.
+pub const DEFAULT_UNBOUNDED_MULTILINE_LEN: usize = 16 * 1024;
+/// No rule may look further than this, whatever its regex says: it bounds the overlap
+/// between chunks and the bytes a streaming redactor may hold back.
+pub const HARD_MAX_LEN: usize = 64 * 1024;
+/// Derived keywords shorter than this select too much input to be worth using as anchors.
+pub const MIN_DERIVED_KEYWORD_LEN: usize = 3;
+
+/// How sure a rule is that a match is a live secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Context or entropy based (generic assignments).
+    Low,
+    /// A distinctive format without a checksum, or a weaker context rule.
+    Medium,
+    /// A distinctive prefix and format, or a verified checksum.
+    High,
+}
+
+impl Confidence {
+    /// Parses `high`, `medium` or `low` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "high" => Some(Confidence::High),
+            "medium" => Some(Confidence::Medium),
+            "low" => Some(Confidence::Low),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+}
+
+/// Builds a byte regex the way every shush regex is built: ASCII classes (RE2 semantics),
+/// matching on arbitrary bytes; Unicode mode only when the pattern needs it.
+pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> {
+    let syntax = regex_automata::util::syntax::Config::new()
+        .unicode(unicode)
+        .utf8(false);
+    let config = meta::Config::new()
+        .utf8_empty(false)
+        .nfa_size_limit(Some(20 << 20))
+        .hybrid_cache_capacity(4 << 20);
+    let build = |syntax| {
+        meta::Regex::builder()
+            .syntax(syntax)
+            .configure(config.clone())
+            .build(pattern)
+    };
+    match build(syntax) {
+        Ok(re) => Ok(re),
+        Err(_) if !unicode => build(syntax.unicode(true)).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A regex compiled on first use, so that a scan pays only for the rules its input triggers.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    unicode: bool,
+    cell: OnceLock<Result<meta::Regex, String>>,
+}
+
+impl LazyRegex {
+    /// A lazily compiled `pattern`.
+    pub fn new(pattern: impl Into<String>, unicode: bool) -> Self {
+        LazyRegex {
+            pattern: pattern.into(),
+            unicode,
+            cell: OnceLock::new(),
+        }
+    }
+
+    /// The source pattern.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The compiled regex, compiling it now if needed.
+    pub fn get(&self) -> Result<&meta::Regex, &str> {
+        self.cell
+            .get_or_init(|| build_regex(&self.pattern, self.unicode))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Whether the regex matches anywhere in `hay`; a regex that failed to compile matches
+    /// nothing (configurations are validated when loaded, so this is only a safeguard).
+    pub fn is_match(&self, hay: &[u8]) -> bool {
+        self.get().is_ok_and(|re| re.is_match(hay))
+    }
+}
+
+/// What allowlist `regexes` are tested against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegexTarget {
+    /// The captured secret (gitleaks default).
+    Secret,
+    /// The whole regex match.
+    Match,
+    /// The whole line(s) of the match.
+    Line,
+}
+
+/// A compiled allowlist.
+#[derive(Debug)]
+pub struct Allowlist {
+    /// Human description.
+    pub description: Option<String>,
+    /// `true` for `condition = "AND"`: every criterion that is set must hold.
+    pub and: bool,
+    commits: HashSet<String>,
+    paths: Option<LazyRegex>,
+    /// What the regexes test.
+    pub target: RegexTarget,
+    regexes: Option<LazyRegex>,
+    stopwords: Option<AhoCorasick>,
+}
+
+/// What an allowlist is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct AllowCandidate<'a> {
+    /// The captured secret.
+    pub secret: &'a [u8],
+    /// The whole match.
+    pub matched: &'a [u8],
+    /// The line(s) containing the match.
+    pub line: &'a [u8],
+    /// The input's path, if it has one.
+    pub path: Option<&'a str>,
+    /// The commit, for git sources.
+    pub commit: Option<&'a str>,
+}
+
+impl Allowlist {
+    fn compile(spec: &AllowlistSpec, scope: &str) -> Result<Self> {
+        let and = match spec
+            .condition
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            None | Some("") | Some("OR") | Some("||") => false,
+            Some("AND") | Some("&&") => true,
+            Some(other) => {
+                return Err(Error::Config {
+                    origin: scope.into(),
+                    message: format!("unknown allowlist condition {other:?} (expected AND or OR)"),
+                });
+            }
+        };
+        let target = match spec.regex_target.as_deref() {
+            None | Some("") | Some("secret") => RegexTarget::Secret,
+            Some("match") => RegexTarget::Match,
+            Some("line") => RegexTarget::Line,
+            Some(other) => {
+                return Err(Error::Config {
+                    origin: scope.into(),
+                    message: format!(
+                        "unknown regexTarget {other:?} (expected secret, match or line)"
+                    ),
+                });
+            }
+        };
+        if spec.commits.is_empty()
+            && spec.paths.is_empty()
+            && spec.regexes.is_empty()
+            && spec.stopwords.is_empty()
+        {
+            return Err(Error::Config {
+                origin: scope.into(),
+                message:
+                    "an allowlist must set at least one of commits, paths, regexes or stopwords"
+                        .into(),
+            });
+        }
+        let join = |pats: &[String]| -> Option<LazyRegex> {
+            (!pats.is_empty()).then(|| {
+                let joined = pats
+                    .iter()
+                    .map(|p| format!("(?:{p})"))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                let unicode = analysis::parse(&joined).map(|(_, u)| u).unwrap_or(false);
+                LazyRegex::new(joined, unicode)
+            })
+        };
+        let stopwords = if spec.stopwords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&spec.stopwords)
+                    .map_err(|e| Error::Config {
+                        origin: scope.into(),
+                        message: format!("stopwords: {e}"),
+                    })?,
+            )
+        };
+        Ok(Allowlist {
+            description: spec.description.clone(),
+            and,
+            commits: spec
+                .commits
+                .iter()
+                .map(|c| c.trim().to_ascii_lowercase())
+                .collect(),
+            paths: join(&spec.paths),
+            target,
+            regexes: join(&spec.regexes),
+            stopwords,
+        })
+    }
+
+    fn regexes(&self) -> impl Iterator<Item = &LazyRegex> {
+        self.paths.iter().chain(self.regexes.iter())
+    }
+
+    /// Whether the allowlist's criteria can be decided from the path alone and allow it:
+    /// then the rule need not run on this input at all.
+    pub fn allows_path(&self, path: Option<&str>) -> bool {
+        let Some(paths) = &self.paths else {
+            return false;
+        };
+        let Some(path) = path else { return false };
+        let path_only =
+            self.commits.is_empty() && self.regexes.is_none() && self.stopwords.is_none();
+        (path_only || !self.and) && paths.is_match(path.as_bytes())
+    }
+
+    /// Whether this allowlist allows (suppresses) the candidate.
+    pub fn allows(&self, c: &AllowCandidate<'_>) -> bool {
+        let mut checks: [Option<bool>; 4] = [None; 4];
+        if !self.commits.is_empty() {
+            checks[0] = Some(c.commit.is_some_and(|id| {
+                let id = id.to_ascii_lowercase();
+                self.commits.contains(&id)
+            }));
+        }
+        if let Some(paths) = &self.paths {
+            checks[1] = Some(c.path.is_some_and(|p| paths.is_match(p.as_bytes())));
+        }
+        if let Some(re) = &self.regexes {
+            let hay = match self.target {
+                RegexTarget::Secret => c.secret,
+                RegexTarget::Match => c.matched,
+                RegexTarget::Line => c.line,
+            };
+            checks[2] = Some(re.is_match(hay));
+        }
+        if let Some(sw) = &self.stopwords {
+            checks[3] = Some(sw.is_match(c.secret));
+        }
+        let mut set = checks.iter().flatten();
+        if self.and {
+            set.all(|&b| b)
+        } else {
+            set.any(|&b| b)
+        }
+    }
+}
+
+/// How the engine finds a rule's candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// Run the regex only in windows around hits of `anchors`, which every match contains.
+    /// `gate` keywords (gitleaks semantics: "the keyword appears in the input"), when set,
+    /// must also occur in the input.
+    Window {
+        /// Lower-cased literals every match contains.
+        anchors: Vec<String>,
+        /// Keywords that must also appear somewhere in the input.
+        gate: Vec<String>,
+    },
+    /// No usable anchor: run over the whole input (when a gate keyword, if any, occurs).
+    Full {
+        /// Keywords that must appear somewhere in the input.
+        gate: Vec<String>,
+    },
+    /// A rule with only a `path`: the input's path is the finding.
+    PathOnly,
+}
+
+/// A composite-rule requirement, resolved to a rule index.
+#[derive(Debug, Clone)]
+pub struct Required {
+    /// Index of the required rule in the set.
+    pub rule: usize,
+    /// Maximum line distance, if bounded.
+    pub within_lines: Option<usize>,
+    /// Maximum column distance, if bounded.
+    pub within_columns: Option<usize>,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Unique id.
+    pub id: String,
+    /// Human description.
+    pub description: String,
+    /// The detectors file it came from, for built-in rules.
+    pub family: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Effective keywords (lower-cased): the configured ones, else those derived from the regex.
+    pub keywords: Vec<String>,
+    /// Confidence of a finding.
+    pub confidence: Confidence,
+    /// Documentation links.
+    pub references: Vec<String>,
+    /// The confirming regex.
+    pub regex: Option<LazyRegex>,
+    /// Capture group of the secret (0: first non-empty group, else the whole match).
+    pub secret_group: usize,
+    /// Entropy threshold (the secret must exceed it).
+    pub entropy: f64,
+    /// Path restriction.
+    pub path: Option<LazyRegex>,
+    /// Format check.
+    pub checksum: Option<Checksum>,
+    /// Rule allowlists (including global ones targeted at this rule).
+    pub allowlists: Vec<Allowlist>,
+    /// Composite requirements.
+    pub required: Vec<Required>,
+    /// Found but not reported (a component of a composite rule).
+    pub skip_report: bool,
+    /// Tagged `generic`: yields to any specific rule that reports the same secret.
+    pub generic: bool,
+    /// Upper bound of a match's length in bytes.
+    pub max_len: usize,
+    /// Whether `max_len` comes from the regex itself (or an explicit `max_len`).
+    pub bounded: bool,
+    /// Whether a match can span lines.
+    pub multiline: bool,
+    /// How candidates are found.
+    pub strategy: Strategy,
+    /// Positive examples.
+    pub examples: Vec<ExampleSpec>,
+    /// Negative examples.
+    pub negative_examples: Vec<String>,
+}
+
+impl Rule {
+    fn compile(
+        spec: &RuleSpec,
+        family: Option<String>,
+        analysis_cache: &HashMap<String, RegexAnalysis>,
+        origin: &str,
+    ) -> Result<Self> {
+        let err = |message: String| Error::Rule {
+            id: spec.id.clone(),
+            message,
+        };
+        if spec.id.trim().is_empty() {
+            return Err(Error::Config {
+                origin: origin.into(),
+                message: "a rule has no id".into(),
+            });
+        }
+        let keywords: Vec<String> = {
+            let mut k: Vec<String> = spec
+                .keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .filter(|k| !k.is_empty())
+                .collect();
+            k.sort();
+            k.dedup();
+            k
+        };
+        let confidence = match &spec.confidence {
+            None => Confidence::Medium,
+            Some(c) => {
+                Confidence::parse(c).ok_or_else(|| err(format!("unknown confidence {c:?}")))?
+            }
+        };
+        let checksum = match &spec.checksum {
+            None => None,
+            Some(c) => {
+                Some(Checksum::parse(c).ok_or_else(|| err(format!("unknown checksum {c:?}")))?)
+            }
+        };
+        let path = match &spec.path {
+            None => None,
+            Some(p) => {
+                let (_, unicode) =
+                    analysis::parse(p).map_err(|e| err(format!("bad path regex: {e}")))?;
+                Some(LazyRegex::new(p.clone(), unicode))
+            }
+        };
+        let mut allowlists = Vec::new();
+        for (i, a) in spec
+            .allowlists
+            .iter()
+            .chain(spec.allowlist.iter())
+            .enumerate()
+        {
+            allowlists.push(Allowlist::compile(
+                a,
+                &format!("{origin}: rule `{}` allowlist #{}", spec.id, i + 1),
+            )?);
+        }
+        let generic = spec.tags.iter().any(|t| t.eq_ignore_ascii_case("generic"));
+
+        let (regex, analysis) = match spec.regex.as_deref().filter(|r| !r.is_empty()) {
+            None => (None, None),
+            Some(re) => {
+                let a = match analysis_cache.get(re) {
+                    Some(a) => a.clone(),
+                    None => analysis::analyse(re).map_err(|e| err(format!("bad regex: {e}")))?,
+                };
+                (Some(LazyRegex::new(re, a.unicode)), Some(a))
+            }
+        };
+        let (strategy, effective_keywords, max_len, bounded, multiline) = match &analysis {
+            None => {
+                if path.is_none() {
+                    return Err(err("a rule needs a regex, a path, or both".into()));
+                }
+                (Strategy::PathOnly, keywords.clone(), 0, true, false)
+            }
+            Some(a) => {
+                let bounded = a.max_len.is_some() || spec.max_len.is_some();
+                let default_len = if a.multiline {
+                    DEFAULT_UNBOUNDED_MULTILINE_LEN
+                } else {
+                    DEFAULT_UNBOUNDED_LEN
+                };
+                let max_len = match (a.max_len, spec.max_len) {
+                    (Some(m), Some(cap)) => m.min(cap),
+                    (Some(m), None) => m,
+                    (None, Some(cap)) => cap,
+                    (None, None) => default_len,
+                }
+                .clamp(1, HARD_MAX_LEN);
+                let (strategy, eff) = if a.keywords_cover_matches(&keywords) {
+                    (
+                        Strategy::Window {
+                            anchors: keywords.clone(),
+                            gate: Vec::new(),
+                        },
+                        keywords.clone(),
+                    )
+                } else if let Some(derived) = a.derived_keywords(MIN_DERIVED_KEYWORD_LEN) {
+                    let eff = if keywords.is_empty() {
+                        derived.clone()
+                    } else {
+                        keywords.clone()
+                    };
+                    (
+                        Strategy::Window {
+                            anchors: derived,
+                            gate: keywords.clone(),
+                        },
+                        eff,
+                    )
+                } else {
+                    (
+                        Strategy::Full {
+                            gate: keywords.clone(),
+                        },
+                        keywords.clone(),
+                    )
+                };
+                (strategy, eff, max_len, bounded, a.multiline)
+            }
+        };
+        Ok(Rule {
+            id: spec.id.clone(),
+            description: spec.description.clone(),
+            family,
+            tags: spec.tags.clone(),
+            keywords: effective_keywords,
+            confidence,
+            references: spec.references.clone(),
+            regex,
+            secret_group: spec.secret_group,
+            entropy: spec.entropy,
+            path,
+            checksum,
+            allowlists,
+            required: Vec::new(),
+            skip_report: spec.skip_report,
+            generic,
+            max_len,
+            bounded,
+            multiline,
+            strategy,
+            examples: spec.examples.clone(),
+            negative_examples: spec.negative_examples.clone(),
+        })
+    }
+
+    /// Whether the rule applies to an input with this path (rules with a `path` need one that
+    /// matches).
+    pub fn applies_to_path(&self, path: Option<&str>) -> bool {
+        match &self.path {
+            None => true,
+            Some(re) => path.is_some_and(|p| re.is_match(p.as_bytes())),
+        }
+    }
+}
+
+/// A compiled set of rules with its global allowlists.
+#[derive(Debug)]
+pub struct RuleSet {
+    /// The rules, in configuration order.
+    pub rules: Vec<Rule>,
+    /// Global allowlists (those without `targetRules`).
+    pub global_allowlists: Vec<Allowlist>,
+    /// Warnings produced while loading.
+    pub warnings: Vec<String>,
+    /// Where the rules came from.
+    pub origin: String,
+    /// A stable hash of the configuration, to key caches of scan results.
+    pub version: String,
+}
+
+impl RuleSet {
+    /// The built-in rules.
+    pub fn builtin() -> Result<Self> {
+        Self::from_loaded(LoadedConfig::builtin())
+    }
+
+    /// Compiles a loaded configuration. Regexes compile lazily; call [`RuleSet::validate`] to
+    /// compile them all now (user configurations should be, so errors surface at once).
+    pub fn from_loaded(loaded: LoadedConfig) -> Result<Self> {
+        let LoadedConfig {
+            config,
+            warnings,
+            origin,
+        } = loaded;
+        let embedded = load::embedded();
+        let version = if origin == "built-in" {
+            load::BUILTIN_RULES_HASH.to_string()
+        } else {
+            config_hash(&config)
+        };
+        let mut rules = Vec::with_capacity(config.rules.len());
+        let mut index = HashMap::new();
+        for spec in &config.rules {
+            let family = embedded.families.get(&spec.id).cloned();
+            let rule = Rule::compile(spec, family, &embedded.analysis, &origin)?;
+            if index.insert(rule.id.clone(), rules.len()).is_some() {
+                return Err(Error::Config {
+                    origin,
+                    message: format!("duplicate rule id `{}`", spec.id),
+                });
+            }
+            rules.push(rule);
+        }
+        // Composite requirements.
+        for (i, spec) in config.rules.iter().enumerate() {
+            for req in &spec.required {
+                let Some(&j) = index.get(&req.id) else {
+                    return Err(Error::Rule {
+                        id: spec.id.clone(),
+                        message: format!(
+                            "[[rules.required]] names `{}`, which does not exist",
+                            req.id
+                        ),
+                    });
+                };
+                rules[i].required.push(Required {
+                    rule: j,
+                    within_lines: req.within_lines,
+                    within_columns: req.within_columns,
+                });
+            }
+        }
+        let mut global_allowlists = Vec::new();
+        for (i, spec) in config.allowlists.iter().enumerate() {
+            let scope = format!("{origin}: global allowlist #{}", i + 1);
+            if spec.target_rules.is_empty() {
+                global_allowlists.push(Allowlist::compile(spec, &scope)?);
+            } else {
+                for id in &spec.target_rules {
+                    let Some(&j) = index.get(id) else {
+                        return Err(Error::Config {
+                            origin: scope,
+                            message: format!("targetRules names `{id}`, which does not exist"),
+                        });
+                    };
+                    rules[j].allowlists.push(Allowlist::compile(spec, &scope)?);
+                }
+            }
+        }
+        Ok(RuleSet {
+            rules,
+            global_allowlists,
+            warnings,
+            origin,
+            version,
+        })
+    }
+
+    /// Compiles every regex now; the first failure is returned.
+    pub fn validate(&self) -> Result<()> {
+        for rule in &self.rules {
+            let regexes = rule
+                .regex
+                .iter()
+                .chain(rule.path.iter())
+                .chain(rule.allowlists.iter().flat_map(Allowlist::regexes));
+            for re in regexes {
+                re.get().map_err(|e| Error::Rule {
+                    id: rule.id.clone(),
+                    message: format!("regex does not compile: {e}"),
+                })?;
+            }
+        }
+        for a in &self.global_allowlists {
+            for re in a.regexes() {
+                re.get().map_err(|e| Error::Config {
+                    origin: self.origin.clone(),
+                    message: format!("global allowlist regex does not compile: {e}"),
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds a rule by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+fn config_hash(config: &ConfigFile) -> String {
+    let json = serde_json::to_vec(config).unwrap_or_default();
+    let digest = sha2::Sha256::digest(&json);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn set(toml: &str) -> RuleSet {
+        RuleSet::from_loaded(LoadedConfig::from_toml(toml, "t.toml", Path::new(".")).unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn strategy_window_when_keywords_cover() {
+        let s = set("[[rules]]\nid='a'\nregex='''tok_[a-z]{10}'''\nkeywords=['tok_']\n");
+        assert_eq!(
+            s.rules[0].strategy,
+            Strategy::Window {
+                anchors: vec!["tok_".into()],
+                gate: vec![]
+            }
+        );
+        assert_eq!(s.rules[0].max_len, 14);
+    }
+
+    #[test]
+    fn strategy_derives_anchor_and_keeps_gate() {
+        let s = set("[[rules]]\nid='a'\nregex='''tok_[a-z]{10}'''\nkeywords=['mytool']\n");
+        assert_eq!(
+            s.rules[0].strategy,
+            Strategy::Window {
+                anchors: vec!["tok_".into()],
+                gate: vec!["mytool".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn strategy_full_without_literals() {
+        let s = set("[[rules]]\nid='a'\nregex='''[a-f0-9]{32}'''\n");
+        assert_eq!(s.rules[0].strategy, Strategy::Full { gate: vec![] });
+    }
+
+    #[test]
+    fn unbounded_regex_gets_default_bound() {
+        let s = set("[[rules]]\nid='a'\nregex='''tok_[a-z]+'''\n");
+        assert!(!s.rules[0].bounded);
+        assert_eq!(s.rules[0].max_len, DEFAULT_UNBOUNDED_LEN);
+    }
+
+    #[test]
+    fn allowlist_and_or() {
+        let a = Allowlist::compile(
+            &AllowlistSpec {
+                condition: Some("AND".into()),
+                paths: vec!["test".into()],
+                stopwords: vec!["dummy".into()],
+                ..Default::default()
+            },
+            "t",
+        )
+        .unwrap();
+        let c = |secret: &'static [u8], path| AllowCandidate {
+            secret,
+            matched: secret,
+            line: secret,
+            path,
+            commit: None,
+        };
+        assert!(a.allows(&c(b"xDUMMYx", Some("a/test/b"))));
+        assert!(!a.allows(&c(b"xDUMMYx", Some("src/b"))));
+        assert!(!a.allows(&c(b"real", Some("a/test/b"))));
+        assert!(!a.allows_path(Some("a/test/b")));
+    }
+
+    #[test]
+    fn targeted_global_allowlist_attaches_to_rule() {
+        let s = set(
+            "[[rules]]\nid='a'\nregex='''tok_[a-z]{4}'''\n[[allowlists]]\ntargetRules=['a']\nstopwords=['x']\n",
+        );
+        assert_eq!(s.rules[0].allowlists.len(), 1);
+        assert!(s.global_allowlists.is_empty());
+    }
+
+    #[test]
+    fn builtin_rules_compile() {
+        let s = RuleSet::builtin().unwrap();
+        s.validate().unwrap();
+    }
+}

@@ -1,0 +1,13 @@
+//! Rules as data: the gitleaks-compatible format ([`spec`]), loading and `[extend]`
+//! ([`load`]), static regex analysis ([`analysis`]) and compiled rule sets ([`compile`]).
+
+pub mod analysis;
+pub mod check;
+pub mod compile;
+pub mod load;
+pub mod spec;
+
+pub use compile::{
+    AllowCandidate, Allowlist, Confidence, LazyRegex, RegexTarget, Rule, RuleSet, Strategy,
+};
+pub use load::LoadedConfig;

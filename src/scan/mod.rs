@@ -1,0 +1,293 @@
+//! `shush scan`: files and directories walked in parallel, and standard input.
+
+pub mod input;
+
+use crate::engine::{Engine, InputMeta};
+use crate::finding::{Finding, Source};
+use crate::progress::Progress;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Settings for a filesystem scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Follow symbolic links while walking (explicitly named paths are always followed).
+    pub follow_symlinks: bool,
+    /// Honour `.gitignore`, `.ignore` and git's exclude files.
+    pub gitignore: bool,
+    /// Files larger than this are skipped (and counted).
+    pub max_file_size: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Put secrets in reports unmasked.
+    pub reveal: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            follow_symlinks: false,
+            gitignore: false,
+            max_file_size: 256 << 20,
+            threads: 0,
+            reveal: false,
+        }
+    }
+}
+
+/// Counters of a scan, shared by all workers.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Inputs scanned.
+    pub files: AtomicU64,
+    /// Bytes scanned.
+    pub bytes: AtomicU64,
+    /// Files over the size cap, not scanned.
+    pub skipped_large: AtomicU64,
+    /// Symbolic links not followed.
+    pub skipped_symlinks: AtomicU64,
+    /// FIFOs, sockets and devices met while walking, not read.
+    pub skipped_special: AtomicU64,
+}
+
+/// What a scan produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// All findings, sorted by path and position.
+    pub findings: Vec<Finding>,
+    /// Errors on single inputs (each makes the exit code 2).
+    pub errors: Vec<String>,
+    /// Warnings that do not fail the scan (skipped large files…).
+    pub warnings: Vec<String>,
+}
+
+/// Shared per-scan collector.
+struct Collector {
+    findings: Mutex<Vec<Finding>>,
+    errors: Mutex<Vec<String>>,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl Collector {
+    fn new() -> Self {
+        Collector {
+            findings: Mutex::new(Vec::new()),
+            errors: Mutex::new(Vec::new()),
+            warnings: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn error(&self, msg: String) {
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(msg);
+    }
+
+    fn warn(&self, msg: String) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(msg);
+    }
+
+    fn findings(&self, mut f: Vec<Finding>) {
+        if !f.is_empty() {
+            self.findings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&mut f);
+        }
+    }
+
+    fn into_outcome(self) -> Outcome {
+        let mut findings = self
+            .findings
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        errors.sort();
+        let mut warnings = self
+            .warnings
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        warnings.sort();
+        Outcome {
+            findings,
+            errors,
+            warnings,
+        }
+    }
+}
+
+/// The path as shown in reports: without a leading `./`.
+pub fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+/// Scans files and directories in parallel.
+pub fn scan_paths(
+    engine: &Engine,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    stats: &Stats,
+    progress: &Progress,
+) -> Outcome {
+    let collector = Collector::new();
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let mut builder = ignore::WalkBuilder::new(&paths[0]);
+    for p in &paths[1..] {
+        builder.add(p);
+    }
+    builder
+        .standard_filters(false)
+        .hidden(false)
+        .follow_links(opts.follow_symlinks)
+        .threads(threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    if opts.gitignore {
+        builder
+            .git_ignore(true)
+            .git_global(true)
+            .git_exclude(true)
+            .ignore(true)
+            .parents(true)
+            .require_git(false);
+    }
+    builder.build_parallel().run(|| {
+        let mut st = engine.new_state();
+        let mut buf = Vec::new();
+        let collector = &collector;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    collector.error(walk_error(&err));
+                    return ignore::WalkState::Continue;
+                }
+            };
+            let path = entry.path();
+            let ft = entry.file_type();
+            let is_root = entry.depth() == 0;
+            if let Some(ft) = ft {
+                if ft.is_dir() {
+                    return ignore::WalkState::Continue;
+                }
+                if ft.is_symlink() && !is_root {
+                    stats.skipped_symlinks.fetch_add(1, Ordering::Relaxed);
+                    return ignore::WalkState::Continue;
+                }
+            }
+            match scan_file(engine, &mut st, &mut buf, path, opts, stats) {
+                Ok(FileResult::Scanned(findings)) => collector.findings(findings),
+                Ok(FileResult::TooLarge(size)) => collector.warn(format!(
+                    "{}: skipped, {size} bytes is over the --max-file-size cap of {} bytes",
+                    display_path(path),
+                    opts.max_file_size
+                )),
+                Ok(FileResult::Special) => {}
+                Err(msg) => collector.error(msg),
+            }
+            progress.tick();
+            ignore::WalkState::Continue
+        })
+    });
+    collector.into_outcome()
+}
+
+fn walk_error(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { path, err } => {
+            format!("{}: {}", display_path(path), walk_error(err))
+        }
+        ignore::Error::WithDepth { err, .. } => walk_error(err),
+        ignore::Error::Loop { ancestor, child } => format!(
+            "{}: symbolic link loop back to {}; not followed",
+            display_path(child),
+            display_path(ancestor)
+        ),
+        other => other.to_string(),
+    }
+}
+
+enum FileResult {
+    Scanned(Vec<Finding>),
+    TooLarge(u64),
+    Special,
+}
+
+fn scan_file(
+    engine: &Engine,
+    st: &mut crate::engine::ScanState,
+    buf: &mut Vec<u8>,
+    path: &Path,
+    opts: &ScanOptions,
+    stats: &Stats,
+) -> Result<FileResult, String> {
+    let display = display_path(path);
+    let md = std::fs::metadata(path).map_err(|e| format!("{display}: {e}"))?;
+    if !md.is_file() {
+        if !md.is_dir() {
+            stats.skipped_special.fetch_add(1, Ordering::Relaxed);
+        }
+        return Ok(FileResult::Special);
+    }
+    if md.len() > opts.max_file_size {
+        stats.skipped_large.fetch_add(1, Ordering::Relaxed);
+        return Ok(FileResult::TooLarge(md.len()));
+    }
+    let file = File::open(path).map_err(|e| format!("{display}: {e}"))?;
+    let meta = InputMeta {
+        path: Some(&display),
+        ..Default::default()
+    };
+    let mut reader = file.take(opts.max_file_size);
+    let (located, bytes) = input::scan_reader(engine, st, &mut reader, buf, meta)
+        .map_err(|e| format!("{display}: {e}"))?;
+    stats.files.fetch_add(1, Ordering::Relaxed);
+    stats.bytes.fetch_add(bytes, Ordering::Relaxed);
+    let source = Source::File {
+        path: display.clone(),
+    };
+    Ok(FileResult::Scanned(
+        located
+            .iter()
+            .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal))
+            .collect(),
+    ))
+}
+
+/// Scans standard input (or any reader) as one input named `-`.
+pub fn scan_stdin<R: Read>(
+    engine: &Engine,
+    reader: &mut R,
+    opts: &ScanOptions,
+    stats: &Stats,
+) -> Outcome {
+    let collector = Collector::new();
+    let mut st = engine.new_state();
+    let mut buf = Vec::new();
+    match input::scan_reader(engine, &mut st, reader, &mut buf, InputMeta::default()) {
+        Ok((located, bytes)) => {
+            stats.files.fetch_add(1, Ordering::Relaxed);
+            stats.bytes.fetch_add(bytes, Ordering::Relaxed);
+            collector.findings(
+                located
+                    .iter()
+                    .map(|l| Finding::new(engine, l, "-", Source::Stdin, opts.reveal))
+                    .collect(),
+            );
+        }
+        Err(e) => collector.error(format!("<stdin>: {e}")),
+    }
+    collector.into_outcome()
+}

@@ -1,0 +1,156 @@
+//! The streaming API: scan an input of any size in bounded memory, as chunks whose owned
+//! spans tile the input, each seen with [`Engine::overlap`] bytes of context on both sides,
+//! so that every match is reported exactly once and whole-input and chunked scans agree.
+
+use crate::engine::{Engine, InputMeta, Match, ScanState};
+use crate::location::{LineCounter, Located};
+use std::io::Read;
+
+/// Default owned bytes per chunk.
+pub const DEFAULT_CHUNK: usize = 1 << 20;
+
+/// A chunked scanner over one input. Feed it bytes (or a reader), then [`finish`] it.
+///
+/// [`finish`]: StreamScanner::finish
+#[derive(Debug)]
+pub struct StreamScanner<'e> {
+    engine: &'e Engine,
+    chunk: usize,
+    overlap: usize,
+    buf: Vec<u8>,
+    /// Start, in `buf`, of the bytes not yet scanned as owned.
+    owned_start: usize,
+    counter: LineCounter,
+    active: bool,
+    scratch: Vec<Match>,
+}
+
+impl<'e> StreamScanner<'e> {
+    /// Starts scanning an input described by `meta`, with `chunk` owned bytes per scan.
+    pub fn new(engine: &'e Engine, st: &mut ScanState, meta: &InputMeta<'_>, chunk: usize) -> Self {
+        let active = engine.begin_input(st, meta);
+        StreamScanner {
+            engine,
+            chunk: chunk.max(1),
+            overlap: engine.overlap(),
+            buf: Vec::new(),
+            owned_start: 0,
+            counter: LineCounter::default(),
+            active,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Whether any rule can report on this input (when not, feeding it is free).
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// Total bytes fed so far.
+    pub fn bytes_seen(&self) -> u64 {
+        self.counter.offset + self.buf.len() as u64
+    }
+
+    /// Appends `data`, scanning every chunk that now has its full right-hand context.
+    pub fn feed(
+        &mut self,
+        st: &mut ScanState,
+        meta: &InputMeta<'_>,
+        data: &[u8],
+        out: &mut Vec<Located>,
+    ) {
+        self.buf.extend_from_slice(data);
+        self.drain_ready(st, meta, out);
+    }
+
+    /// Reads `reader` to its end, scanning as it goes. Returns the bytes read.
+    pub fn feed_reader<R: Read>(
+        &mut self,
+        st: &mut ScanState,
+        meta: &InputMeta<'_>,
+        reader: &mut R,
+        out: &mut Vec<Located>,
+    ) -> std::io::Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let want = self.chunk.max(64 * 1024);
+            let len = self.buf.len();
+            self.buf.resize(len + want, 0);
+            let n = loop {
+                match reader.read(&mut self.buf[len..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        self.buf.truncate(len);
+                        return Err(e);
+                    }
+                }
+            };
+            self.buf.truncate(len + n);
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+            self.drain_ready(st, meta, out);
+        }
+    }
+
+    fn drain_ready(&mut self, st: &mut ScanState, meta: &InputMeta<'_>, out: &mut Vec<Located>) {
+        while self.buf.len() >= self.owned_start + self.chunk + self.overlap {
+            let owned = self.owned_start..self.owned_start + self.chunk;
+            self.scan_owned(st, meta, owned.clone(), out);
+            // Keep `overlap` bytes of left context for the next chunk.
+            let keep_from = owned.end.saturating_sub(self.overlap);
+            self.counter.advance(&self.buf[..keep_from]);
+            self.buf.drain(..keep_from);
+            self.owned_start = owned.end - keep_from;
+        }
+    }
+
+    fn scan_owned(
+        &mut self,
+        st: &mut ScanState,
+        meta: &InputMeta<'_>,
+        owned: std::ops::Range<usize>,
+        out: &mut Vec<Located>,
+    ) {
+        if !self.active {
+            return;
+        }
+        self.scratch.clear();
+        self.engine
+            .scan(st, &self.buf, owned, meta, &mut self.scratch);
+        if !self.scratch.is_empty() {
+            let found = std::mem::take(&mut self.scratch);
+            out.extend(self.counter.locate(&self.buf, found));
+        }
+    }
+
+    /// Scans what remains. Returns the total number of bytes fed.
+    pub fn finish(
+        mut self,
+        st: &mut ScanState,
+        meta: &InputMeta<'_>,
+        out: &mut Vec<Located>,
+    ) -> u64 {
+        let owned = self.owned_start..self.buf.len();
+        if !owned.is_empty() || self.counter.offset == 0 {
+            self.scan_owned(st, meta, owned, out);
+        }
+        self.bytes_seen()
+    }
+}
+
+/// Scans a whole in-memory input and locates its matches (the common case for files).
+pub fn scan_slice(
+    engine: &Engine,
+    st: &mut ScanState,
+    hay: &[u8],
+    meta: &InputMeta<'_>,
+) -> Vec<Located> {
+    let found = engine.scan_bytes(st, hay, meta);
+    if found.is_empty() {
+        return Vec::new();
+    }
+    LineCounter::default().locate(hay, found)
+}

@@ -1,0 +1,79 @@
+//! Every built-in rule proves itself: its positive examples are reported by it with the
+//! right secret, its negative examples are not, and it passes the structural lint (keywords
+//! anchor every match, bounded length, enough examples).
+
+use shush::Engine;
+use shush::rules::Strategy;
+use shush::rules::check::check;
+
+#[test]
+fn every_builtin_rule_passes_its_examples() {
+    let engine = Engine::builtin().expect("built-in rules compile");
+    engine.rules().validate().expect("every regex compiles");
+    let report = check(&engine);
+    let failures: Vec<String> = report
+        .failures
+        .iter()
+        .map(|p| format!("{}: {}", p.rule, p.message))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} example failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let lints: Vec<String> = report
+        .lints
+        .iter()
+        .map(|p| format!("{}: {}", p.rule, p.message))
+        .collect();
+    assert!(
+        lints.is_empty(),
+        "{} lint problems:\n{}",
+        lints.len(),
+        lints.join("\n")
+    );
+    assert!(
+        report.examples >= 3 * report.rules,
+        "{} examples for {} rules",
+        report.examples,
+        report.rules
+    );
+}
+
+#[test]
+fn every_builtin_rule_has_metadata() {
+    let engine = Engine::builtin().unwrap();
+    for rule in &engine.rules().rules {
+        assert!(!rule.tags.is_empty(), "{}: no tags", rule.id);
+        assert!(!rule.keywords.is_empty(), "{}: no keywords", rule.id);
+        assert!(rule.family.is_some(), "{}: no family", rule.id);
+        assert!(
+            rule.id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{}: ids are kebab-case",
+            rule.id
+        );
+        assert!(
+            matches!(rule.strategy, Strategy::Window { .. }),
+            "{}: not keyword-anchored",
+            rule.id
+        );
+        assert!(rule.bounded, "{}: unbounded", rule.id);
+    }
+}
+
+#[test]
+fn builtin_single_line_rules_are_the_norm() {
+    let engine = Engine::builtin().unwrap();
+    for rule in &engine.rules().rules {
+        if rule.multiline {
+            assert!(
+                rule.tags.iter().any(|t| t == "multiline"),
+                "{}: can match across lines; tag it `multiline` if the format really is multi-line, else use [ \\t] instead of \\s",
+                rule.id
+            );
+        }
+    }
+}

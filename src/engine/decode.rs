@@ -127,7 +127,10 @@ impl Engine {
         }
         st.b64_hits = hits;
 
-        if memchr::memchr(b'%', &hay[owned.clone()]).is_some() {
+        // Windows reach `max_len` beyond the owned span; so may an escape that matters.
+        let reach =
+            owned.start.saturating_sub(self.max_len)..(owned.end + self.max_len).min(hay.len());
+        if memchr::memchr(b'%', &hay[reach]).is_some() {
             bufs.regions.clear();
             bufs.regions.extend(windows.iter().map(|&(_, s, e)| (s, e)));
             bufs.regions.sort_unstable();
@@ -198,7 +201,8 @@ impl Engine {
         how: Encoding,
         out: &mut Vec<Match>,
     ) {
-        if !owned.contains(&secret_span.start) {
+        // Ownership follows the (encoded) match start, as for plain matches.
+        if !owned.contains(&span.start.min(secret_span.start)) {
             return;
         }
         if self.options.inline_allow && has_allow_marker(&hay[line_of(hay, span.clone())]) {

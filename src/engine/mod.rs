@@ -11,6 +11,7 @@
 
 mod decode;
 mod finalize;
+mod kwscan;
 mod prefilter;
 
 use crate::checksum::shannon_entropy;
@@ -84,8 +85,11 @@ pub struct ScanState {
     open: Vec<(usize, usize)>,
     touched: Vec<u32>,
     windows: Vec<(u32, usize, usize)>,
+    anchored: Vec<(u32, usize)>,
     gate_seen: Vec<bool>,
     b64_hits: Vec<(usize, u8)>,
+    hits: Vec<kwscan::RawHit>,
+    kw_scratch: kwscan::KwScratch,
     decode_bufs: Vec<decode::Buffers>,
 }
 
@@ -101,13 +105,16 @@ pub struct Engine {
     full_rules: Vec<usize>,
     path_rules: Vec<usize>,
     max_len: usize,
+    /// How far past its owned span an encoded match can reach (a base64 encoding is 4/3 the
+    /// size of what it encodes, at every decode level).
+    encoded_reach: usize,
 }
 
 impl Engine {
     /// Builds an engine over `rules`.
     pub fn new(rules: RuleSet, options: EngineOptions) -> Result<Self> {
         let prefilter =
-            Prefilter::new(&rules, options.decode_depth > 0).map_err(|e| Error::Config {
+            Prefilter::new(&rules, options.decode_depth).map_err(|e| Error::Config {
                 origin: rules.origin.clone(),
                 message: format!("keyword automaton: {e}"),
             })?;
@@ -132,6 +139,7 @@ impl Engine {
             .max()
             .unwrap_or(1)
             .max(prefilter.max_pattern_len);
+        let encoded_reach = encoded_len(max_len, options.decode_depth);
         Ok(Engine {
             rules,
             options,
@@ -139,6 +147,7 @@ impl Engine {
             full_rules,
             path_rules,
             max_len,
+            encoded_reach,
         })
     }
 
@@ -170,7 +179,7 @@ impl Engine {
     /// Context a chunk needs on each side of its owned span for chunked scanning to find
     /// exactly what a whole-input scan finds.
     pub fn overlap(&self) -> usize {
-        2 * self.max_len + 8
+        self.max_len + self.encoded_reach + 8
     }
 
     /// Fresh per-thread state.
@@ -183,8 +192,11 @@ impl Engine {
             open: vec![NO_WINDOW; n],
             touched: Vec::new(),
             windows: Vec::new(),
+            anchored: Vec::new(),
             gate_seen: vec![false; self.prefilter.gate_count],
             b64_hits: Vec::new(),
+            hits: Vec::new(),
+            kw_scratch: kwscan::KwScratch::default(),
             decode_bufs: Vec::new(),
         }
     }
@@ -266,9 +278,20 @@ impl Engine {
         for &(r, ws, we) in &windows {
             let r = r as usize;
             if self.gate_ok(st, r) {
-                self.run_rule(st, r, hay, ws..we, &owned, meta, out);
+                self.run_rule(st, r, hay, ws..we, &owned, meta, false, out);
             }
         }
+        let mut anchored = std::mem::take(&mut st.anchored);
+        anchored.sort_unstable();
+        anchored.dedup();
+        for &(r, pos) in &anchored {
+            let r = r as usize;
+            if self.gate_ok(st, r) {
+                let end = (pos + self.rules.rules[r].max_len).min(hay.len());
+                self.run_rule(st, r, hay, pos..end, &owned, meta, true, out);
+            }
+        }
+        st.anchored = anchored;
         for i in 0..self.full_rules.len() {
             let r = self.full_rules[i];
             if st.disabled[r] || !self.gate_ok(st, r) {
@@ -276,7 +299,7 @@ impl Engine {
             }
             let ml = self.rules.rules[r].max_len;
             let range = owned.start.saturating_sub(ml)..(owned.end + ml).min(hay.len());
-            self.run_rule(st, r, hay, range, &owned, meta, out);
+            self.run_rule(st, r, hay, range, &owned, meta, false, out);
         }
         if decode_here {
             self.decode_and_rescan(st, hay, &owned, &windows, meta, depth, out);
@@ -299,46 +322,60 @@ impl Engine {
         want_b64: bool,
     ) {
         st.windows.clear();
+        st.anchored.clear();
         st.b64_hits.clear();
         st.gate_seen.iter_mut().for_each(|g| *g = false);
-        let Some(ac) = &self.prefilter.ac else { return };
-        let region =
-            owned.start.saturating_sub(self.max_len)..(owned.end + self.max_len).min(hay.len());
-        let input = aho_corasick::Input::new(hay).range(region);
-        for m in ac.find_overlapping_iter(input) {
-            let info = &self.prefilter.patterns[m.pattern().as_usize()];
-            if let Some(g) = info.gate {
-                st.gate_seen[g as usize] = true;
-            }
-            if let Some(off) = info.b64_quantum_offset {
-                if want_b64 {
-                    st.b64_hits.push((m.start(), off));
+        let Some(scanner) = &self.prefilter.scanner else {
+            return;
+        };
+        let region = owned.start.saturating_sub(self.max_len)
+            ..(owned.end + self.encoded_reach).min(hay.len());
+        let mut hits = std::mem::take(&mut st.hits);
+        hits.clear();
+        scanner.find_all(hay, region, &mut st.kw_scratch, &mut hits);
+        for &hit in &hits {
+            for (pid, hs) in scanner.patterns(hit) {
+                let he = hit.end;
+                let info = &self.prefilter.patterns[pid as usize];
+                if let Some(g) = info.gate {
+                    st.gate_seen[g as usize] = true;
                 }
-            }
-            if m.start() < owned.start {
-                continue;
-            }
-            let (hs, he) = (m.start(), m.end());
-            for &r in &info.anchor_rules {
-                let r = r as usize;
-                if st.disabled[r] {
+                if let Some(off) = info.b64_quantum_offset {
+                    if want_b64 {
+                        st.b64_hits.push((hs, off));
+                    }
+                }
+                if hs < owned.start {
                     continue;
                 }
-                let ml = self.rules.rules[r].max_len;
-                let ws = he.saturating_sub(ml);
-                let we = (hs + ml).min(hay.len());
-                let open = &mut st.open[r];
-                if open.0 == usize::MAX {
-                    *open = (ws, we);
-                    st.touched.push(r as u32);
-                } else if ws <= open.1 {
-                    open.1 = open.1.max(we);
-                } else {
-                    st.windows.push((r as u32, open.0, open.1));
-                    *open = (ws, we);
+                for &r in &info.anchor_rules {
+                    let r = r as usize;
+                    if st.disabled[r] {
+                        continue;
+                    }
+                    let rule = &self.rules.rules[r];
+                    if rule.anchored {
+                        if hs < owned.end {
+                            st.anchored.push((r as u32, hs));
+                        }
+                        continue;
+                    }
+                    let ws = hs.saturating_sub(rule.window_before);
+                    let we = (he + rule.window_after).min(hay.len());
+                    let open = &mut st.open[r];
+                    if open.0 == usize::MAX {
+                        *open = (ws, we);
+                        st.touched.push(r as u32);
+                    } else if ws <= open.1 {
+                        open.1 = open.1.max(we);
+                    } else {
+                        st.windows.push((r as u32, open.0, open.1));
+                        *open = (ws, we);
+                    }
                 }
             }
         }
+        st.hits = hits;
         for &r in &st.touched {
             let (ws, we) = std::mem::replace(&mut st.open[r as usize], NO_WINDOW);
             st.windows.push((r, ws, we));
@@ -356,6 +393,7 @@ impl Engine {
         range: Range<usize>,
         owned: &Range<usize>,
         meta: &InputMeta<'_>,
+        anchored: bool,
         out: &mut Vec<Match>,
     ) {
         let rule = &self.rules.rules[r];
@@ -365,6 +403,9 @@ impl Engine {
         let needs_groups = re.group_info().group_len(regex_automata::PatternID::ZERO) > 1;
         let caps = st.captures[r].get_or_insert_with(|| re.create_captures());
         let mut input = regex_automata::Input::new(hay).range(range.clone());
+        if anchored {
+            input = input.anchored(regex_automata::Anchored::Yes);
+        }
         loop {
             let m = if needs_groups {
                 re.search_captures_with(cache, &input, caps);
@@ -388,7 +429,7 @@ impl Engine {
                 }
             }
             let next = if m.is_empty() { m.end() + 1 } else { m.end() };
-            if next > range.end {
+            if anchored || next > range.end {
                 break;
             }
             input.set_start(next);
@@ -446,6 +487,11 @@ impl Engine {
             decoded: Vec::new(),
         })
     }
+}
+
+/// The longest encoding of a `len`-byte match after `depth` levels of base64 (plus padding).
+fn encoded_len(len: usize, depth: usize) -> usize {
+    (0..depth).fold(len, |l, _| l.div_ceil(3) * 4 + 4)
 }
 
 /// The span of the secret: the configured group, else the first non-empty group.

@@ -2,8 +2,8 @@
 //! anchors and gate keywords, plus the base64 encodings of those keywords so that encoded
 //! secrets are found without scanning every base64-looking run.
 
+use super::kwscan::KeywordScanner;
 use crate::rules::{RuleSet, Strategy};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
 
 /// What a hit of one automaton pattern means.
@@ -21,7 +21,7 @@ pub(crate) struct PatternInfo {
 /// The compiled prefilter.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    pub ac: Option<AhoCorasick>,
+    pub scanner: Option<KeywordScanner>,
     pub patterns: Vec<PatternInfo>,
     /// Per rule: the gate keyword ids that satisfy it (empty: no gate).
     pub rule_gates: Vec<Vec<u32>>,
@@ -31,11 +31,16 @@ pub(crate) struct Prefilter {
     pub max_pattern_len: usize,
 }
 
+/// Encoding levels that get their own patterns (deeper levels would multiply the automaton).
+const MAX_PATTERN_LEVELS: usize = 2;
+
 /// Minimum length of a base64 pattern worth searching for.
 const MIN_B64_PATTERN: usize = 4;
 
 impl Prefilter {
-    pub fn new(rules: &RuleSet, with_base64: bool) -> Result<Self, String> {
+    /// `decode_depth` levels of base64 get patterns: level 1 encodes the anchors, level n
+    /// encodes level n-1's patterns.
+    pub fn new(rules: &RuleSet, decode_depth: usize) -> Result<Self, String> {
         let mut strings: Vec<Vec<u8>> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut patterns: Vec<PatternInfo> = Vec::new();
@@ -70,7 +75,7 @@ impl Prefilter {
                 rule_gates[ri].push(id);
             }
         }
-        if with_base64 {
+        if decode_depth > 0 {
             // Encode each anchor in the spellings it is likely to be written in.
             // Base64 is case-sensitive: encode each anchor in lower and upper case, and in
             // every spelling the rule's examples use (e.g. `AIza`, `AccountKey`).
@@ -88,28 +93,29 @@ impl Prefilter {
             }
             spelled.sort();
             spelled.dedup();
-            for word in spelled {
-                for (pattern, offset) in base64_patterns(&word) {
-                    let p = intern(&pattern, &mut strings, &mut patterns);
-                    patterns[p].b64_quantum_offset = Some(offset);
+            let mut level: Vec<Vec<u8>> = spelled;
+            for _ in 0..decode_depth.min(MAX_PATTERN_LEVELS) {
+                let mut next = Vec::new();
+                for word in &level {
+                    for (pattern, offset) in base64_patterns(word) {
+                        let p = intern(&pattern, &mut strings, &mut patterns);
+                        patterns[p].b64_quantum_offset = Some(offset);
+                        next.push(pattern);
+                    }
                 }
+                next.sort();
+                next.dedup();
+                level = next;
             }
         }
-        let max_pattern_len = strings.iter().map(Vec::len).max().unwrap_or(0);
-        let ac = if strings.is_empty() {
+        let scanner = if strings.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&strings)
-                    .map_err(|e| e.to_string())?,
-            )
+            Some(KeywordScanner::new(&strings)?)
         };
+        let max_pattern_len = scanner.as_ref().map_or(0, KeywordScanner::max_len);
         Ok(Prefilter {
-            ac,
+            scanner,
             patterns,
             rule_gates,
             gate_count: gate_ids.len(),

@@ -23,6 +23,12 @@ pub struct RegexAnalysis {
     /// Lower-cased literals such that every match contains at least one of them
     /// (ASCII case-insensitively), or `None` when no such set was found.
     pub required: Option<Vec<Vec<u8>>>,
+    /// At most how many bytes of a match precede the required literal (`None`: unknown).
+    #[serde(default)]
+    pub anchor_before: Option<usize>,
+    /// At most how many bytes of a match follow the required literal (`None`: unknown).
+    #[serde(default)]
+    pub anchor_after: Option<usize>,
     /// Whether a match can contain a line feed.
     pub multiline: bool,
     /// Whether the regex needed Unicode mode to parse (ASCII mode is preferred: faster and
@@ -30,9 +36,107 @@ pub struct RegexAnalysis {
     pub unicode: bool,
 }
 
+/// Rewrites the few RE2 (Go) spellings that Rust's parser rejects, so gitleaks and
+/// Betterleaks configs load unchanged: a `{` that does not start a valid repetition is a
+/// literal in RE2 (e.g. `\$?{{[^}]+}}`), and `\Q…\E` quotes a literal. Valid Rust patterns
+/// are returned unchanged.
+pub fn go_compat(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains('{') && !pattern.contains("\\Q") {
+        return std::borrow::Cow::Borrowed(pattern);
+    }
+    let b = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut i = 0;
+    let mut in_class = false;
+    let mut class_start = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' && i + 1 < b.len() {
+            if !in_class && b[i + 1] == b'Q' {
+                let end = pattern[i + 2..].find("\\E").map_or(b.len(), |e| i + 2 + e);
+                for ch in pattern[i + 2..end].chars() {
+                    if ch.is_ascii_punctuation() {
+                        out.push('\\');
+                    }
+                    out.push(ch);
+                }
+                i = (end + 2).min(b.len());
+                continue;
+            }
+            // `\p{Greek}`, `\x{263a}`: copy the braced argument whole.
+            if matches!(b[i + 1], b'p' | b'P' | b'x') && b.get(i + 2) == Some(&b'{') {
+                if let Some(e) = pattern[i + 2..].find('}') {
+                    out.push_str(&pattern[i..i + 2 + e + 1]);
+                    i += 2 + e + 1;
+                    continue;
+                }
+            }
+            // Copy the escape and the escaped character whole (it may be multi-byte).
+            let len = pattern[i + 1..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&pattern[i..i + 1 + len]);
+            i += 1 + len;
+            continue;
+        }
+        if in_class {
+            if c == b'[' && b.get(i + 1) == Some(&b':') {
+                if let Some(e) = pattern[i + 2..].find(":]") {
+                    out.push_str(&pattern[i..i + 2 + e + 2]);
+                    i += 2 + e + 2;
+                    continue;
+                }
+            }
+            // `]` right after `[` or `[^` is a literal.
+            if c == b']' && i > class_start {
+                in_class = false;
+            }
+        } else if c == b'[' {
+            in_class = true;
+            class_start = i + 1;
+            if b.get(i + 1) == Some(&b'^') {
+                class_start = i + 2;
+            }
+            out.push('[');
+            if class_start == i + 2 {
+                out.push('^');
+            }
+            i = class_start;
+            continue;
+        } else if c == b'{' && !valid_repetition(&b[i..]) {
+            out.push_str("\\{");
+            i += 1;
+            continue;
+        }
+        let len = pattern[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&pattern[i..i + len]);
+        i += len;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `s` (starting at `{`) is `{n}`, `{n,}` or `{n,m}`.
+fn valid_repetition(s: &[u8]) -> bool {
+    let mut i = 1;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < s.len() && s[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i > start
+    };
+    if !digits(&mut i) {
+        return false;
+    }
+    if s.get(i) == Some(&b',') {
+        i += 1;
+        digits(&mut i);
+    }
+    s.get(i) == Some(&b'}')
+}
+
 /// Parses `pattern` the way the engine compiles it: ASCII mode first, Unicode mode when the
 /// pattern needs it. Returns the HIR and whether Unicode mode was needed.
 pub fn parse(pattern: &str) -> Result<(Hir, bool), regex_syntax::Error> {
+    let pattern = &*go_compat(pattern);
     let ascii = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -51,11 +155,16 @@ pub fn parse(pattern: &str) -> Result<(Hir, bool), regex_syntax::Error> {
 /// Analyses `pattern`.
 pub fn analyse(pattern: &str) -> Result<RegexAnalysis, regex_syntax::Error> {
     let (hir, unicode) = parse(pattern)?;
-    let required =
-        required(&hir).filter(|set| !set.is_empty() && set.iter().all(|l| !l.is_empty()));
+    let req = required(&hir).filter(|r| !r.set.is_empty() && r.set.iter().all(|l| !l.is_empty()));
+    let (required, anchor_before, anchor_after) = match req {
+        Some(r) => (Some(r.set), r.before, r.after),
+        None => (None, None, None),
+    };
     Ok(RegexAnalysis {
         max_len: hir.properties().maximum_len(),
         required,
+        anchor_before,
+        anchor_after,
         multiline: can_match_newline(&hir),
         unicode,
     })
@@ -213,65 +322,139 @@ fn cross(a: &[Vec<u8>], b: &[Vec<u8>], limit: usize) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
-/// How useful a required set is: longer shortest literal first, then fewer literals.
-fn score(set: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
-    let min = set.iter().map(Vec::len).min().unwrap_or(0).min(8);
-    (min, std::cmp::Reverse(set.len()))
+/// A required-literal set with where it sits: every match contains some literal of `set`
+/// with at most `before` bytes of the match ahead of it and `after` bytes behind it.
+#[derive(Debug, Clone)]
+struct Req {
+    set: Vec<Vec<u8>>,
+    before: Option<usize>,
+    after: Option<usize>,
 }
 
-fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+impl Req {
+    fn exact(set: Vec<Vec<u8>>) -> Self {
+        Req {
+            set,
+            before: Some(0),
+            after: Some(0),
+        }
+    }
+
+    fn shifted(mut self, before: Option<usize>, after: Option<usize>) -> Self {
+        self.before = add(self.before, before);
+        self.after = add(self.after, after);
+        self
+    }
+}
+
+fn add(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    Some(a?.checked_add(b?)?)
+}
+
+/// Sum of the maximum lengths of `hirs` (`None` if any is unbounded).
+fn max_len_sum(hirs: &[Hir]) -> Option<usize> {
+    hirs.iter().try_fold(0usize, |acc, h| {
+        acc.checked_add(h.properties().maximum_len()?)
+    })
+}
+
+/// How useful a required set is: longer shortest literal first, then fewer literals, then a
+/// known position.
+fn score(r: &Req) -> (usize, std::cmp::Reverse<usize>, bool) {
+    let min = r.set.iter().map(Vec::len).min().unwrap_or(0).min(8);
+    (
+        min,
+        std::cmp::Reverse(r.set.len()),
+        r.before.is_some() && r.after.is_some(),
+    )
+}
+
+fn better(a: Option<Req>, b: Option<Req>) -> Option<Req> {
     match (a, b) {
         (None, x) | (x, None) => x,
         (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
     }
 }
 
-/// A set of literals every match of `hir` contains (lower-cased), if one is known.
-fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+/// A set of literals every match of `hir` contains (lower-cased), with their position.
+fn required(hir: &Hir) -> Option<Req> {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => None,
-        HirKind::Literal(lit) => Some(vec![lit.0.to_ascii_lowercase()]),
-        HirKind::Class(_) => exact(hir).filter(|s| s.len() <= MAX_RUN_PRODUCT),
+        HirKind::Literal(lit) => Some(Req::exact(vec![lit.0.to_ascii_lowercase()])),
+        HirKind::Class(_) => exact(hir)
+            .filter(|s| s.len() <= MAX_RUN_PRODUCT)
+            .map(Req::exact),
         HirKind::Capture(cap) => required(&cap.sub),
         HirKind::Repetition(rep) => {
             if rep.min == 0 {
                 return None;
             }
+            // The literal is in the first repetition; the others may follow it.
+            let rest = rep.max.and_then(|m| {
+                rep.sub
+                    .properties()
+                    .maximum_len()?
+                    .checked_mul(m as usize - 1)
+            });
             better(
-                required(&rep.sub),
-                exact(hir).filter(|s| s.len() <= MAX_RUN_PRODUCT),
+                required(&rep.sub).map(|r| r.shifted(Some(0), rest)),
+                exact(hir)
+                    .filter(|s| s.len() <= MAX_RUN_PRODUCT)
+                    .map(Req::exact),
             )
         }
         HirKind::Alternation(subs) => {
-            let mut acc = Vec::new();
+            let mut acc = Req::exact(Vec::new());
             for s in subs {
-                acc.extend(required(s)?);
-                if acc.len() > MAX_SET {
+                let r = required(s)?;
+                acc.set.extend(r.set);
+                acc.before = acc.before.zip(r.before).map(|(a, b)| a.max(b));
+                acc.after = acc.after.zip(r.after).map(|(a, b)| a.max(b));
+                if acc.set.len() > MAX_SET {
                     return None;
                 }
             }
-            acc.sort();
-            acc.dedup();
+            acc.set.sort();
+            acc.set.dedup();
             Some(acc)
         }
         HirKind::Concat(subs) => {
-            let mut best: Option<Vec<Vec<u8>>> = None;
-            let mut run: Option<Vec<Vec<u8>>> = None;
-            for s in subs {
-                match exact(s).and_then(|e| match &run {
-                    None => (e.len() <= MAX_RUN_PRODUCT).then_some(e),
-                    Some(r) => cross(r, &e, MAX_RUN_PRODUCT),
-                }) {
-                    Some(extended) => run = Some(extended),
+            let mut best: Option<Req> = None;
+            // A run of exact children [run_start, i) and its cross product.
+            let mut run: Option<(usize, Vec<Vec<u8>>)> = None;
+            let finish = |run_start: usize, end: usize, set: Vec<Vec<u8>>| -> Option<Req> {
+                (set.iter().all(|l| !l.is_empty())).then(|| Req {
+                    set,
+                    before: max_len_sum(&subs[..run_start]),
+                    after: max_len_sum(&subs[end..]),
+                })
+            };
+            for (i, s) in subs.iter().enumerate() {
+                let extended = exact(s).and_then(|e| match &run {
+                    None => (e.len() <= MAX_RUN_PRODUCT).then_some((i, e)),
+                    Some((start, r)) => cross(r, &e, MAX_RUN_PRODUCT).map(|x| (*start, x)),
+                });
+                match extended {
+                    Some(x) => run = Some(x),
                     None => {
-                        best = better(best, run.take().filter(|r| r.iter().all(|l| !l.is_empty())));
+                        if let Some((start, set)) = run.take() {
+                            best = better(best, finish(start, i, set));
+                        }
                         // The child may still start a new run on its own.
-                        run = exact(s).filter(|e| e.len() <= MAX_RUN_PRODUCT);
-                        best = better(best, required(s));
+                        run = exact(s)
+                            .filter(|e| e.len() <= MAX_RUN_PRODUCT)
+                            .map(|e| (i, e));
+                        let inner = required(s).map(|r| {
+                            r.shifted(max_len_sum(&subs[..i]), max_len_sum(&subs[i + 1..]))
+                        });
+                        best = better(best, inner);
                     }
                 }
             }
-            better(best, run.filter(|r| r.iter().all(|l| !l.is_empty())))
+            if let Some((start, set)) = run {
+                best = better(best, finish(start, subs.len(), set));
+            }
+            best
         }
     }
 }
@@ -279,6 +462,28 @@ fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pos(p: &str) -> (Option<usize>, Option<usize>) {
+        let a = analyse(p).unwrap();
+        (a.anchor_before, a.anchor_after)
+    }
+
+    #[test]
+    fn anchor_positions() {
+        assert_eq!(pos(r"\b(ghp_[0-9A-Za-z]{36})\b"), (Some(0), Some(36)));
+        assert_eq!(
+            pos(r"[a-z_]{0,10}password[ \t]{0,3}=[ \t]{0,3}([a-z]{8,20})"),
+            (Some(10), Some(27))
+        );
+        // The exact prefix joins the run: {xxtok_, ytok_} at offset 0.
+        assert_eq!(pos(r"(?:x{2}|y)tok_[a-z]{4}"), (Some(0), Some(4)));
+        assert_eq!(pos(r"[a-z]+tok_[a-z]{4}"), (None, Some(4)));
+        // Alternation of anchored branches: worst case of each side.
+        assert_eq!(
+            pos(r"(?:aaa_[0-9]{2}|[a-z]{3}bbb_[0-9]{5})"),
+            (Some(3), Some(5))
+        );
+    }
 
     fn req(p: &str) -> Option<Vec<String>> {
         analyse(p).unwrap().required.map(|s| {
@@ -316,13 +521,17 @@ mod tests {
 
     #[test]
     fn optional_parts_are_not_required() {
-        assert_eq!(req(r"(?:abc)?[0-9]{4}"), None);
+        // Every match holds a digit, which is true but useless as a keyword.
+        let a = analyse(r"(?:abc)?[0-9]{4}").unwrap();
+        assert_eq!(a.derived_keywords(3), None);
+        assert_eq!(req(r"(?:abc)?x"), Some(vec!["x".into()]));
+        assert_eq!(req(r"(?:abc)?\w"), None);
     }
 
     #[test]
     fn max_len_and_multiline() {
         let a = analyse(r"(?s)-----BEGIN.{1,100}-----END").unwrap();
-        assert_eq!(a.max_len, Some(5 + 100 * 1 + 8));
+        assert_eq!(a.max_len, Some(10 + 100 + 8));
         assert!(a.multiline);
         let b = analyse(r"ghp_[A-Za-z0-9]{36}").unwrap();
         assert_eq!(b.max_len, Some(40));
@@ -336,6 +545,22 @@ mod tests {
         assert!(a.keywords_cover_matches(&["_key".into()]));
         assert!(!a.keywords_cover_matches(&["api".into()]));
         assert!(a.keywords_cover_matches(&["api".into(), "secret".into()]));
+    }
+
+    #[test]
+    fn go_compat_rewrites() {
+        assert_eq!(go_compat(r"a{2,3}b{4}c{5,}"), r"a{2,3}b{4}c{5,}");
+        assert_eq!(go_compat(r"\$?{{[^}]+}}"), r"\$?\{\{[^}]+}}");
+        assert_eq!(go_compat(r"[{]x{,3}"), r"[{]x\{,3}");
+        assert_eq!(go_compat(r"[^]{]x"), r"[^]{]x");
+        assert_eq!(go_compat(r"[[:alpha:]{]z"), r"[[:alpha:]{]z");
+        assert_eq!(go_compat(r"\Qa.b\E+"), r"a\.b+");
+        assert_eq!(go_compat(r"\{x"), r"\{x");
+        assert_eq!(go_compat(r"\p{Greek}{2}\x{41}"), r"\p{Greek}{2}\x{41}");
+        // Everything rewritten parses.
+        for p in [r"\$?{{[^}]+}}", r"x{,3}", r"a{b}", r"\Q{}\E"] {
+            assert!(parse(p).is_ok(), "{p}");
+        }
     }
 
     #[test]

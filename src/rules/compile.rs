@@ -59,6 +59,7 @@ impl Confidence {
 /// Builds a byte regex the way every shush regex is built: ASCII classes (RE2 semantics),
 /// matching on arbitrary bytes; Unicode mode only when the pattern needs it.
 pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> {
+    let pattern = &*analysis::go_compat(pattern);
     let syntax = regex_automata::util::syntax::Config::new()
         .unicode(unicode)
         .utf8(false);
@@ -72,10 +73,14 @@ pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> 
             .configure(config.clone())
             .build(pattern)
     };
+    let describe = |e: meta::BuildError| match e.syntax_error() {
+        Some(syntax) => syntax.to_string(),
+        None => e.to_string(),
+    };
     match build(syntax) {
         Ok(re) => Ok(re),
-        Err(_) if !unicode => build(syntax.unicode(true)).map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Err(_) if !unicode => build(syntax.unicode(true)).map_err(describe),
+        Err(e) => Err(describe(e)),
     }
 }
 
@@ -361,6 +366,12 @@ pub struct Rule {
     pub bounded: bool,
     /// Whether a match can span lines.
     pub multiline: bool,
+    /// At most how many bytes of a match precede an anchor hit (window-strategy rules).
+    pub window_before: usize,
+    /// At most how many bytes of a match follow an anchor hit.
+    pub window_after: usize,
+    /// Every match starts exactly at an anchor hit: the regex runs anchored there.
+    pub anchored: bool,
     /// How candidates are found.
     pub strategy: Strategy,
     /// Positive examples.
@@ -494,6 +505,34 @@ impl Rule {
                 (strategy, eff, max_len, bounded, a.multiline)
             }
         };
+        let (window_before, window_after) = match (&strategy, &analysis) {
+            (Strategy::Window { anchors, .. }, Some(a)) => {
+                // An anchor may sit inside a longer required literal: allow for the difference.
+                let slack = a
+                    .required
+                    .iter()
+                    .flatten()
+                    .map(|lit| {
+                        anchors
+                            .iter()
+                            .filter(|k| {
+                                lit.len() >= k.len()
+                                    && lit
+                                        .windows(k.len())
+                                        .any(|w| w.eq_ignore_ascii_case(k.as_bytes()))
+                            })
+                            .map(|k| lit.len() - k.len())
+                            .min()
+                            .unwrap_or(0)
+                    })
+                    .max()
+                    .unwrap_or(0);
+                let side = |v: Option<usize>| v.map_or(max_len, |v| (v + slack).min(max_len));
+                (side(a.anchor_before), side(a.anchor_after))
+            }
+            _ => (max_len, max_len),
+        };
+        let anchored = matches!(strategy, Strategy::Window { .. }) && window_before == 0;
         Ok(Rule {
             id: spec.id.clone(),
             description: spec.description.clone(),
@@ -514,6 +553,9 @@ impl Rule {
             max_len,
             bounded,
             multiline,
+            window_before,
+            window_after,
+            anchored,
             strategy,
             examples: spec.examples.clone(),
             negative_examples: spec.negative_examples.clone(),
@@ -694,6 +736,23 @@ mod tests {
                 gate: vec!["mytool".into()]
             }
         );
+    }
+
+    #[test]
+    fn windows_follow_the_anchor_position() {
+        let s = set(concat!(
+            "[[rules]]\nid='a'\nregex='tok_[a-z]{10}'\nkeywords=['tok_']\n",
+            "[[rules]]\nid='b'\nregex='[a-z]{0,5}pass=([a-z]{10})'\nkeywords=['pass']\n",
+            "[[rules]]\nid='c'\nregex='xtok_[a-z]{2}'\nkeywords=['tok']\n",
+        ));
+        assert!(s.rules[0].anchored);
+        assert_eq!((s.rules[0].window_before, s.rules[0].window_after), (0, 10));
+        assert!(!s.rules[1].anchored);
+        // `pass` is inside the literal `pass=`: one byte of slack on each side.
+        assert_eq!((s.rules[1].window_before, s.rules[1].window_after), (6, 11));
+        // `tok` sits one byte into the literal `xtok_`, with `_` after it.
+        assert!(!s.rules[2].anchored);
+        assert_eq!((s.rules[2].window_before, s.rules[2].window_after), (2, 4));
     }
 
     #[test]

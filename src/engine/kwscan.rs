@@ -1,0 +1,311 @@
+//! The keyword scanner behind the prefilter: an Aho-Corasick automaton (built by the
+//! `aho-corasick` crate, ASCII case-insensitive, standard semantics so overlapping keywords
+//! all report) flattened into a dense, class-compressed transition table, searched by four
+//! interleaved streams.
+//!
+//! Why not the crate's own search: stepping a DFA is one dependent load per byte, so a single
+//! stream is latency-bound (≈5 cycles/byte, ~0.5 GB/s) once there are too many keywords for a
+//! SIMD prefilter. Splitting the haystack into four segments and stepping four independent
+//! states in lockstep lets the CPU overlap those loads: ~3× the throughput, exact results.
+
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, MatchKind};
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// Interleaved streams.
+const STREAMS: usize = 4;
+/// Below this many bytes a single stream is used.
+const INTERLEAVE_MIN: usize = 4096;
+
+/// A keyword hit: the automaton state reached (which names the keywords ending here) and the
+/// exclusive end offset in the haystack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawHit {
+    /// Match-state index (state id divided by the stride).
+    pub state: u32,
+    /// Exclusive end of every keyword matched at this state.
+    pub end: usize,
+}
+
+/// A compiled keyword set.
+#[derive(Debug, Clone)]
+pub(crate) struct KeywordScanner {
+    /// `trans[state + class]` = next state; state ids are premultiplied by `stride`.
+    trans: Vec<u32>,
+    classes: [u8; 256],
+    start: u32,
+    stride: u32,
+    /// States below this id are match states.
+    match_limit: u32,
+    /// For match state `i` (id / stride): its patterns are `match_pids[match_offsets[i]..match_offsets[i+1]]`.
+    match_offsets: Vec<u32>,
+    match_pids: Vec<u32>,
+    pattern_lens: Vec<u32>,
+    max_len: usize,
+}
+
+/// Per-thread scratch for the interleaved search.
+#[derive(Debug, Default)]
+pub(crate) struct KwScratch {
+    streams: [Vec<RawHit>; STREAMS],
+}
+
+impl KeywordScanner {
+    /// Compiles `patterns` (matched ASCII case-insensitively).
+    pub fn new(patterns: &[Vec<u8>]) -> Result<Self, String> {
+        let dfa = aho_corasick::dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .build(patterns)
+            .map_err(|e| e.to_string())?;
+        // Byte classes: every distinct (case-folded) keyword byte is its own class; all other
+        // bytes behave alike (they send every state back to the start state's transitions).
+        let mut used = [false; 256];
+        for p in patterns {
+            for &b in p {
+                used[b.to_ascii_lowercase() as usize] = true;
+            }
+        }
+        let mut classes = [0u8; 256];
+        let mut reps: Vec<u8> = Vec::new();
+        // Class 0: a byte no keyword uses (if every byte is used, class 0 is byte 0's class).
+        let other = (0u8..=255).find(|&b| !used[b.to_ascii_lowercase() as usize]);
+        reps.push(other.unwrap_or(0));
+        for b in 0..=255u8 {
+            let lower = b.to_ascii_lowercase();
+            if used[lower as usize] && !b.is_ascii_uppercase() && Some(b) != other {
+                if reps.len() >= 255 {
+                    return Err("too many distinct keyword bytes".into());
+                }
+                classes[b as usize] = reps.len() as u8;
+                reps.push(b);
+            }
+        }
+        for b in b'A'..=b'Z' {
+            classes[b as usize] = classes[b.to_ascii_lowercase() as usize];
+        }
+        let stride = reps.len();
+        let start = dfa.start_state(Anchored::No).map_err(|e| e.to_string())?;
+        // Enumerate reachable states breadth-first.
+        let mut ids: HashMap<aho_corasick::automaton::StateID, usize> = HashMap::new();
+        let mut order = vec![start];
+        ids.insert(start, 0);
+        let mut i = 0;
+        while i < order.len() {
+            let s = order[i];
+            i += 1;
+            for &r in &reps {
+                let n = dfa.next_state(Anchored::No, s, r);
+                if !ids.contains_key(&n) {
+                    ids.insert(n, order.len());
+                    order.push(n);
+                }
+            }
+        }
+        // Renumber so that match states come first: "is this a match?" is one comparison.
+        let mut by_match: Vec<usize> = (0..order.len()).collect();
+        by_match.sort_by_key(|&j| !dfa.is_match(order[j]));
+        let mut new_id = vec![0usize; order.len()];
+        for (n, &j) in by_match.iter().enumerate() {
+            new_id[j] = n;
+        }
+        let n_match = order.iter().filter(|&&s| dfa.is_match(s)).count();
+        let total = order.len() * stride;
+        if total > u32::MAX as usize {
+            return Err("keyword automaton too large".into());
+        }
+        let mut trans = vec![0u32; total];
+        for (j, &s) in order.iter().enumerate() {
+            for (c, &r) in reps.iter().enumerate() {
+                let n = dfa.next_state(Anchored::No, s, r);
+                trans[new_id[j] * stride + c] = (new_id[ids[&n]] * stride) as u32;
+            }
+        }
+        let mut match_offsets = Vec::with_capacity(n_match + 1);
+        let mut match_pids = Vec::new();
+        for &j in by_match.iter().take(n_match) {
+            match_offsets.push(match_pids.len() as u32);
+            let s = order[j];
+            for k in 0..dfa.match_len(s) {
+                match_pids.push(dfa.match_pattern(s, k).as_u32());
+            }
+        }
+        match_offsets.push(match_pids.len() as u32);
+        Ok(KeywordScanner {
+            trans,
+            classes,
+            start: (new_id[0] * stride) as u32,
+            stride: stride as u32,
+            match_limit: (n_match * stride) as u32,
+            match_offsets,
+            match_pids,
+            pattern_lens: patterns.iter().map(|p| p.len() as u32).collect(),
+            max_len: dfa.max_pattern_len(),
+        })
+    }
+
+    /// Length of the longest keyword.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// The patterns that end at a hit.
+    pub fn patterns(&self, hit: RawHit) -> impl Iterator<Item = (u32, usize)> + '_ {
+        let i = hit.state as usize;
+        let r = self.match_offsets[i] as usize..self.match_offsets[i + 1] as usize;
+        self.match_pids[r]
+            .iter()
+            .map(move |&p| (p, hit.end - self.pattern_lens[p as usize] as usize))
+    }
+
+    #[inline(always)]
+    fn step(&self, state: u32, byte: u8) -> u32 {
+        let idx = state as usize + self.classes[byte as usize] as usize;
+        // Every entry of `trans` is a premultiplied state id and every class is < stride, so
+        // `idx` is always in bounds; `get` keeps that a checked fact at negligible cost.
+        match self.trans.get(idx) {
+            Some(&next) => next,
+            None => self.start,
+        }
+    }
+
+    /// Every keyword occurrence that lies entirely inside `range`, in order of end offset.
+    pub fn find_all(
+        &self,
+        hay: &[u8],
+        range: Range<usize>,
+        scratch: &mut KwScratch,
+        out: &mut Vec<RawHit>,
+    ) {
+        let range = range.start.min(hay.len())..range.end.min(hay.len());
+        let len = range.len();
+        let warm = self.max_len.saturating_sub(1);
+        let seg = len / STREAMS;
+        if len < INTERLEAVE_MIN || seg < 2 * warm {
+            self.single(hay, range.start, range.start..range.end, out);
+            return;
+        }
+        // Stream k owns ends in [a + k*seg, a + (k+1)*seg) and starts `warm` bytes early so a
+        // keyword straddling its left edge is seen whole; all streams take `seg + warm` steps.
+        let a = range.start;
+        let steps = seg + warm;
+        let mut base = [0usize; STREAMS];
+        for (k, b) in base.iter_mut().enumerate() {
+            *b = if k == 0 { a } else { a + k * seg - warm };
+        }
+        let lanes: [&[u8]; STREAMS] = std::array::from_fn(|k| &hay[base[k]..base[k] + steps]);
+        let mut state = [self.start; STREAMS];
+        for buf in &mut scratch.streams {
+            buf.clear();
+        }
+        for i in 0..steps {
+            for k in 0..STREAMS {
+                state[k] = self.step(state[k], lanes[k][i]);
+                if state[k] < self.match_limit {
+                    scratch.streams[k].push(RawHit {
+                        state: state[k] / self.stride,
+                        end: base[k] + i + 1,
+                    });
+                }
+            }
+        }
+        for (k, buf) in scratch.streams.iter().enumerate() {
+            let own = a + k * seg..a + (k + 1) * seg;
+            out.extend(buf.iter().filter(|h| h.end > own.start && h.end <= own.end));
+        }
+        // The tail past the last full segment.
+        let tail = a + STREAMS * seg;
+        if tail < range.end {
+            self.single(hay, tail - warm, tail..range.end, out);
+        }
+    }
+
+    /// One stream from `from` (start state), reporting hits whose end lies in `(own.start, own.end]`
+    /// (hits ending exactly at `own.start` belong to the previous owner).
+    fn single(&self, hay: &[u8], from: usize, own: Range<usize>, out: &mut Vec<RawHit>) {
+        let mut s = self.start;
+        for (i, &b) in hay[from..own.end].iter().enumerate() {
+            s = self.step(s, b);
+            let end = from + i + 1;
+            if s < self.match_limit && end > own.start {
+                out.push(RawHit {
+                    state: s / self.stride,
+                    end,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(hay: &[u8], pats: &[Vec<u8>]) -> Vec<(u32, usize)> {
+        let mut out = Vec::new();
+        for end in 1..=hay.len() {
+            for (i, p) in pats.iter().enumerate() {
+                if end >= p.len() && hay[end - p.len()..end].eq_ignore_ascii_case(p) {
+                    out.push((i as u32, end));
+                }
+            }
+        }
+        out
+    }
+
+    fn found(ks: &KeywordScanner, hay: &[u8], range: Range<usize>) -> Vec<(u32, usize)> {
+        let mut out = Vec::new();
+        ks.find_all(hay, range, &mut KwScratch::default(), &mut out);
+        let mut v: Vec<(u32, usize)> = out
+            .iter()
+            .flat_map(|&h| ks.patterns(h).map(move |(p, _)| (p, h.end)))
+            .collect();
+        v.sort_by_key(|&(p, e)| (e, p));
+        v
+    }
+
+    #[test]
+    fn matches_naive_overlapping_search() {
+        let pats: Vec<Vec<u8>> = ["key", "api_key", "token", "ghp_", "aa", "aaa", "Password"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        // Deterministic pseudo-random haystack over a small alphabet, long enough to interleave.
+        let alphabet = b"keyAPI_tokenGHP_aapasswordx \n";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let hay: Vec<u8> = (0..50_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % alphabet.len() as u64) as usize]
+            })
+            .collect();
+        let ks = KeywordScanner::new(&pats).unwrap();
+        let mut want = naive(&hay, &pats);
+        want.sort_by_key(|&(p, e)| (e, p));
+        assert!(want.len() > 1000);
+        assert_eq!(found(&ks, &hay, 0..hay.len()), want);
+        // Sub-ranges: only keywords lying entirely inside the range.
+        for (s, e) in [(1, 4097), (17, 9000), (100, 49_999), (0, 5)] {
+            let mut w: Vec<_> = naive(&hay[s..e], &pats)
+                .into_iter()
+                .map(|(p, end)| (p, end + s))
+                .collect();
+            w.sort_by_key(|&(p, e)| (e, p));
+            assert_eq!(found(&ks, &hay, s..e), w, "range {s}..{e}");
+        }
+    }
+
+    #[test]
+    fn hits_are_in_end_order() {
+        let pats = vec![b"ab".to_vec(), b"b".to_vec()];
+        let ks = KeywordScanner::new(&pats).unwrap();
+        let hay = b"ab".repeat(5000);
+        let mut out = Vec::new();
+        ks.find_all(&hay, 0..hay.len(), &mut KwScratch::default(), &mut out);
+        assert!(out.windows(2).all(|w| w[0].end <= w[1].end));
+        assert_eq!(out.len(), 5000);
+    }
+}

@@ -171,6 +171,12 @@ impl Engine {
         &self.options
     }
 
+    /// Size of the keyword prefilter: (patterns, automaton states, byte classes, table bytes).
+    pub fn prefilter_size(&self) -> (usize, usize, usize, usize) {
+        let (states, classes, bytes) = self.prefilter.scanner.as_ref().map_or((0, 0, 0), |s| s.size());
+        (self.prefilter.patterns.len(), states, classes, bytes)
+    }
+
     /// The longest possible match of any rule, in bytes.
     pub fn max_match_len(&self) -> usize {
         self.max_len

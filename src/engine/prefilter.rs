@@ -34,6 +34,9 @@ pub(crate) struct Prefilter {
 /// Encoding levels that get their own patterns (deeper levels would multiply the automaton).
 const MAX_PATTERN_LEVELS: usize = 2;
 
+/// Longest base64 pattern kept.
+const MAX_B64_PATTERN: usize = 8;
+
 /// Minimum length of a base64 pattern worth searching for.
 const MIN_B64_PATTERN: usize = 4;
 
@@ -77,16 +80,20 @@ impl Prefilter {
         }
         if decode_depth > 0 {
             // Encode each anchor in the spellings it is likely to be written in.
-            // Base64 is case-sensitive: encode each anchor in lower and upper case, and in
-            // every spelling the rule's examples use (e.g. `AIza`, `AccountKey`).
+            // Base64 is case-sensitive: encode each anchor as the rule's examples spell it
+            // (e.g. `AIza`, `AccountKey`), else in lower and upper case.
             let mut spelled: Vec<Vec<u8>> = Vec::new();
             for rule in &rules.rules {
                 if let Strategy::Window { anchors, .. } = &rule.strategy {
                     for a in anchors {
-                        spelled.push(a.as_bytes().to_vec());
-                        spelled.push(a.to_ascii_uppercase().into_bytes());
+                        let before = spelled.len();
                         for ex in &rule.examples {
                             spelled.extend(spellings_in(ex.text().as_bytes(), a.as_bytes()));
+                        }
+                        if spelled.len() == before {
+                            // No example shows how it is written: lower and upper case.
+                            spelled.push(a.as_bytes().to_vec());
+                            spelled.push(a.to_ascii_uppercase().into_bytes());
                         }
                     }
                 }
@@ -157,7 +164,8 @@ pub(crate) fn base64_patterns(word: &[u8]) -> Vec<(Vec<u8>, u8)> {
         if i1 <= i0 || i1 - i0 < MIN_B64_PATTERN || i1 > enc.len() {
             continue;
         }
-        let stable = enc[i0..i1].to_vec();
+        // 8 characters (48 bits) are selective enough; longer patterns only grow the automaton.
+        let stable = enc[i0..i1.min(i0 + MAX_B64_PATTERN)].to_vec();
         let offset = (i0 % 4) as u8;
         if stable.iter().any(|&b| b == b'+' || b == b'/') {
             let url: Vec<u8> = stable

@@ -148,7 +148,11 @@ impl KeywordScanner {
     /// (states, byte classes, table bytes) of the flattened automaton.
     pub fn size(&self) -> (usize, usize, usize) {
         let stride = self.stride as usize;
-        (self.trans.len() / stride.max(1), stride, self.trans.len() * 4)
+        (
+            self.trans.len() / stride.max(1),
+            stride,
+            self.trans.len() * 4,
+        )
     }
 
     /// Length of the longest keyword.

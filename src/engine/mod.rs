@@ -173,7 +173,11 @@ impl Engine {
 
     /// Size of the keyword prefilter: (patterns, automaton states, byte classes, table bytes).
     pub fn prefilter_size(&self) -> (usize, usize, usize, usize) {
-        let (states, classes, bytes) = self.prefilter.scanner.as_ref().map_or((0, 0, 0), |s| s.size());
+        let (states, classes, bytes) = self
+            .prefilter
+            .scanner
+            .as_ref()
+            .map_or((0, 0, 0), |s| s.size());
         (self.prefilter.patterns.len(), states, classes, bytes)
     }
 

@@ -29,6 +29,10 @@ pub struct RegexAnalysis {
     /// At most how many bytes of a match follow the required literal (`None`: unknown).
     #[serde(default)]
     pub anchor_after: Option<usize>,
+    /// Every literal set found at the top level, with positions: a rule's keywords may name
+    /// any one of them as the anchor.
+    #[serde(default)]
+    pub candidates: Vec<Candidate>,
     /// Whether a match can contain a line feed.
     pub multiline: bool,
     /// Whether the regex needed Unicode mode to parse (ASCII mode is preferred: faster and
@@ -133,6 +137,31 @@ fn valid_repetition(s: &[u8]) -> bool {
     s.get(i) == Some(&b'}')
 }
 
+/// A set of literals every match contains, and where: at most `before` bytes of the match
+/// precede the literal and `after` bytes follow it (`None`: unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Lower-cased literals; every match contains one.
+    pub literals: Vec<Vec<u8>>,
+    /// Bytes of a match before the literal, at most.
+    pub before: Option<usize>,
+    /// Bytes of a match after the literal, at most.
+    pub after: Option<usize>,
+}
+
+impl Candidate {
+    /// Whether every literal contains one of `keywords` (ASCII case-insensitively).
+    pub fn covered_by(&self, keywords: &[String]) -> bool {
+        !keywords.is_empty()
+            && !self.literals.is_empty()
+            && self.literals.iter().all(|lit| {
+                keywords
+                    .iter()
+                    .any(|k| !k.is_empty() && memchr_contains(lit, k.as_bytes()))
+            })
+    }
+}
+
 /// Parses `pattern` the way the engine compiles it: ASCII mode first, Unicode mode when the
 /// pattern needs it. Returns the HIR and whether Unicode mode was needed.
 pub fn parse(pattern: &str) -> Result<(Hir, bool), regex_syntax::Error> {
@@ -155,7 +184,26 @@ pub fn parse(pattern: &str) -> Result<(Hir, bool), regex_syntax::Error> {
 /// Analyses `pattern`.
 pub fn analyse(pattern: &str) -> Result<RegexAnalysis, regex_syntax::Error> {
     let (hir, unicode) = parse(pattern)?;
-    let req = required(&hir).filter(|r| !r.set.is_empty() && r.set.iter().all(|l| !l.is_empty()));
+    let usable = |r: &Req| !r.set.is_empty() && r.set.iter().all(|l| !l.is_empty());
+    let req = required(&hir).filter(usable);
+    let mut candidates: Vec<Candidate> = top_candidates(&hir)
+        .into_iter()
+        .chain(req.clone())
+        .filter(usable)
+        .map(|r| Candidate {
+            literals: r.set,
+            before: r.before,
+            after: r.after,
+        })
+        .collect();
+    let mut seen = Vec::new();
+    candidates.retain(|c| {
+        let fresh = !seen.contains(c);
+        if fresh {
+            seen.push(c.clone());
+        }
+        fresh
+    });
     let (required, anchor_before, anchor_after) = match req {
         Some(r) => (Some(r.set), r.before, r.after),
         None => (None, None, None),
@@ -165,6 +213,7 @@ pub fn analyse(pattern: &str) -> Result<RegexAnalysis, regex_syntax::Error> {
         required,
         anchor_before,
         anchor_after,
+        candidates,
         multiline: can_match_newline(&hir),
         unicode,
     })
@@ -187,18 +236,26 @@ impl RegexAnalysis {
         Some(out)
     }
 
-    /// Whether every match is guaranteed to contain one of `keywords` (lower-cased), which
-    /// makes scanning only windows around keyword hits exact.
-    pub fn keywords_cover_matches(&self, keywords: &[String]) -> bool {
-        let Some(req) = &self.required else {
-            return false;
-        };
-        !keywords.is_empty()
-            && req.iter().all(|lit| {
-                keywords
-                    .iter()
-                    .any(|k| !k.is_empty() && memchr_contains(lit, k.as_bytes()))
+    /// The best-placed literal set whose every literal contains one of `keywords`: when one
+    /// exists, scanning only windows around keyword hits is exact.
+    pub fn covering(&self, keywords: &[String]) -> Option<&Candidate> {
+        self.candidates
+            .iter()
+            .filter(|c| c.covered_by(keywords))
+            .min_by_key(|c| {
+                let known = c.before.is_some() && c.after.is_some();
+                (
+                    !known,
+                    c.before
+                        .unwrap_or(usize::MAX)
+                        .saturating_add(c.after.unwrap_or(usize::MAX)),
+                )
             })
+    }
+
+    /// Whether every match is guaranteed to contain one of `keywords`.
+    pub fn keywords_cover_matches(&self, keywords: &[String]) -> bool {
+        self.covering(keywords).is_some()
     }
 }
 
@@ -358,13 +415,15 @@ fn max_len_sum(hirs: &[Hir]) -> Option<usize> {
     })
 }
 
-/// How useful a required set is: longer shortest literal first, then fewer literals, then a
-/// known position.
-fn score(r: &Req) -> (usize, std::cmp::Reverse<usize>, bool) {
-    let min = r.set.iter().map(Vec::len).min().unwrap_or(0).min(8);
+/// How useful a required set is: literals of at least four bytes are selective enough, so
+/// up to that length longer wins; beyond it fewer literals win once there are more than four
+/// (each is another keyword), then longer literals, then a known position.
+fn score(r: &Req) -> (usize, std::cmp::Reverse<usize>, usize, bool) {
+    let min = r.set.iter().map(Vec::len).min().unwrap_or(0);
     (
-        min,
-        std::cmp::Reverse(r.set.len()),
+        min.min(4),
+        std::cmp::Reverse(r.set.len().max(4)),
+        min.min(16),
         r.before.is_some() && r.after.is_some(),
     )
 }
@@ -373,6 +432,118 @@ fn better(a: Option<Req>, b: Option<Req>) -> Option<Req> {
     match (a, b) {
         (None, x) | (x, None) => x,
         (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+    }
+}
+
+/// Every required-literal candidate of a concatenation: each maximal run of exact children,
+/// each child's own required set, and a run extended into an adjacent child whose literals
+/// sit at its edge (so `(?i)(?:hcloud|hetzner)`, which the parser factors into
+/// `h(?:cloud|etzner)`, still yields `hcloud`/`hetzner`).
+fn concat_candidates(subs: &[Hir]) -> Vec<Req> {
+    let mut out = Vec::new();
+    let mut run: Option<(usize, Vec<Vec<u8>>)> = None;
+    let push_run = |out: &mut Vec<Req>, start: usize, end: usize, set: &[Vec<u8>]| {
+        if set.iter().all(|l| !l.is_empty()) {
+            out.push(Req {
+                set: set.to_vec(),
+                before: max_len_sum(&subs[..start]),
+                after: max_len_sum(&subs[end..]),
+            });
+        }
+    };
+    for (i, s) in subs.iter().enumerate() {
+        let extended = exact(s).and_then(|e| match &run {
+            None => (e.len() <= MAX_RUN_PRODUCT).then_some((i, e)),
+            Some((start, r)) => cross(r, &e, MAX_RUN_PRODUCT).map(|x| (*start, x)),
+        });
+        match extended {
+            Some(x) => {
+                // A run that a class just multiplied stays a candidate in its own right
+                // (`JQQJ9` before `[9DH]` widens it to three literals).
+                if let Some((start, prev)) = &run {
+                    if x.1.len() > prev.len() {
+                        push_run(&mut out, *start, i, prev);
+                    }
+                }
+                run = Some(x)
+            }
+            None => {
+                let inner = required(s);
+                if let Some((start, set)) = run.take() {
+                    push_run(&mut out, start, i, &set);
+                    // The run directly precedes literals at the child's left edge.
+                    if let Some(r) = inner.as_ref().filter(|r| r.before == Some(0)) {
+                        if let Some(joined) = cross(&set, &r.set, MAX_SET) {
+                            out.push(Req {
+                                set: joined,
+                                before: max_len_sum(&subs[..start]),
+                                after: add(r.after, max_len_sum(&subs[i + 1..])),
+                            });
+                        }
+                    }
+                }
+                run = exact(s)
+                    .filter(|e| e.len() <= MAX_RUN_PRODUCT)
+                    .map(|e| (i, e));
+                if let Some(r) = inner {
+                    // Literals at the child's right edge directly followed by an exact run.
+                    if r.after == Some(0) {
+                        if let Some(next) = subs
+                            .get(i + 1)
+                            .and_then(exact)
+                            .filter(|e| e.len() <= MAX_RUN_PRODUCT)
+                        {
+                            if let Some(joined) = cross(&r.set, &next, MAX_SET) {
+                                out.push(Req {
+                                    set: joined,
+                                    before: add(r.before, max_len_sum(&subs[..i])),
+                                    after: max_len_sum(&subs[i + 2..]),
+                                });
+                            }
+                        }
+                    }
+                    out.push(r.shifted(max_len_sum(&subs[..i]), max_len_sum(&subs[i + 1..])));
+                }
+            }
+        }
+    }
+    if let Some((start, set)) = run {
+        push_run(&mut out, start, subs.len(), &set);
+    }
+    out
+}
+
+/// All candidates, including those nested in groups and repetitions, placed relative to the
+/// whole match (for choosing the one a rule's keywords name).
+fn top_candidates(hir: &Hir) -> Vec<Req> {
+    match hir.kind() {
+        HirKind::Capture(cap) => top_candidates(&cap.sub),
+        HirKind::Concat(subs) => {
+            let mut out = concat_candidates(subs);
+            for (i, s) in subs.iter().enumerate() {
+                if matches!(
+                    s.kind(),
+                    HirKind::Capture(_) | HirKind::Concat(_) | HirKind::Repetition(_)
+                ) {
+                    let (pre, post) = (max_len_sum(&subs[..i]), max_len_sum(&subs[i + 1..]));
+                    out.extend(top_candidates(s).into_iter().map(|r| r.shifted(pre, post)));
+                }
+            }
+            out
+        }
+        HirKind::Repetition(rep) if rep.min > 0 => {
+            let rest = rep.max.and_then(|m| {
+                rep.sub
+                    .properties()
+                    .maximum_len()?
+                    .checked_mul(m as usize - 1)
+            });
+            top_candidates(&rep.sub)
+                .into_iter()
+                .map(|r| r.shifted(Some(0), rest))
+                .collect()
+        }
+        _ => required(hir).into_iter().collect(),
     }
 }
 
@@ -418,44 +589,9 @@ fn required(hir: &Hir) -> Option<Req> {
             acc.set.dedup();
             Some(acc)
         }
-        HirKind::Concat(subs) => {
-            let mut best: Option<Req> = None;
-            // A run of exact children [run_start, i) and its cross product.
-            let mut run: Option<(usize, Vec<Vec<u8>>)> = None;
-            let finish = |run_start: usize, end: usize, set: Vec<Vec<u8>>| -> Option<Req> {
-                (set.iter().all(|l| !l.is_empty())).then(|| Req {
-                    set,
-                    before: max_len_sum(&subs[..run_start]),
-                    after: max_len_sum(&subs[end..]),
-                })
-            };
-            for (i, s) in subs.iter().enumerate() {
-                let extended = exact(s).and_then(|e| match &run {
-                    None => (e.len() <= MAX_RUN_PRODUCT).then_some((i, e)),
-                    Some((start, r)) => cross(r, &e, MAX_RUN_PRODUCT).map(|x| (*start, x)),
-                });
-                match extended {
-                    Some(x) => run = Some(x),
-                    None => {
-                        if let Some((start, set)) = run.take() {
-                            best = better(best, finish(start, i, set));
-                        }
-                        // The child may still start a new run on its own.
-                        run = exact(s)
-                            .filter(|e| e.len() <= MAX_RUN_PRODUCT)
-                            .map(|e| (i, e));
-                        let inner = required(s).map(|r| {
-                            r.shifted(max_len_sum(&subs[..i]), max_len_sum(&subs[i + 1..]))
-                        });
-                        best = better(best, inner);
-                    }
-                }
-            }
-            if let Some((start, set)) = run {
-                best = better(best, finish(start, subs.len(), set));
-            }
-            best
-        }
+        HirKind::Concat(subs) => concat_candidates(subs)
+            .into_iter()
+            .fold(None, |best, c| better(best, Some(c))),
     }
 }
 
@@ -561,6 +697,30 @@ mod tests {
         for p in [r"\$?{{[^}]+}}", r"x{,3}", r"a{b}", r"\Q{}\E"] {
             assert!(parse(p).is_ok(), "{p}");
         }
+    }
+
+    #[test]
+    fn factored_alternations_keep_their_prefix() {
+        // The parser factors the shared `h` out of both branches.
+        let a = analyse(r"(?i)(?:hcloud_[a-z]{3}|hetzner[0-9]{2})=([a-z]{20})").unwrap();
+        assert!(
+            a.keywords_cover_matches(&["hcloud".into(), "hetzner".into()]),
+            "{:?}",
+            a.candidates
+        );
+    }
+
+    #[test]
+    fn keywords_choose_their_candidate() {
+        // Two required parts: the provider name and a later `api_key`.
+        let a = analyse(r"(?i)(?:datadog|dd)[_.-]{0,3}api_key[ \t]{0,3}=[ \t]{0,3}([a-f0-9]{32})")
+            .unwrap();
+        let c = a
+            .covering(&["datadog".into(), "dd".into()])
+            .expect("provider names anchor");
+        assert_eq!(c.before, Some(0));
+        let c = a.covering(&["api_key".into()]).expect("api_key anchors");
+        assert_eq!(c.before, Some(10));
     }
 
     #[test]

@@ -507,11 +507,15 @@ impl Rule {
         };
         let (window_before, window_after) = match (&strategy, &analysis) {
             (Strategy::Window { anchors, .. }, Some(a)) => {
-                // An anchor may sit inside a longer required literal: allow for the difference.
-                let slack = a
-                    .required
+                let placed = a.covering(anchors).cloned().unwrap_or(analysis::Candidate {
+                    literals: a.required.clone().unwrap_or_default(),
+                    before: a.anchor_before,
+                    after: a.anchor_after,
+                });
+                // An anchor may sit inside a longer literal: allow for the difference.
+                let slack = placed
+                    .literals
                     .iter()
-                    .flatten()
                     .map(|lit| {
                         anchors
                             .iter()
@@ -528,7 +532,7 @@ impl Rule {
                     .max()
                     .unwrap_or(0);
                 let side = |v: Option<usize>| v.map_or(max_len, |v| (v + slack).min(max_len));
-                (side(a.anchor_before), side(a.anchor_after))
+                (side(placed.before), side(placed.after))
             }
             _ => (max_len, max_len),
         };

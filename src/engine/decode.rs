@@ -169,8 +169,17 @@ impl Engine {
                         start..last + last_len
                     };
                     let secret_span = enc(&m.secret_span);
-                    if secret_span.is_empty() || !has_percent_escape(&hay[secret_span.clone()]) {
-                        // Nothing in the secret was encoded: the plain scan reports it.
+                    if secret_span.is_empty() {
+                        continue;
+                    }
+                    // Nothing in the secret was encoded and the plain scan reported it: keep
+                    // that one. (The plain scan can miss it: in `KEY%3Dghp_…` the encoded `=`
+                    // leaves no word boundary before the token.)
+                    if !has_percent_escape(&hay[secret_span.clone()])
+                        && out.iter().any(|o| {
+                            o.rule == m.rule && o.decoded.is_empty() && o.secret_span == secret_span
+                        })
+                    {
                         continue;
                     }
                     let span = enc(&m.span);

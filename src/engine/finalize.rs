@@ -67,6 +67,22 @@ impl Engine {
             }
             i = j;
         }
+        // A decoded match inside a plain, specific one is the same secret seen twice (a
+        // kubeconfig `client-key-data` blob and the PEM key it encodes): keep the plain one.
+        let plain: Vec<(u64, u64)> = found
+            .iter()
+            .zip(&keep)
+            .filter(|(f, k)| **k && f.decoded.is_empty() && !rules[f.rule].generic)
+            .map(|(f, _)| (f.secret_span.start, f.secret_span.end))
+            .collect();
+        for (f, k) in found.iter().zip(keep.iter_mut()) {
+            if *k && !f.decoded.is_empty() && !rules[f.rule].generic {
+                let (s, e) = (f.secret_span.start, f.secret_span.end);
+                if plain.iter().any(|&(ps, pe)| ps < e && s < pe) {
+                    *k = false;
+                }
+            }
+        }
         // Generic overlapping specific: drop the generic one. `specific` is sorted by start;
         // with a running maximum of ends, "some specific span starting before f ends also
         // ends after f starts" is one binary search.

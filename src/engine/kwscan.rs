@@ -97,8 +97,8 @@ impl KeywordScanner {
             i += 1;
             for &r in &reps {
                 let n = dfa.next_state(Anchored::No, s, r);
-                if !ids.contains_key(&n) {
-                    ids.insert(n, order.len());
+                if let std::collections::hash_map::Entry::Vacant(slot) = ids.entry(n) {
+                    slot.insert(order.len());
                     order.push(n);
                 }
             }
@@ -209,6 +209,8 @@ impl KeywordScanner {
         for buf in &mut scratch.streams {
             buf.clear();
         }
+        // Indexing all lanes by one counter keeps the four streams in lockstep.
+        #[allow(clippy::needless_range_loop)]
         for i in 0..steps {
             for k in 0..STREAMS {
                 state[k] = self.step(state[k], lanes[k][i]);

@@ -284,7 +284,7 @@ impl Engine {
         }
         let decode_here = depth < self.options.decode_depth && !meta.binary;
         self.collect_windows(st, hay, &owned, decode_here);
-        let windows = std::mem::take(&mut st.windows);
+        let mut windows = std::mem::take(&mut st.windows);
         for &(r, ws, we) in &windows {
             let r = r as usize;
             if self.gate_ok(st, r) {
@@ -300,6 +300,14 @@ impl Engine {
                 let end = (pos + self.rules.rules[r].max_len).min(hay.len());
                 self.run_rule(st, r, hay, pos..end, &owned, meta, true, out);
             }
+        }
+        if decode_here {
+            // Percent-decoding looks at the text around every hit, anchored ones included
+            // (`KEY%3Dtok_…`: the escape sits just before the anchor).
+            windows.extend(anchored.iter().map(|&(r, pos)| {
+                let ml = self.rules.rules[r as usize].max_len;
+                (r, pos.saturating_sub(ml), (pos + ml).min(hay.len()))
+            }));
         }
         st.anchored = anchored;
         for i in 0..self.full_rules.len() {

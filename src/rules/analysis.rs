@@ -164,7 +164,8 @@ impl Candidate {
 
 /// Parses `pattern` the way the engine compiles it: ASCII mode first, Unicode mode when the
 /// pattern needs it. Returns the HIR and whether Unicode mode was needed.
-pub fn parse(pattern: &str) -> Result<(Hir, bool), regex_syntax::Error> {
+/// Errors are rendered to text (`regex_syntax::Error` is large and only ever displayed).
+pub fn parse(pattern: &str) -> Result<(Hir, bool), String> {
     let pattern = &*go_compat(pattern);
     let ascii = regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -177,12 +178,13 @@ pub fn parse(pattern: &str) -> Result<(Hir, bool), regex_syntax::Error> {
             .utf8(false)
             .build()
             .parse(pattern)
-            .map(|hir| (hir, true)),
+            .map(|hir| (hir, true))
+            .map_err(|e| e.to_string()),
     }
 }
 
 /// Analyses `pattern`.
-pub fn analyse(pattern: &str) -> Result<RegexAnalysis, regex_syntax::Error> {
+pub fn analyse(pattern: &str) -> Result<RegexAnalysis, String> {
     let (hir, unicode) = parse(pattern)?;
     let usable = |r: &Req| !r.set.is_empty() && r.set.iter().all(|l| !l.is_empty());
     let req = required(&hir).filter(usable);
@@ -405,7 +407,7 @@ impl Req {
 }
 
 fn add(a: Option<usize>, b: Option<usize>) -> Option<usize> {
-    Some(a?.checked_add(b?)?)
+    a?.checked_add(b?)
 }
 
 /// Sum of the maximum lengths of `hirs` (`None` if any is unbounded).

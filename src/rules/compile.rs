@@ -67,20 +67,20 @@ pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> 
         .utf8_empty(false)
         .nfa_size_limit(Some(20 << 20))
         .hybrid_cache_capacity(4 << 20);
-    let build = |syntax| {
+    let build = |syntax| -> Result<meta::Regex, String> {
         meta::Regex::builder()
             .syntax(syntax)
             .configure(config.clone())
             .build(pattern)
-    };
-    let describe = |e: meta::BuildError| match e.syntax_error() {
-        Some(syntax) => syntax.to_string(),
-        None => e.to_string(),
+            .map_err(|e| match e.syntax_error() {
+                Some(syntax) => syntax.to_string(),
+                None => e.to_string(),
+            })
     };
     match build(syntax) {
         Ok(re) => Ok(re),
-        Err(_) if !unicode => build(syntax.unicode(true)).map_err(describe),
-        Err(e) => Err(describe(e)),
+        Err(_) if !unicode => build(syntax.unicode(true)),
+        Err(e) => Err(e),
     }
 }
 

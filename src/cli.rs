@@ -27,6 +27,10 @@ pub enum Command {
     /// List the rules, or test rules against their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Redact secrets from standard input to standard output (a pipe for CI logs).
+    Redact(crate::redact::RedactArgs),
+    /// Run a command with its standard output and standard error redacted.
+    Run(crate::redact::RunArgs),
 }
 
 /// Where the rules come from.

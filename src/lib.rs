@@ -23,6 +23,7 @@ pub mod error;
 pub mod finding;
 pub mod location;
 pub mod progress;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -91,6 +91,16 @@ pub struct ScanState {
     hits: Vec<kwscan::RawHit>,
     kw_scratch: kwscan::KwScratch,
     decode_bufs: Vec<decode::Buffers>,
+    gates_open: bool,
+}
+
+impl ScanState {
+    /// Treats every rule's gate keywords as present. A streaming redactor cannot know whether
+    /// a gate keyword (gitleaks: "appears somewhere in the input") will still arrive, so it
+    /// runs gated rules whenever their anchors hit: more masking, never less.
+    pub fn open_gates(&mut self, open: bool) {
+        self.gates_open = open;
+    }
 }
 
 /// Sentinel for "no open window" in [`ScanState::open`].
@@ -208,6 +218,7 @@ impl Engine {
             hits: Vec::new(),
             kw_scratch: kwscan::KwScratch::default(),
             decode_bufs: Vec::new(),
+            gates_open: false,
         }
     }
 
@@ -328,7 +339,7 @@ impl Engine {
 
     fn gate_ok(&self, st: &ScanState, r: usize) -> bool {
         let gates = &self.prefilter.rule_gates[r];
-        gates.is_empty() || gates.iter().any(|&g| st.gate_seen[g as usize])
+        st.gates_open || gates.is_empty() || gates.iter().any(|&g| st.gate_seen[g as usize])
     }
 
     /// Runs the automaton and turns anchor hits into merged per-rule windows.

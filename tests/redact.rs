@@ -134,20 +134,26 @@ fn reference(input: &[u8]) -> Vec<u8> {
 }
 
 /// Fails if any 12-byte piece of a planted secret (or a shorter secret whole) is in `out`
-/// but not in the filler around the plants.
+/// but not in the filler or in the plants' text outside their secrets.
 fn assert_no_leak(out: &[u8], filler: &[u8], planted: &[&Plant]) {
+    let context: Vec<Vec<u8>> = planted
+        .iter()
+        .map(|q| {
+            let mut t = q.text.clone();
+            if let Some(i) = memchr::memmem::find(&t, &q.secret) {
+                t.splice(i..i + q.secret.len(), [0u8]);
+            }
+            t
+        })
+        .collect();
     for p in planted {
         let w = p.secret.len().min(12);
         for piece in p.secret.windows(w) {
-            if memchr::memmem::find(filler, piece).is_some()
-                || planted
-                    .iter()
-                    .any(|q| memchr::memmem::find(&q.text, piece).is_some() && !q.secret.windows(w).any(|x| x == piece))
-            {
+            if contains(filler, piece) || context.iter().any(|c| contains(c, piece)) {
                 continue;
             }
             assert!(
-                memchr::memmem::find(out, piece).is_none(),
+                !contains(out, piece),
                 "a piece of the {} secret leaked",
                 p.rule
             );
@@ -344,7 +350,7 @@ fn a_multiline_key_is_held_until_it_ends() {
     r.release_idle(&mut out).unwrap();
     assert_eq!(out, b"before\n", "the block is held while it may still be a key");
     r.push(&pem[end..], &mut out).unwrap();
-    r.push(b"\nafter\n", &mut out).unwrap();
+    r.push(b"after\n", &mut out).unwrap();
     assert_eq!(out, b"before\n[REDACTED:private-key-rsa]\nafter\n");
 }
 

@@ -492,7 +492,11 @@ impl<'e> Redactor<'e> {
                         t.state = TState::Fresh;
                         t.matched = false;
                     }
-                    if tries >= 3 {
+                    if t.overrun && (tries >= 3 || t.lo <= self.base) {
+                        // An endless block whose start is gone: it stays open to the end.
+                        t.state = TState::Until(u64::MAX);
+                        t.matched = true;
+                    } else if tries >= 3 {
                         t.state = TState::Until(t.lo + m.max_len as u64 + 2);
                         t.matched = true;
                     }
@@ -1074,14 +1078,14 @@ impl<'e> Redactor<'e> {
         let reach = (self.plan.multi_anchor_len + self.plan.multi_before) as u64 + 2;
         keep = keep.min(self.ml_seen.saturating_sub(reach));
         for ms in &self.multi {
-            for t in &ms.live {
+            for t in ms.live.iter().filter(|t| !t.overrun) {
                 keep = keep.min(t.lo.saturating_sub(self.k + 1));
             }
             for d in &ms.dead {
                 keep = keep.min(d.lo.saturating_sub(self.k + 1));
             }
         }
-        for m in &self.masks {
+        for m in self.masks.iter().filter(|m| !m.written) {
             keep = keep.min(m.start);
         }
         if keep > self.base + (RECLAIM.max(self.buf.len() / 2)) as u64 {
@@ -1159,26 +1163,17 @@ impl<'e> Redactor<'e> {
                 }
             }
         }
-        // Rules: anchors present in the tail, and anchors that may still arrive.
+        // Rules: a secret not decided yet starts at or after `scanned`; where each rule
+        // could still have one, from its anchors present in the tail and those that may
+        // still arrive.
         let plan = self.plan;
-        let last_non_alpha = |alpha: usize, upto: usize| -> Option<usize> {
-            let set = &plan.alphabets[alpha];
-            tail[..upto].iter().rposition(|&b| !set.contains(b))
-        };
-        let floor_before = |r: usize, anchor_at: usize| -> u64 {
-            let rp = &plan.rules[r];
-            let lo = anchor_at.saturating_sub(rp.lead);
-            let lo = match last_non_alpha(rp.alphabet, anchor_at) {
-                Some(i) if rp.lead > 0 => lo.max(i + 1),
-                _ if rp.lead == 0 => anchor_at,
-                _ => lo,
-            };
-            t0 + lo.min(anchor_at) as u64
-        };
+        let s0 = self.scanned.max(self.base);
+        let tail = &self.buf[self.idx(s0)..];
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); plan.rules.len()];
         if let Some(ac) = &plan.anchors {
             for m in ac.find_overlapping_iter(tail) {
                 for &r in &plan.anchor_rules[m.pattern().as_usize()] {
-                    f = f.min(floor_before(r as usize, m.start()));
+                    hits[r as usize].push(m.start());
                 }
             }
         }
@@ -1186,31 +1181,75 @@ impl<'e> Redactor<'e> {
             if self.engine.rule(r).regex.is_none() {
                 continue;
             }
-            // The longest suffix of the tail that begins one of the rule's anchors.
-            let mut k = 0;
-            for a in &rp.anchors {
-                for kk in (k + 1..a.len().min(tail.len() + 1)).rev() {
-                    if tail[tail.len() - kk..].eq_ignore_ascii_case(&a[..kk]) {
-                        k = kk;
-                        break;
-                    }
-                }
+            let fl = rule_floor(plan, rp, &hits[r], tail);
+            if std::env::var_os("SHUSH_DEBUG_IDLE").is_some() && fl < tail.len() {
+                eprintln!("idle floor {} by {}", fl, self.engine.rule(r).id);
             }
-            if rp.anchors.is_empty() {
-                // No anchor: the secret may start anywhere its bytes run.
-                let lo = last_non_alpha(rp.alphabet, tail.len()).map_or(0, |i| i + 1);
-                let lo = lo.max(tail.len().saturating_sub(rp.lead));
-                f = f.min(t0 + lo as u64);
-                continue;
-            }
-            let fb = floor_before(r, tail.len() - k);
-            if std::env::var_os("SHUSH_DEBUG_IDLE").is_some() && fb < len {
-                eprintln!("idle floor {} by {} (k {k}, lead {})", fb, self.engine.rule(r).id, rp.lead);
-            }
-            f = f.min(fb);
+            f = f.min(s0 + fl as u64);
         }
         f.max(self.done)
     }
+}
+
+/// Offset in `tail` (which starts where undecided matches may start) before which rule `rp`
+/// cannot have a secret that is still undecided.
+fn rule_floor(plan: &Plan, rp: &super::plan::RulePlan, hits: &[usize], tail: &[u8]) -> usize {
+    let n = tail.len();
+    let last_non_alpha = |alpha: usize, upto: usize| -> Option<usize> {
+        let set = &plan.alphabets[alpha];
+        tail[..upto].iter().rposition(|&b| !set.contains(b))
+    };
+    // The longest suffix of the tail that is a proper prefix of one of `lits`.
+    let partial = |lits: &[Vec<u8>]| -> usize {
+        let mut k = 0;
+        for a in lits {
+            for kk in (k + 1..a.len().min(n + 1)).rev() {
+                if tail[n - kk..].eq_ignore_ascii_case(&a[..kk]) {
+                    k = kk;
+                    break;
+                }
+            }
+        }
+        k
+    };
+    if rp.anchors.is_empty() {
+        let b = &rp.branches[0];
+        let lo = last_non_alpha(b.alphabet, n).map_or(0, |i| i + 1);
+        return lo.max(n.saturating_sub(b.lead));
+    }
+    let k = partial(&rp.anchors);
+    let first_hit = hits.iter().min().copied();
+    let mut best = n;
+    for b in &rp.branches {
+        let mut fb = if b.anchor_before {
+            first_hit.unwrap_or(n - k)
+        } else {
+            let at = |a: usize| -> usize {
+                let lo = a.saturating_sub(b.lead);
+                match last_non_alpha(b.alphabet, a) {
+                    Some(i) => lo.max(i + 1).min(a),
+                    None => lo,
+                }
+            };
+            let not_arrived = if b.starts.is_empty() {
+                at(n - k)
+            } else {
+                n - partial(&b.starts)
+            };
+            hits.iter().fold(not_arrived, |m, &h| m.min(at(h)))
+        };
+        if !b.pre.is_empty() {
+            // The secret follows one of these literals.
+            let pre_at = b
+                .pre
+                .iter()
+                .filter_map(|p| super::plan::find_ci(tail, p))
+                .min();
+            fb = fb.max(pre_at.unwrap_or(n - partial(&b.pre)));
+        }
+        best = best.min(fb);
+    }
+    best
 }
 
 enum Run {

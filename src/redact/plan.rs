@@ -64,10 +64,28 @@ pub(crate) struct RulePlan {
     pub lead: usize,
     /// Whether the bytes between the secret's start and that anchor can hold a line feed.
     pub lead_newline: bool,
-    /// Bytes that can occur from the secret's start to the end of that anchor.
-    pub alphabet: usize,
+    /// How each alternative of the regex places its secret (one entry when the regex is not
+    /// a top-level alternation).
+    pub branches: Vec<BranchPlan>,
     /// Top-level concatenation index where the secret starts (for relaxing the tracker).
     secret_child: usize,
+}
+
+/// Where one alternative of a rule's regex places its secret.
+#[derive(Debug, Clone)]
+pub(crate) struct BranchPlan {
+    /// An anchor occurs wholly before the secret.
+    pub anchor_before: bool,
+    /// Otherwise: the secret starts at most this many bytes before the anchor occurrence.
+    pub lead: usize,
+    /// Bytes that can occur from the secret's start up to that anchor (an index into
+    /// [`Plan::alphabets`]).
+    pub alphabet: usize,
+    /// Literals one of which always occurs before the secret (empty: none known).
+    pub pre: Vec<Vec<u8>>,
+    /// When the secret always starts with one of these strings (up to and including the
+    /// anchor): they are what a partial line must end with for the secret to be starting.
+    pub starts: Vec<Vec<u8>>,
 }
 
 /// A rule that can match across lines, and its open-candidate tracker.
@@ -157,18 +175,16 @@ impl Plan {
         let mut line_cuts = true;
         let mut line_lag = 0usize;
         for (ri, rule) in engine.rules().rules.iter().enumerate() {
-            let (plan, alphabet, hir) = analyse(rule);
-            let aidx = match alphabets.iter().position(|a| *a == alphabet) {
-                Some(i) => i,
-                None => {
-                    alphabets.push(alphabet);
-                    alphabets.len() - 1
-                }
-            };
-            let plan = RulePlan {
-                alphabet: aidx,
-                ..plan
-            };
+            let (mut plan, branch_alphabets, hir) = analyse(rule);
+            for (b, alphabet) in plan.branches.iter_mut().zip(branch_alphabets) {
+                b.alphabet = match alphabets.iter().position(|a| *a == alphabet) {
+                    Some(i) => i,
+                    None => {
+                        alphabets.push(alphabet);
+                        alphabets.len() - 1
+                    }
+                };
+            }
             for a in &plan.anchors {
                 match all_anchors.iter().position(|x| x == a) {
                     Some(i) => anchor_rules[i].push(ri as u32),
@@ -268,8 +284,19 @@ pub(crate) fn start_state(
     dfa.start_state(cache, &cfg).map_err(|_| ())
 }
 
-/// Derives a rule's plan; returns it with its alphabet (to be interned) and parsed regex.
-fn analyse(rule: &Rule) -> (RulePlan, ByteSet, Option<Hir>) {
+/// What one branch analysis found (alphabet not yet interned).
+struct Branch {
+    anchor_before: bool,
+    lead: usize,
+    newline: bool,
+    alphabet: ByteSet,
+    pre: Vec<Vec<u8>>,
+    starts: Vec<Vec<u8>>,
+}
+
+/// Derives a rule's plan; returns it with the branch alphabets (to be interned, in branch
+/// order) and the parsed regex.
+fn analyse(rule: &Rule) -> (RulePlan, Vec<ByteSet>, Option<Hir>) {
     let anchors: Vec<Vec<u8>> = match &rule.strategy {
         Strategy::Window { anchors, .. } => anchors
             .iter()
@@ -284,56 +311,159 @@ fn analyse(rule: &Rule) -> (RulePlan, ByteSet, Option<Hir>) {
         .and_then(|re| crate::rules::analysis::parse(re.pattern()).ok())
         .map(|(h, _)| h);
     let whole = hir.as_ref().map_or_else(ByteSet::all, alphabet_of);
-    let fallback = RulePlan {
-        anchors: anchors.clone(),
-        lead: if anchors.is_empty() {
-            rule.max_len
-        } else {
-            rule.window_before.min(rule.max_len)
-        },
-        lead_newline: rule.multiline,
-        alphabet: 0,
-        secret_child: 0,
+    let fallback_lead = if anchors.is_empty() {
+        rule.max_len
+    } else {
+        rule.window_before.min(rule.max_len)
+    };
+    let fallback = |anchors: Vec<Vec<u8>>, hir: Option<Hir>| {
+        (
+            RulePlan {
+                anchors,
+                lead: fallback_lead,
+                lead_newline: rule.multiline,
+                branches: vec![BranchPlan {
+                    anchor_before: false,
+                    lead: fallback_lead,
+                    alphabet: 0,
+                    pre: Vec::new(),
+                    starts: Vec::new(),
+                }],
+                secret_child: 0,
+            },
+            vec![whole.clone()],
+            hir,
+        )
     };
     let Some(h) = hir.as_ref() else {
-        return (fallback, whole, None);
+        return fallback(anchors, None);
     };
     if anchors.is_empty() {
-        return (fallback, whole, hir);
+        return fallback(anchors, hir);
     }
-    let children: Vec<&Hir> = match h.kind() {
-        HirKind::Concat(subs) => subs.iter().collect(),
-        _ => vec![h],
+    let (alts, top_children): (Vec<&Hir>, bool) = match h.kind() {
+        HirKind::Alternation(subs) => (subs.iter().collect(), false),
+        _ => (vec![h], true),
     };
-    let g = secret_child(h, &children, rule.secret_group);
-    let runs = exact_runs(&children);
+    let mut branches = Vec::new();
+    let mut secret_child = 0;
+    for alt in alts {
+        let children: Vec<&Hir> = match alt.kind() {
+            HirKind::Concat(subs) => subs.iter().collect(),
+            _ => vec![alt],
+        };
+        let g = secret_child_of(&children, rule.secret_group);
+        if top_children {
+            secret_child = g;
+        }
+        branches.push(analyse_branch(&children, g, &anchors, rule.max_len, fallback_lead));
+    }
+    let lead = branches.iter().map(|b| b.lead).max().unwrap_or(0);
+    let lead_newline = branches.iter().any(|b| b.newline);
+    let alphabets = branches.iter().map(|b| b.alphabet.clone()).collect();
+    let plan = RulePlan {
+        anchors,
+        lead,
+        lead_newline,
+        branches: branches
+            .into_iter()
+            .map(|b| BranchPlan {
+                anchor_before: b.anchor_before,
+                lead: b.lead,
+                alphabet: 0,
+                pre: b.pre,
+                starts: b.starts,
+            })
+            .collect(),
+        secret_child,
+    };
+    (plan, alphabets, hir)
+}
+
+/// Analyses one alternative, `children` its concatenation and `g` the child where its
+/// secret starts. Where nothing exact can be said, the secret may start `fallback_lead`
+/// bytes before an anchor hit, with any byte the rest of the branch can match.
+fn analyse_branch(
+    children: &[&Hir],
+    g: usize,
+    anchors: &[Vec<u8>],
+    max_len: usize,
+    fallback_lead: usize,
+) -> Branch {
     let first_anchor = |s: &[u8]| -> Option<(usize, usize)> {
         anchors
             .iter()
             .filter_map(|a| find_ci(s, a).map(|off| (off, a.len())))
             .min()
     };
-    let anchoring: Vec<&(usize, usize, Vec<Vec<u8>>)> = runs
+    let runs = exact_runs(children);
+    // Literals always present before the secret: the longest-shortest exact run before it.
+    let pre = runs
         .iter()
-        .filter(|(_, _, set)| set.iter().all(|s| first_anchor(s).is_some()))
-        .collect();
-    let required_before = children[..g].iter().any(|c| requires_anchor(c, &anchors));
-    if required_before || anchoring.iter().any(|(_, end, _)| *end <= g) {
-        // Every match has an anchor wholly before its secret.
-        let plan = RulePlan {
-            anchors,
+        .filter(|(_, end, set)| *end <= g && set.iter().all(|s| s.len() >= 2))
+        .max_by_key(|(_, _, set)| set.iter().map(Vec::len).min().unwrap_or(0))
+        .map(|(_, _, set)| set.clone())
+        .unwrap_or_default();
+    let required_before = children[..g].iter().any(|c| requires_anchor(c, anchors))
+        || runs.iter().any(|(_, end, set)| {
+            *end <= g && !set.is_empty() && set.iter().all(|s| first_anchor(s).is_some())
+        });
+    if required_before {
+        return Branch {
+            anchor_before: true,
             lead: 0,
-            lead_newline: false,
-            alphabet: 0,
-            secret_child: g,
+            newline: false,
+            alphabet: ByteSet::empty(),
+            pre,
+            starts: Vec::new(),
         };
-        return (plan, ByteSet::empty(), hir);
     }
+    let exact_lead = secret_lead(children, g, anchors, max_len);
+    match exact_lead {
+        Some((lead, newline, alphabet, starts)) => Branch {
+            anchor_before: false,
+            lead,
+            newline,
+            alphabet,
+            pre,
+            starts,
+        },
+        None => {
+            let mut alphabet = ByteSet::empty();
+            for c in &children[g..] {
+                alphabet.union(&alphabet_of(c));
+            }
+            Branch {
+                anchor_before: false,
+                lead: fallback_lead,
+                newline: alphabet.contains(b'\n'),
+                alphabet,
+                pre,
+                starts: Vec::new(),
+            }
+        }
+    }
+}
+
+/// How far before the anchor the secret can start, whether a line feed can sit in between,
+/// and which bytes can: from the secret group's own children.
+fn secret_lead(
+    children: &[&Hir],
+    g: usize,
+    anchors: &[Vec<u8>],
+    max_len: usize,
+) -> Option<(usize, bool, ByteSet, Vec<Vec<u8>>)> {
+    let first_anchor = |s: &[u8]| -> Option<(usize, usize)> {
+        anchors
+            .iter()
+            .filter_map(|a| find_ci(s, a).map(|off| (off, a.len())))
+            .min()
+    };
     // The secret's own sequence: the secret group's children (when the group is a direct
     // child), then what follows it.
     let mut seq: Vec<&Hir> = Vec::new();
     match children.get(g).map(|c| c.kind()) {
-        Some(HirKind::Capture(cap)) if hir_has_groups(h) => {
+        Some(HirKind::Capture(cap)) => {
             match cap.sub.kind() {
                 HirKind::Concat(inner) => seq.extend(inner.iter()),
                 _ => seq.push(&cap.sub),
@@ -342,52 +472,41 @@ fn analyse(rule: &Rule) -> (RulePlan, ByteSet, Option<Hir>) {
         }
         _ => seq.extend(children[g..].iter().copied()),
     }
-    let seq_runs = exact_runs(&seq);
-    let Some((i0, _, set)) = seq_runs
+    let (i0, _, set) = exact_runs(&seq)
+        .into_iter()
+        .filter(|(_, _, set)| !set.is_empty() && set.iter().all(|s| first_anchor(s).is_some()))
+        .min_by_key(|(s, _, _)| *s)?;
+    let before = &seq[..i0];
+    let pre_len = before
         .iter()
-        .filter(|(_, _, set)| set.iter().all(|s| first_anchor(s).is_some()))
-        .min_by_key(|(s, _, _)| *s)
-        .cloned()
-    else {
-        return (
-            RulePlan {
-                secret_child: 0,
-                ..fallback
-            },
-            whole,
-            hir,
-        );
-    };
-    let pre = &seq[..i0];
-    let Some(pre_len) = pre
-        .iter()
-        .try_fold(0usize, |a, c| a.checked_add(c.properties().maximum_len()?))
-    else {
-        return (fallback, whole, hir);
-    };
+        .try_fold(0usize, |a, c| a.checked_add(c.properties().maximum_len()?))?;
     let mut alphabet = ByteSet::empty();
-    let mut newline = pre.iter().any(|c| can_match_newline(c));
-    for c in pre {
-        alphabet.union(&alphabet_of(c));
+    let mut newline = false;
+    for c in before {
+        let a = alphabet_of(c);
+        newline |= a.contains(b'\n');
+        alphabet.union(&a);
     }
     let mut off_max = 0;
+    let mut starts = Vec::new();
     for s in &set {
-        let (off, len) = first_anchor(s).unwrap_or((0, 0));
+        let (off, alen) = first_anchor(s)?;
         off_max = off_max.max(off);
-        for &b in &s[..(off + len).min(s.len())] {
+        if before.is_empty() {
+            starts.push(s[..off + alen].to_vec());
+        }
+        for &b in &s[..off] {
             alphabet.insert(b);
             alphabet.insert(b.to_ascii_uppercase());
             newline |= b == b'\n';
         }
     }
-    let plan = RulePlan {
-        anchors,
-        lead: (pre_len + off_max).min(rule.max_len.max(1)),
-        lead_newline: newline,
-        alphabet: 0,
-        secret_child: g,
-    };
-    (plan, alphabet, hir)
+    Some((
+        (pre_len + off_max).min(max_len.max(1)),
+        newline,
+        alphabet,
+        starts,
+    ))
 }
 
 /// Maximal runs of consecutive children with few exact strings: (start, end, strings).
@@ -438,41 +557,43 @@ fn requires_anchor(hir: &Hir, anchors: &[Vec<u8>]) -> bool {
     }
 }
 
-fn hir_has_groups(h: &Hir) -> bool {
-    h.properties().explicit_captures_len() > 0
-}
-
-/// Index of the top-level concatenation child where the secret starts (0 when the secret
-/// may be the whole match).
-fn secret_child(hir: &Hir, children: &[&Hir], secret_group: usize) -> usize {
-    if hir.properties().explicit_captures_len() == 0 {
-        return 0;
-    }
-    let want = if secret_group > 0 { secret_group } else { 1 };
+/// Index of the concatenation child where the secret starts (0 when the secret may be the
+/// whole match): the secret group when it is a direct child that always takes part and,
+/// for "first non-empty group" rules, no group comes before it.
+fn secret_child_of(children: &[&Hir], secret_group: usize) -> usize {
     for (i, c) in children.iter().enumerate() {
         if let HirKind::Capture(cap) = c.kind() {
-            if cap.index as usize == want {
-                // A group that always takes part; the engine falls back to the whole match
-                // only when the secret group is empty, which a non-empty group never is.
-                let nonempty = c.properties().minimum_len().unwrap_or(0) > 0;
-                return if secret_group > 0 || nonempty { i } else { 0 };
+            let nonempty = c.properties().minimum_len().unwrap_or(0) > 0;
+            if secret_group > 0 {
+                if cap.index as usize == secret_group {
+                    return i;
+                }
+            } else {
+                return if nonempty { i } else { 0 };
             }
         }
         if contains_capture(c) {
-            // The group sits inside an optional or repeated construct: it may not take part.
-            return 0;
+            // The secret is inside this child if it always captures something; otherwise
+            // (an optional group) it may be the whole match.
+            return if secret_group == 0 && always_captures(c) { i } else { 0 };
         }
     }
     0
 }
 
-fn contains_capture(h: &Hir) -> bool {
-    h.properties().explicit_captures_len() > 0
+/// Whether every match of `h` sets some capture group to a non-empty string.
+fn always_captures(h: &Hir) -> bool {
+    match h.kind() {
+        HirKind::Capture(_) => h.properties().minimum_len().unwrap_or(0) > 0,
+        HirKind::Concat(subs) => subs.iter().any(always_captures),
+        HirKind::Alternation(subs) => subs.iter().all(always_captures),
+        HirKind::Repetition(rep) => rep.min >= 1 && always_captures(&rep.sub),
+        _ => false,
+    }
 }
 
-/// Whether `hir` can match a line feed.
-fn can_match_newline(hir: &Hir) -> bool {
-    alphabet_of(hir).contains(b'\n')
+fn contains_capture(h: &Hir) -> bool {
+    h.properties().explicit_captures_len() > 0
 }
 
 /// Every byte `hir` can match.

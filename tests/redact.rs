@@ -289,11 +289,17 @@ fn exhaustive_split_points() {
     input.extend_from_slice(b"\ndone");
     let expected = whole(&input);
     assert!(!contains(&expected, b"Sup3rS3cretValue"));
-    assert!(!contains(&expected, b"Ky9Pf34qY6Nb3wWD25RQ4F5ZR3qa7y3gm1IL"));
+    assert!(!contains(
+        &expected,
+        b"Ky9Pf34qY6Nb3wWD25RQ4F5ZR3qa7y3gm1IL"
+    ));
     for k in 0..=input.len() {
         for idle in [false, true] {
             let (got, _) = stream(&input, &[k], &[idle]);
-            assert!(got == expected, "split at {k} (idle release: {idle}) differs");
+            assert!(
+                got == expected,
+                "split at {k} (idle release: {idle}) differs"
+            );
         }
     }
 }
@@ -308,7 +314,10 @@ fn a_line_leaves_when_its_newline_arrives() {
     let mut r = Redactor::new(engine, plan, opts());
     let mut out = Vec::new();
     r.push(b"building...", &mut out).unwrap();
-    assert!(out.is_empty(), "a partial line waits for its newline or the idle timer");
+    assert!(
+        out.is_empty(),
+        "a partial line waits for its newline or the idle timer"
+    );
     r.push(b" done\nnext", &mut out).unwrap();
     assert_eq!(out, b"building... done\n");
     r.push(b" ghp_Ky9Pf34qY6Nb3w", &mut out).unwrap();
@@ -348,7 +357,10 @@ fn a_multiline_key_is_held_until_it_ends() {
     let end = pem.len() - 3;
     r.push(&pem[..end], &mut out).unwrap();
     r.release_idle(&mut out).unwrap();
-    assert_eq!(out, b"before\n", "the block is held while it may still be a key");
+    assert_eq!(
+        out, b"before\n",
+        "the block is held while it may still be a key"
+    );
     r.push(&pem[end..], &mut out).unwrap();
     r.push(b"after\n", &mut out).unwrap();
     assert_eq!(out, b"before\n[REDACTED:private-key-rsa]\nafter\n");
@@ -358,7 +370,9 @@ fn a_multiline_key_is_held_until_it_ends() {
 fn an_endless_line_streams_in_bounded_memory() {
     let (engine, plan) = engine();
     let mut r = Redactor::new(engine, plan, opts());
-    let chunk: Vec<u8> = (0..64 * 1024).map(|i| b"abcdefghij0123456789 ,;"[i % 23]).collect();
+    let chunk: Vec<u8> = (0..64 * 1024)
+        .map(|i| b"abcdefghij0123456789 ,;"[i % 23])
+        .collect();
     let mut out = Vec::new();
     let mut written = 0usize;
     let mut max_buf = 0;
@@ -402,7 +416,10 @@ fn an_endless_pem_body_is_masked_whole_in_bounded_memory() {
     r.finish(&mut out).unwrap();
     total.extend_from_slice(&out);
     assert!(max_buf < 3 << 20, "buffer grew to {max_buf} bytes");
-    assert!(!contains(&total, b"MIIEpAIBAAKCAQEA"), "no byte of the body leaves raw");
+    assert!(
+        !contains(&total, b"MIIEpAIBAAKCAQEA"),
+        "no byte of the body leaves raw"
+    );
     assert_eq!(total, b"log line\n[REDACTED:private-key-rsa]");
     assert_eq!(r.stats().fail_closed, 1);
 }
@@ -431,7 +448,10 @@ fn known_values_in_every_encoding() {
         b"p%40ss%20w0rd%2Fext%22ra".to_vec(),
         b"p%40ss+w0rd%2Fext%22ra".to_vec(),
         br#"{"pw":"p@ss w0rd/ext\"ra"}"#.to_vec(),
-        v.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes(),
+        v.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into_bytes(),
     ];
     let short = KnownValue::new("env:SHORT", b"abc");
     assert!(short.is_err());
@@ -450,9 +470,18 @@ fn known_values_in_every_encoding() {
     for l in &lines {
         // Base64 keeps at most the characters that also depend on neighbouring bytes.
         let piece = &l[l.len() / 2 - 3..l.len() / 2 + 3];
-        assert!(!contains(&out, piece), "an encoding leaked: {}", String::from_utf8_lossy(&out));
+        assert!(
+            !contains(&out, piece),
+            "an encoding leaked: {}",
+            String::from_utf8_lossy(&out)
+        );
     }
-    assert_eq!(out.split(|&b| b == b'\n').filter(|l| contains(l, b"[REDACTED:known-secret]")).count(), lines.len());
+    assert_eq!(
+        out.split(|&b| b == b'\n')
+            .filter(|l| contains(l, b"[REDACTED:known-secret]"))
+            .count(),
+        lines.len()
+    );
 }
 
 #[test]
@@ -478,15 +507,20 @@ fn composite_rule_primary_is_masked_without_its_partner() {
     // `aws-secret-key-paired` needs an access key id within 4 lines to be *reported*; a
     // redactor cannot wait for context that may come later, so it masks the match anyway.
     let out = whole(b"secret_key = \"RKTP/6+NTYol7Fa1+4W9sgVIjUyAk//G7c3tbRFw\"\n");
-    assert!(!contains(&out, b"RKTP/6+NTYol7Fa1+4W9sgVIjUyAk"), "{}", String::from_utf8_lossy(&out));
+    assert!(
+        !contains(&out, b"RKTP/6+NTYol7Fa1+4W9sgVIjUyAk"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
 }
 
 #[test]
 fn gated_rules_run_without_their_gate_keyword() {
     let toml = "[[rules]]\nid='tok'\nregex='''tok_[a-z]{10}'''\nkeywords=['mytool']\n";
-    let rules =
-        RuleSet::from_loaded(LoadedConfig::from_toml(toml, "t.toml", std::path::Path::new(".")).unwrap())
-            .unwrap();
+    let rules = RuleSet::from_loaded(
+        LoadedConfig::from_toml(toml, "t.toml", std::path::Path::new(".")).unwrap(),
+    )
+    .unwrap();
     let engine = Engine::new(rules, EngineOptions::default()).unwrap();
     let plan = Plan::new(&engine);
     let out = redact_all(&engine, &plan, opts(), b"x tok_abcdefghij y\n").unwrap();

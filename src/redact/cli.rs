@@ -150,7 +150,10 @@ impl Setup {
 
 /// Gathers the known values; warns (naming the source, never the value) about unset, empty
 /// or too-short ones.
-pub(crate) fn known_values(args: &SecretArgs, warnings: &mut Vec<String>) -> Result<Vec<KnownValue>> {
+pub(crate) fn known_values(
+    args: &SecretArgs,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<KnownValue>> {
     let mut values: Vec<KnownValue> = Vec::new();
     let mut push = |r: Result<KnownValue, String>, warnings: &mut Vec<String>| match r {
         Ok(v) => values.push(v),
@@ -290,11 +293,20 @@ pub(crate) fn summary(stats: &[&Stats]) -> String {
             *by.entry(k).or_insert(0) += v;
         }
     }
-    let mut line = format!("shush: redacted {n} secret{}", if n == 1 { "" } else { "s" });
+    let mut line = format!(
+        "shush: redacted {n} secret{}",
+        if n == 1 { "" } else { "s" }
+    );
     if !by.is_empty() {
         let parts: Vec<String> = by
             .iter()
-            .map(|(k, v)| if *v > 1 { format!("{k} x{v}") } else { k.to_string() })
+            .map(|(k, v)| {
+                if *v > 1 {
+                    format!("{k} x{v}")
+                } else {
+                    k.to_string()
+                }
+            })
             .collect();
         line.push_str(&format!(" (rules: {})", parts.join(", ")));
     }
@@ -335,9 +347,11 @@ pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
     if !args.output.quiet {
         eprintln!("{}", summary(&[&outcome.stats]));
     }
-    Ok(if args.output.fail_on_secret && outcome.stats.redactions > 0 {
-        1
-    } else {
-        crate::app::EXIT_CLEAN
-    })
+    Ok(
+        if args.output.fail_on_secret && outcome.stats.redactions > 0 {
+            1
+        } else {
+            crate::app::EXIT_CLEAN
+        },
+    )
 }

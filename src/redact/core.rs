@@ -251,7 +251,9 @@ impl<'e> Redactor<'e> {
             ml_seen: 0,
             masks: Vec::new(),
             written: Vec::new(),
-            multi: (0..plan.multi.len()).map(|_| MultiState::default()).collect(),
+            multi: (0..plan.multi.len())
+                .map(|_| MultiState::default())
+                .collect(),
             h: overlap,
             k: overlap,
             scratch: Vec::new(),
@@ -768,11 +770,7 @@ impl<'e> Redactor<'e> {
                     }
                 }
             }
-            let rank = (
-                rule.generic as u8,
-                2 - rule.confidence as u8,
-                m.rule,
-            );
+            let rank = (rule.generic as u8, 2 - rule.confidence as u8, m.rule);
             let label = rule.id.clone();
             self.add_mask(Span {
                 start,
@@ -1138,7 +1136,9 @@ impl<'e> Redactor<'e> {
         let b64 = tail
             .iter()
             .rev()
-            .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+            .take_while(|&&b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
+            })
             .count();
         f = f.min(len - b64 as u64);
         // Known values: complete occurrences, and a tail that may begin one.
@@ -1260,7 +1260,12 @@ enum Run {
     GaveUp,
 }
 
-fn run(dfa: &regex_automata::hybrid::dfa::DFA, cache: &mut Cache, sid: LazyStateID, hay: &[u8]) -> Run {
+fn run(
+    dfa: &regex_automata::hybrid::dfa::DFA,
+    cache: &mut Cache,
+    sid: LazyStateID,
+    hay: &[u8],
+) -> Run {
     let mut matched = sid.is_match();
     let mut sid = sid;
     for (i, &b) in hay.iter().enumerate() {

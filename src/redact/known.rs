@@ -220,7 +220,11 @@ impl KnownSet {
     pub fn find_all(&self, hay: &[u8], out: &mut Vec<(usize, usize, usize)>) {
         let Some(ac) = &self.ac else { return };
         for m in ac.find_overlapping_iter(hay) {
-            out.push((m.start(), m.end(), self.owner[m.pattern().as_usize()] as usize));
+            out.push((
+                m.start(),
+                m.end(),
+                self.owner[m.pattern().as_usize()] as usize,
+            ));
         }
     }
 

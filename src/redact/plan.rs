@@ -211,11 +211,7 @@ impl Plan {
                     let relaxed = hir.map(|h| relax_after(&h, plan.secret_child));
                     multi.push(MultiRule {
                         rule: ri,
-                        before: if rule.anchored {
-                            0
-                        } else {
-                            rule.window_before
-                        },
+                        before: if rule.anchored { 0 } else { rule.window_before },
                         after: rule.window_after,
                         anchor_len: plan.anchors.iter().map(Vec::len).max().unwrap_or(0),
                         max_len: rule.max_len,
@@ -356,7 +352,13 @@ fn analyse(rule: &Rule) -> (RulePlan, Vec<ByteSet>, Option<Hir>) {
         if top_children {
             secret_child = g;
         }
-        branches.push(analyse_branch(&children, g, &anchors, rule.max_len, fallback_lead));
+        branches.push(analyse_branch(
+            &children,
+            g,
+            &anchors,
+            rule.max_len,
+            fallback_lead,
+        ));
     }
     let lead = branches.iter().map(|b| b.lead).max().unwrap_or(0);
     let lead_newline = branches.iter().any(|b| b.newline);
@@ -575,7 +577,11 @@ fn secret_child_of(children: &[&Hir], secret_group: usize) -> usize {
         if contains_capture(c) {
             // The secret is inside this child if it always captures something; otherwise
             // (an optional group) it may be the whole match.
-            return if secret_group == 0 && always_captures(c) { i } else { 0 };
+            return if secret_group == 0 && always_captures(c) {
+                i
+            } else {
+                0
+            };
         }
     }
     0
@@ -790,13 +796,12 @@ mod tests {
         assert_eq!(plan.lead(id("kubeconfig-user-token")), (0, false));
         assert_eq!(plan.lead(id("netrc-password")), (0, false));
         assert!(plan.line_cuts);
-        assert_eq!(plan.line_lag, 0, "no built-in secret starts a line before its keyword");
+        assert_eq!(
+            plan.line_lag, 0,
+            "no built-in secret starts a line before its keyword"
+        );
         for m in &plan.multi {
-            assert!(
-                m.dfa().is_some(),
-                "{}: no tracker",
-                engine.rule(m.rule).id
-            );
+            assert!(m.dfa().is_some(), "{}: no tracker", engine.rule(m.rule).id);
         }
     }
 }

@@ -33,7 +33,11 @@ pub(crate) enum Step<'a> {
 }
 
 /// Runs one redactor call, catching panics: any failure stops the output for good.
-pub(crate) fn guarded(r: &mut Redactor<'_>, step: Step<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+pub(crate) fn guarded(
+    r: &mut Redactor<'_>,
+    step: Step<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let res = catch_unwind(AssertUnwindSafe(|| match step {
         Step::Push(data) => {
             fault_injection(r, data.len())?;
@@ -45,7 +49,9 @@ pub(crate) fn guarded(r: &mut Redactor<'_>, step: Step<'_>, out: &mut Vec<u8>) -
     match res {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("{e}; output stopped (fail closed)")),
-        Err(_) => Err("internal error (panic) while redacting; output stopped (fail closed)".into()),
+        Err(_) => {
+            Err("internal error (panic) while redacting; output stopped (fail closed)".into())
+        }
     }
 }
 

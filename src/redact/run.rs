@@ -317,7 +317,8 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             }
         }
         if let Some(Err(e)) = &read {
-            end.error.get_or_insert(format!("reading the command's {name}: {e}"));
+            end.error
+                .get_or_insert(format!("reading the command's {name}: {e}"));
         }
         if finishing {
             break;

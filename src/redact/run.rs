@@ -263,10 +263,7 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     let mut output_ok = true;
     loop {
         let read = if r.held() > 0 && !idle_spent && output_ok {
-            match tokio::time::timeout(hold, src.read(&mut buf)).await {
-                Ok(x) => Some(x),
-                Err(_) => None,
-            }
+            tokio::time::timeout(hold, src.read(&mut buf)).await.ok()
         } else {
             Some(src.read(&mut buf).await)
         };

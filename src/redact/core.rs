@@ -343,12 +343,22 @@ impl<'e> Redactor<'e> {
 
     /// Appends `data`; writes to `out` every byte that is now final, redacted.
     pub fn push(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), RedactError> {
+        self.push_all(&[data], out)
+    }
+
+    /// Appends several pieces at once (one scan for all of them); writes to `out` every
+    /// byte that is now final, redacted.
+    pub fn push_all(&mut self, pieces: &[&[u8]], out: &mut Vec<u8>) -> Result<(), RedactError> {
         self.check()?;
-        if data.is_empty() {
+        let n: usize = pieces.iter().map(|p| p.len()).sum();
+        if n == 0 {
             return Ok(());
         }
-        self.buf.extend_from_slice(data);
-        self.stats.bytes_in += data.len() as u64;
+        self.buf.reserve(n);
+        for p in pieces {
+            self.buf.extend_from_slice(p);
+        }
+        self.stats.bytes_in += n as u64;
         self.refresh_known();
         self.track(false);
         self.advance(false, out)
@@ -396,15 +406,24 @@ impl<'e> Redactor<'e> {
                 .saturating_sub(plan.multi_anchor_len as u64)
                 .max(self.base);
             let hay = &self.buf[self.idx(from)..];
-            for m in ac.find_overlapping_iter(hay) {
-                let end = from + m.end() as u64;
-                if end <= self.ml_seen {
-                    continue;
+            // Every occurrence of every anchor: a leftmost search (fast, prefiltered)
+            // restarted one byte after each hit, every anchor checked at each hit.
+            let mut at = 0;
+            while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(at..hay.len())) {
+                let p = m.start();
+                for (pi, pat) in plan.multi_anchor_pats.iter().enumerate() {
+                    let end = from + (p + pat.len()) as u64;
+                    if end <= self.ml_seen
+                        || p + pat.len() > hay.len()
+                        || !hay[p..p + pat.len()].eq_ignore_ascii_case(pat)
+                    {
+                        continue;
+                    }
+                    for &mi in &plan.multi_anchor_rules[pi] {
+                        new_hits[mi as usize].push(from + p as u64);
+                    }
                 }
-                let h = from + m.start() as u64;
-                for &mi in &plan.multi_anchor_rules[m.pattern().as_usize()] {
-                    new_hits[mi as usize].push(h);
-                }
+                at = p + 1;
             }
         }
         for (mi, ms) in multi.iter_mut().enumerate() {
@@ -460,6 +479,9 @@ impl<'e> Redactor<'e> {
                 continue;
             }
             for s in lo..=h {
+                if !m.first.contains(self.buf[self.idx(s)]) {
+                    continue;
+                }
                 fresh.push(Thread {
                     lo: s,
                     hi: s,

@@ -182,7 +182,7 @@ impl KnownSet {
         }
         let ac = (!patterns.is_empty()).then(|| {
             AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
+                .match_kind(MatchKind::LeftmostLongest)
                 .build(&patterns)
                 .expect("literal patterns always compile")
         });
@@ -216,15 +216,16 @@ impl KnownSet {
         self.max_len
     }
 
-    /// Every occurrence (overlapping) in `hay`: (start, end, value index).
+    /// Occurrences in `hay` whose union is the union of all occurrences: at each position
+    /// where one starts, the longest. (start, end, value index).
     pub fn find_all(&self, hay: &[u8], out: &mut Vec<(usize, usize, usize)>) {
         let Some(ac) = &self.ac else { return };
-        for m in ac.find_overlapping_iter(hay) {
-            out.push((
-                m.start(),
-                m.end(),
-                self.owner[m.pattern().as_usize()] as usize,
-            ));
+        // The union of all occurrences: at each start the longest one, restarting one byte
+        // after each start (a leftmost search can use the automaton's prefilter).
+        let mut at = 0;
+        while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(at..hay.len())) {
+            out.push((m.start(), m.end(), self.owner[m.pattern().as_usize()] as usize));
+            at = m.start() + 1;
         }
     }
 

@@ -101,6 +101,8 @@ pub(crate) struct MultiRule {
     pub anchor_len: usize,
     /// Longest match.
     pub max_len: usize,
+    /// Bytes a match can begin with: other starts need no thread.
+    pub first: ByteSet,
     pattern: Option<Hir>,
     dfa: OnceLock<Option<DFA>>,
 }
@@ -146,8 +148,11 @@ pub struct Plan {
     pub(crate) anchor_rules: Vec<Vec<u32>>,
     /// The multi-line rules.
     pub(crate) multi: Vec<MultiRule>,
-    /// Anchors of the multi-line rules.
+    /// Anchors of the multi-line rules (leftmost-first search, with `multi_anchor_pats`
+    /// checked at each hit).
     pub(crate) multi_anchors: Option<AhoCorasick>,
+    /// The multi-line anchors themselves (lower-cased).
+    pub(crate) multi_anchor_pats: Vec<Vec<u8>>,
     /// For each pattern of `multi_anchors`: indexes into `multi`.
     pub(crate) multi_anchor_rules: Vec<Vec<u32>>,
     /// Longest anchor of a multi-line rule.
@@ -209,12 +214,20 @@ impl Plan {
                         }
                     }
                     let relaxed = hir.map(|h| relax_after(&h, plan.secret_child));
+                    let first = match &relaxed {
+                        Some(h) => match first_bytes(h) {
+                            (set, false) => set,
+                            (_, true) => ByteSet::all(),
+                        },
+                        None => ByteSet::all(),
+                    };
                     multi.push(MultiRule {
                         rule: ri,
                         before: if rule.anchored { 0 } else { rule.window_before },
                         after: rule.window_after,
                         anchor_len: plan.anchors.iter().map(Vec::len).max().unwrap_or(0),
                         max_len: rule.max_len,
+                        first,
                         pattern: relaxed,
                         dfa: OnceLock::new(),
                     });
@@ -226,18 +239,18 @@ impl Plan {
             }
             rules.push(plan);
         }
-        let build = |pats: &[Vec<u8>]| -> Option<AhoCorasick> {
+        let build = |pats: &[Vec<u8>], kind: MatchKind| -> Option<AhoCorasick> {
             if pats.is_empty() {
                 return None;
             }
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
+                .match_kind(kind)
                 .build(pats)
                 .ok()
         };
-        let anchors = build(&all_anchors);
-        let multi_anchors = build(&multi_anchor_pats);
+        let anchors = build(&all_anchors, MatchKind::Standard);
+        let multi_anchors = build(&multi_anchor_pats, MatchKind::LeftmostFirst);
         if (!all_anchors.is_empty() && anchors.is_none())
             || (!multi_anchor_pats.is_empty() && multi_anchors.is_none())
         {
@@ -253,6 +266,7 @@ impl Plan {
             anchor_rules,
             multi,
             multi_anchors,
+            multi_anchor_pats,
             multi_anchor_rules,
             multi_anchor_len,
             multi_before,
@@ -600,6 +614,50 @@ fn always_captures(h: &Hir) -> bool {
 
 fn contains_capture(h: &Hir) -> bool {
     h.properties().explicit_captures_len() > 0
+}
+
+/// The bytes a match of `hir` can begin with, and whether it can be empty.
+fn first_bytes(hir: &Hir) -> (ByteSet, bool) {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => (ByteSet::empty(), true),
+        HirKind::Literal(lit) => {
+            let mut set = ByteSet::empty();
+            match lit.0.first() {
+                Some(&b) => {
+                    set.insert(b);
+                    (set, false)
+                }
+                None => (set, true),
+            }
+        }
+        HirKind::Class(_) => (alphabet_of(hir), false),
+        HirKind::Repetition(rep) => {
+            let (f, n) = first_bytes(&rep.sub);
+            (f, n || rep.min == 0)
+        }
+        HirKind::Capture(cap) => first_bytes(&cap.sub),
+        HirKind::Concat(subs) => {
+            let mut acc = ByteSet::empty();
+            for c in subs {
+                let (f, n) = first_bytes(c);
+                acc.union(&f);
+                if !n {
+                    return (acc, false);
+                }
+            }
+            (acc, true)
+        }
+        HirKind::Alternation(subs) => {
+            let mut acc = ByteSet::empty();
+            let mut nullable = false;
+            for c in subs {
+                let (f, n) = first_bytes(c);
+                acc.union(&f);
+                nullable |= n;
+            }
+            (acc, nullable)
+        }
+    }
 }
 
 /// Every byte `hir` can match.

@@ -28,6 +28,7 @@ pub(crate) struct Outcome {
 /// What to do with one redactor call.
 pub(crate) enum Step<'a> {
     Push(&'a [u8]),
+    PushAll(&'a [&'a [u8]]),
     Idle,
     Finish,
 }
@@ -42,6 +43,10 @@ pub(crate) fn guarded(
         Step::Push(data) => {
             fault_injection(r, data.len())?;
             r.push(data, out)
+        }
+        Step::PushAll(pieces) => {
+            fault_injection(r, pieces.iter().map(|p| p.len()).sum())?;
+            r.push_all(pieces, out)
         }
         Step::Idle => r.release_idle(out),
         Step::Finish => r.finish(out),
@@ -88,12 +93,16 @@ pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
     let mut stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
     let stdin = std::io::stdin();
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(16);
+    // Buffers come back to the reader for reuse: large allocations would otherwise be
+    // fresh mappings, page-faulted in and unmapped on every read.
+    let (pool_tx, pool_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::Builder::new()
         .name("shush-stdin".into())
         .spawn(move || {
             let mut input = stdin.lock();
             loop {
-                let mut buf = vec![0u8; READ_SIZE];
+                let mut buf = pool_rx.try_recv().unwrap_or_default();
+                buf.resize(READ_SIZE, 0);
                 match input.read(&mut buf) {
                     Ok(0) => return,
                     Ok(n) => {
@@ -118,7 +127,7 @@ pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
     let mut out: Vec<u8> = Vec::with_capacity(BATCH + READ_SIZE);
     let mut idle_spent = false;
-    let mut batch: Vec<u8> = Vec::new();
+    let mut batch: Vec<Vec<u8>> = Vec::new();
     loop {
         let msg = if r.held() > 0 && !idle_spent {
             match rx.recv_timeout(setup.hold) {
@@ -146,16 +155,22 @@ pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
         };
         let mut ended = false;
         let mut read_error = None;
-        batch.clear();
+        for b in batch.drain(..) {
+            let _ = pool_tx.send(b);
+        }
         match msg {
             None => ended = true,
             Some(Err(e)) => read_error = Some(e),
             Some(Ok(chunk)) => {
-                batch.extend_from_slice(&chunk);
+                let mut size = chunk.len();
+                batch.push(chunk);
                 // Gather what else is already waiting.
-                while batch.len() < BATCH {
+                while size < BATCH {
                     match rx.try_recv() {
-                        Ok(Ok(c)) => batch.extend_from_slice(&c),
+                        Ok(Ok(c)) => {
+                            size += c.len();
+                            batch.push(c);
+                        }
                         Ok(Err(e)) => {
                             read_error = Some(e);
                             break;
@@ -173,7 +188,8 @@ pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
         let mut res = Ok(());
         if !batch.is_empty() {
             idle_spent = false;
-            res = guarded(&mut r, Step::Push(&batch), &mut out);
+            let pieces: Vec<&[u8]> = batch.iter().map(|b| &b[..]).collect();
+            res = guarded(&mut r, Step::PushAll(&pieces), &mut out);
         }
         if res.is_ok() && (ended || read_error.is_some()) {
             res = guarded(&mut r, Step::Finish, &mut out);

@@ -3,7 +3,7 @@
 
 use super::analysis::{self, RegexAnalysis};
 use super::load::{self, LoadedConfig};
-use super::spec::{AllowlistSpec, ConfigFile, ExampleSpec, RuleSpec};
+use super::spec::{AllowlistSpec, ConfigFile, ExampleSpec, NegativeSpec, RuleSpec};
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use aho_corasick::AhoCorasick;
@@ -377,7 +377,7 @@ pub struct Rule {
     /// Positive examples.
     pub examples: Vec<ExampleSpec>,
     /// Negative examples.
-    pub negative_examples: Vec<String>,
+    pub negative_examples: Vec<NegativeSpec>,
 }
 
 impl Rule {

@@ -1148,6 +1148,7 @@ pub fn generate(engine: &Engine, opts: &Options) -> Corpus {
         }
         // Near misses of this rule: its own negative examples, and broken checksums.
         for neg in &rule.negative_examples {
+            let neg = neg.text().to_string();
             let mut item = Item::negative(
                 Shape::Block {
                     text: neg.clone(),

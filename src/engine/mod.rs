@@ -12,6 +12,7 @@
 mod decode;
 mod finalize;
 mod kwscan;
+mod patterns;
 mod prefilter;
 
 use crate::checksum::shannon_entropy;
@@ -169,6 +170,12 @@ impl Engine {
     /// The options.
     pub fn options(&self) -> &EngineOptions {
         &self.options
+    }
+
+    /// Whether the keyword automaton was precomputed at build time (the built-in rules at
+    /// the default decode depth) rather than built at start-up.
+    pub fn prefilter_precomputed(&self) -> bool {
+        self.prefilter.precomputed
     }
 
     /// Size of the keyword prefilter: (patterns, automaton states, byte classes, table bytes).

@@ -67,19 +67,19 @@ pub fn check(engine: &Engine) -> CheckReport {
                 rule.max_len
             )));
         }
-        if rule.examples.len() < 2 {
+        if rule.examples().len() < 2 {
             report.lints.push(lint(format!(
                 "has {} positive example(s); at least 2 are expected",
-                rule.examples.len()
+                rule.examples().len()
             )));
         }
-        if rule.negative_examples.is_empty() {
+        if rule.negative_examples().is_empty() {
             report.lints.push(lint("has no negative example".into()));
         }
         if rule.description.is_empty() {
             report.lints.push(lint("has no description".into()));
         }
-        for (i, ex) in rule.examples.iter().enumerate() {
+        for (i, ex) in rule.examples().iter().enumerate() {
             report.examples += 1;
             if ex.secret().is_none() {
                 report.lints.push(lint(format!(
@@ -130,7 +130,7 @@ pub fn check(engine: &Engine) -> CheckReport {
                 (false, None) => {}
             }
         }
-        for (i, neg) in rule.negative_examples.iter().enumerate() {
+        for (i, neg) in rule.negative_examples().iter().enumerate() {
             report.examples += 1;
             let meta = InputMeta {
                 path: neg.path(),

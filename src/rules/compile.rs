@@ -146,7 +146,9 @@ pub struct Allowlist {
     /// What the regexes test.
     pub target: RegexTarget,
     regexes: Option<LazyRegex>,
-    stopwords: Option<AhoCorasick>,
+    stopwords: Vec<String>,
+    /// The stopwords' automaton, built on first use.
+    stopword_ac: OnceLock<Option<AhoCorasick>>,
 }
 
 /// What an allowlist is checked against.
@@ -213,22 +215,10 @@ impl Allowlist {
                     .map(|p| format!("(?:{p})"))
                     .collect::<Vec<_>>()
                     .join("|");
-                let unicode = analysis::parse(&joined).map(|(_, u)| u).unwrap_or(false);
-                LazyRegex::new(joined, unicode)
+                // Compiled lazily, ASCII mode first (`build_regex` falls back to Unicode);
+                // `RuleSet::validate` compiles user configurations up front.
+                LazyRegex::new(joined, false)
             })
-        };
-        let stopwords = if spec.stopwords.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&spec.stopwords)
-                    .map_err(|e| Error::Config {
-                        origin: scope.into(),
-                        message: format!("stopwords: {e}"),
-                    })?,
-            )
         };
         Ok(Allowlist {
             description: spec.description.clone(),
@@ -241,7 +231,8 @@ impl Allowlist {
             paths: join(&spec.paths),
             target,
             regexes: join(&spec.regexes),
-            stopwords,
+            stopwords: spec.stopwords.clone(),
+            stopword_ac: OnceLock::new(),
         })
     }
 
@@ -257,7 +248,7 @@ impl Allowlist {
         };
         let Some(path) = path else { return false };
         let path_only =
-            self.commits.is_empty() && self.regexes.is_none() && self.stopwords.is_none();
+            self.commits.is_empty() && self.regexes.is_none() && self.stopwords.is_empty();
         (path_only || !self.and) && paths.is_match(path.as_bytes())
     }
 
@@ -281,8 +272,24 @@ impl Allowlist {
             };
             checks[2] = Some(re.is_match(hay));
         }
-        if let Some(sw) = &self.stopwords {
-            checks[3] = Some(sw.is_match(c.secret));
+        if !self.stopwords.is_empty() {
+            let ac = self.stopword_ac.get_or_init(|| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&self.stopwords)
+                    .ok()
+            });
+            checks[3] = Some(match ac {
+                Some(ac) => ac.is_match(c.secret),
+                // Unbuildable (absurdly many stopwords): fall back to a plain search.
+                None => self.stopwords.iter().any(|w| {
+                    memchr::memmem::find(
+                        &c.secret.to_ascii_lowercase(),
+                        w.to_ascii_lowercase().as_bytes(),
+                    )
+                    .is_some()
+                }),
+            });
         }
         let mut set = checks.iter().flatten();
         if self.and {
@@ -374,10 +381,19 @@ pub struct Rule {
     pub anchored: bool,
     /// How candidates are found.
     pub strategy: Strategy,
-    /// Positive examples.
-    pub examples: Vec<ExampleSpec>,
-    /// Negative examples.
-    pub negative_examples: Vec<NegativeSpec>,
+    /// The rule's own examples from its configuration.
+    own_examples: RuleExamplesOwned,
+    /// Whether the rule exists among the built-in rules (whose examples are embedded apart).
+    builtin: bool,
+    /// Own examples plus the built-in ones, assembled on first use.
+    all_examples: OnceLock<RuleExamplesOwned>,
+}
+
+/// Positive and negative examples.
+#[derive(Debug, Clone, Default)]
+struct RuleExamplesOwned {
+    examples: Vec<ExampleSpec>,
+    negative: Vec<NegativeSpec>,
 }
 
 impl Rule {
@@ -397,17 +413,7 @@ impl Rule {
                 message: "a rule has no id".into(),
             });
         }
-        let keywords: Vec<String> = {
-            let mut k: Vec<String> = spec
-                .keywords
-                .iter()
-                .map(|k| k.to_ascii_lowercase())
-                .filter(|k| !k.is_empty())
-                .collect();
-            k.sort();
-            k.dedup();
-            k
-        };
+        let keywords = analysis::normalize_keywords(&spec.keywords);
         let confidence = match &spec.confidence {
             None => Confidence::Medium,
             Some(c) => {
@@ -420,14 +426,7 @@ impl Rule {
                 Some(Checksum::parse(c).ok_or_else(|| err(format!("unknown checksum {c:?}")))?)
             }
         };
-        let path = match &spec.path {
-            None => None,
-            Some(p) => {
-                let (_, unicode) =
-                    analysis::parse(p).map_err(|e| err(format!("bad path regex: {e}")))?;
-                Some(LazyRegex::new(p.clone(), unicode))
-            }
-        };
+        let path = spec.path.as_ref().map(|p| LazyRegex::new(p.clone(), false));
         let mut allowlists = Vec::new();
         for (i, a) in spec
             .allowlists
@@ -473,35 +472,18 @@ impl Rule {
                     (None, None) => default_len,
                 }
                 .clamp(1, HARD_MAX_LEN);
-                let (strategy, eff) = if a.keywords_cover_matches(&keywords) {
-                    (
-                        Strategy::Window {
-                            anchors: keywords.clone(),
-                            gate: Vec::new(),
-                        },
-                        keywords.clone(),
-                    )
-                } else if let Some(derived) = a.derived_keywords(MIN_DERIVED_KEYWORD_LEN) {
-                    let eff = if keywords.is_empty() {
-                        derived.clone()
-                    } else {
-                        keywords.clone()
+                let (strategy, eff) =
+                    match analysis::choose_anchors(a, &keywords, MIN_DERIVED_KEYWORD_LEN) {
+                        (Some(anchors), gate) => {
+                            let eff = if keywords.is_empty() {
+                                anchors.clone()
+                            } else {
+                                keywords.clone()
+                            };
+                            (Strategy::Window { anchors, gate }, eff)
+                        }
+                        (None, gate) => (Strategy::Full { gate }, keywords.clone()),
                     };
-                    (
-                        Strategy::Window {
-                            anchors: derived,
-                            gate: keywords.clone(),
-                        },
-                        eff,
-                    )
-                } else {
-                    (
-                        Strategy::Full {
-                            gate: keywords.clone(),
-                        },
-                        keywords.clone(),
-                    )
-                };
                 (strategy, eff, max_len, bounded, a.multiline)
             }
         };
@@ -537,6 +519,7 @@ impl Rule {
             _ => (max_len, max_len),
         };
         let anchored = matches!(strategy, Strategy::Window { .. }) && window_before == 0;
+        let is_builtin = family.is_some();
         Ok(Rule {
             id: spec.id.clone(),
             description: spec.description.clone(),
@@ -561,9 +544,37 @@ impl Rule {
             window_after,
             anchored,
             strategy,
-            examples: spec.examples.clone(),
-            negative_examples: spec.negative_examples.clone(),
+            own_examples: RuleExamplesOwned {
+                examples: spec.examples.clone(),
+                negative: spec.negative_examples.clone(),
+            },
+            builtin: is_builtin,
+            all_examples: OnceLock::new(),
         })
+    }
+
+    fn examples_all(&self) -> &RuleExamplesOwned {
+        self.all_examples.get_or_init(|| {
+            let mut all = self.own_examples.clone();
+            if self.builtin {
+                if let Some(e) = load::embedded_examples().get(&self.id) {
+                    all.examples.extend(e.examples.iter().cloned());
+                    all.negative.extend(e.negative_examples.iter().cloned());
+                }
+            }
+            all
+        })
+    }
+
+    /// Positive examples: the configuration's own, plus the built-in rule's when the rule is
+    /// (or overrides) a built-in one.
+    pub fn examples(&self) -> &[ExampleSpec] {
+        &self.examples_all().examples
+    }
+
+    /// Negative examples, likewise.
+    pub fn negative_examples(&self) -> &[NegativeSpec] {
+        &self.examples_all().negative
     }
 
     /// Whether the rule applies to an input with this path (rules with a `path` need one that

@@ -31,6 +31,26 @@ pub fn embedded() -> &'static Embedded {
     })
 }
 
+/// A built-in rule's examples (kept apart so start-up does not parse them).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RuleExamples {
+    /// Positive examples.
+    #[serde(default)]
+    pub examples: Vec<super::spec::ExampleSpec>,
+    /// Negative examples.
+    #[serde(default)]
+    pub negative_examples: Vec<super::spec::NegativeSpec>,
+}
+
+/// The built-in rules' examples by rule id, parsed on first use.
+pub fn embedded_examples() -> &'static HashMap<String, RuleExamples> {
+    static EXAMPLES: OnceLock<HashMap<String, RuleExamples>> = OnceLock::new();
+    EXAMPLES.get_or_init(|| {
+        let json = include_str!(concat!(env!("OUT_DIR"), "/builtin_examples.json"));
+        serde_json::from_str(json).expect("build.rs wrote valid examples")
+    })
+}
+
 /// A stable identifier of the built-in rule set (changes whenever a detector changes).
 pub const BUILTIN_RULES_HASH: &str = env!("SHUSH_RULES_HASH");
 

@@ -240,6 +240,11 @@ impl Allowlist {
         self.paths.iter().chain(self.regexes.iter())
     }
 
+    /// Whether the allowlist has `paths` (so what it allows may depend on the input's path).
+    pub fn has_paths(&self) -> bool {
+        self.paths.is_some()
+    }
+
     /// Whether the allowlist's criteria can be decided from the path alone and allow it:
     /// then the rule need not run on this input at all.
     pub fn allows_path(&self, path: Option<&str>) -> bool {

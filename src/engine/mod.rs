@@ -244,12 +244,19 @@ impl Engine {
             st.disabled.iter_mut().for_each(|d| *d = false);
             st.all_disabled = false;
         }
-        if self.global_path_allowlists
-            && self
-                .rules
-                .global_allowlists
-                .iter()
-                .any(|a| a.allows_path(meta.path))
+        let prefiltered = self.rules.global_prefilter.as_ref().is_some_and(|f| {
+            f.eval(&crate::rules::expr::FilterInput {
+                path: meta.path,
+                ..Default::default()
+            })
+        });
+        if prefiltered
+            || self.global_path_allowlists
+                && self
+                    .rules
+                    .global_allowlists
+                    .iter()
+                    .any(|a| a.allows_path(meta.path))
         {
             st.disabled.iter_mut().for_each(|d| *d = true);
             st.all_disabled = true;
@@ -528,6 +535,22 @@ impl Engine {
         }
         if self.options.inline_allow && has_allow_marker(candidate.line) {
             return None;
+        }
+        if rule.filter.is_some() || self.rules.global_filter.is_some() {
+            let input = crate::rules::expr::FilterInput {
+                secret,
+                matched: candidate.matched,
+                line: candidate.line,
+                path: meta.path,
+            };
+            if rule
+                .filter
+                .iter()
+                .chain(self.rules.global_filter.iter())
+                .any(|f| f.eval(&input))
+            {
+                return None;
+            }
         }
         Some(Match {
             rule: r,

@@ -368,6 +368,8 @@ pub struct Rule {
     pub allowlists: Vec<Allowlist>,
     /// Composite requirements.
     pub required: Vec<Required>,
+    /// Betterleaks Expr filter (`true` discards a finding), when shush supports it.
+    pub filter: Option<super::expr::Filter>,
     /// Found but not reported (a component of a composite rule).
     pub skip_report: bool,
     /// Tagged `generic`: yields to any specific rule that reports the same secret.
@@ -540,6 +542,7 @@ impl Rule {
             checksum,
             allowlists,
             required: Vec::new(),
+            filter: None,
             skip_report: spec.skip_report,
             generic,
             max_len,
@@ -599,6 +602,10 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Global allowlists (those without `targetRules`).
     pub global_allowlists: Vec<Allowlist>,
+    /// Betterleaks global Expr filter over findings.
+    pub global_filter: Option<super::expr::Filter>,
+    /// Betterleaks global Expr prefilter over inputs (`true` skips an input).
+    pub global_prefilter: Option<super::expr::Filter>,
     /// Warnings produced while loading.
     pub warnings: Vec<String>,
     /// Where the rules came from.
@@ -618,7 +625,7 @@ impl RuleSet {
     pub fn from_loaded(loaded: LoadedConfig) -> Result<Self> {
         let LoadedConfig {
             config,
-            warnings,
+            mut warnings,
             origin,
         } = loaded;
         let embedded = load::embedded();
@@ -676,7 +683,44 @@ impl RuleSet {
                 }
             }
         }
+        // Betterleaks Expr filters: evaluated when shush supports the expression, otherwise
+        // reported (never silently dropped).
+        let mut unsupported: Vec<String> = Vec::new();
+        for (rule, spec) in rules.iter_mut().zip(&config.rules) {
+            if let Some(src) = &spec.filter {
+                match super::expr::Filter::parse(src) {
+                    Ok(f) => rule.filter = Some(f),
+                    Err(e) => unsupported.push(format!("`{}` ({e})", rule.id)),
+                }
+            }
+        }
+        if !unsupported.is_empty() {
+            let shown: Vec<_> = unsupported.iter().take(3).cloned().collect();
+            let more = unsupported.len().saturating_sub(3);
+            warnings.push(format!(
+                "{origin}: {} rule filter(s) use Expr that shush does not evaluate; those filters are ignored: {}{}",
+                unsupported.len(),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ));
+        }
+        let mut global = |what: &str, src: &Option<String>| {
+            src.as_deref()
+                .and_then(|s| match super::expr::Filter::parse(s) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        warnings.push(format!(
+                            "{origin}: global `{what}` is not supported ({e}); ignored"
+                        ));
+                        None
+                    }
+                })
+        };
+        let global_filter = global("filter", &config.filter);
+        let global_prefilter = global("prefilter", &config.prefilter);
         Ok(RuleSet {
+            global_filter,
+            global_prefilter,
             rules,
             global_allowlists,
             warnings,

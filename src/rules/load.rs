@@ -224,6 +224,8 @@ fn merge(
         rules: base.rules,
         allowlist: None,
         allowlists: base.allowlists,
+        filter: child.filter.or(base.filter),
+        prefilter: child.prefilter.or(base.prefilter),
         unknown: Default::default(),
     }
 }
@@ -253,6 +255,9 @@ fn merge_rule(base: &mut RuleSpec, over: RuleSpec) {
     if over.max_len.is_some() {
         base.max_len = over.max_len;
     }
+    if over.filter.is_some() {
+        base.filter = over.filter;
+    }
     base.skip_report |= over.skip_report;
     base.tags.extend(over.tags);
     base.keywords.extend(over.keywords);
@@ -266,8 +271,6 @@ fn merge_rule(base: &mut RuleSpec, over: RuleSpec) {
 /// What a known-but-unsupported key means, for a clearer warning.
 fn explain(key: &str) -> &'static str {
     match key {
-        "filter" => "Betterleaks Expr filter; shush does not evaluate Expr",
-        "prefilter" => "Betterleaks Expr prefilter; shush does not evaluate Expr",
         "validate" => "live validation; shush never calls providers",
         "tokenEfficiency" => "Betterleaks token-efficiency scoring",
         "specificity" => "Betterleaks rule specificity",

@@ -43,6 +43,12 @@ pub struct ConfigFile {
     /// Global allowlists (gitleaks `[[allowlists]]`); `targetRules` scopes one to some rules.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowlists: Vec<AllowlistSpec>,
+    /// Betterleaks: an Expr filter over every finding (`true` discards it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// Betterleaks: an Expr filter over every input's attributes (`true` skips the input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefilter: Option<String>,
     /// Keys shush does not understand; reported as warnings by the loader.
     #[serde(flatten, skip_serializing)]
     pub unknown: BTreeMap<String, IgnoredAny>,
@@ -126,6 +132,9 @@ pub struct RuleSpec {
     /// shush: inputs the rule must not report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub negative_examples: Vec<NegativeSpec>,
+    /// Betterleaks: an Expr filter over this rule's findings (`true` discards one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     /// shush: upper bound on a match's length, for regexes that are otherwise unbounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<usize>,

@@ -103,8 +103,6 @@ RULES = {
     "generic-secret-config": "(?im)(?:" + CFG_PREFIX + r"|(?:-H|--header)[ \t]{0,8}[\"']?)[\"']?" + SKEY
     + r"[\"']?[ \t]{0,8}(?:=|:[ \t])[ \t]{0,8}([\w+/.~^]" + TOK + r"{9,199})(?:[ \t\r\"']|$)",
     "generic-env-key": r"(?m)^[ \t]{0,8}(?:(?:export|set)[ \t]{1,8}|-[ \t]{1,8})?[A-Z][A-Z0-9_]{0,40}_KEY[ \t]{0,8}(?:=|:[ \t])[ \t]{0,8}[\"']?((?:base64:)?[A-Za-z0-9+/=_.~-]{16,256})[\"']?(?:[ \t\r]|$)",
-    "generic-netrc-machine": r"(?i)\bmachine\s{1,8}[^\s]{1,100}(?:\s{1,8}(?:login|account)\s{1,8}[^\s]{1,100}){0,2}\s{1,8}password[ \t]{1,8}([^"
-    + EXC + r"\"'`$<>]{3,128})",
     "generic-xml-credential": r"(?i)<(?:[\w.-]{1,30}:)?" + XK + r">[ \t]{0,8}([^<>" + EXC + r"\"'`$]{6,256})[ \t]{0,8}</",
     # `key|name|id` and `va(?:lue)?` are written so that the keyword set, not these attribute
     # names, is what the regex analysis picks as the literals every match contains.

@@ -421,7 +421,8 @@ mod tests {
         assert!(all.contains("`bogus`"), "{all}");
         // Betterleaks `filter`/`prefilter` are understood (evaluated or reported when the
         // rule set is compiled), so loading does not call them unknown.
-        let text = "prefilter = 'true'\n[[rules]]\nid = 'a'\nregex = 'a_[0-9]{4}'\nfilter = 'false'\n";
+        let text =
+            "prefilter = 'true'\n[[rules]]\nid = 'a'\nregex = 'a_[0-9]{4}'\nfilter = 'false'\n";
         let loaded = LoadedConfig::from_toml(text, "t.toml", Path::new(".")).unwrap();
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }

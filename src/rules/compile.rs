@@ -627,6 +627,7 @@ impl RuleSet {
             config,
             mut warnings,
             origin,
+            uses_builtin,
         } = loaded;
         let embedded = load::embedded();
         let version = if origin == "built-in" {
@@ -637,7 +638,11 @@ impl RuleSet {
         let mut rules = Vec::with_capacity(config.rules.len());
         let mut index = HashMap::new();
         for spec in &config.rules {
-            let family = embedded.families.get(&spec.id).cloned();
+            let family = if uses_builtin {
+                embedded.families.get(&spec.id).cloned()
+            } else {
+                None
+            };
             let rule = Rule::compile(spec, family, &embedded.analysis, &origin)?;
             if index.insert(rule.id.clone(), rules.len()).is_some() {
                 return Err(Error::Config {

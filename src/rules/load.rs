@@ -63,6 +63,9 @@ pub struct LoadedConfig {
     pub warnings: Vec<String>,
     /// Where the configuration came from.
     pub origin: String,
+    /// Whether the configuration is, or extends, the built-in rules (so rules with built-in
+    /// ids carry the built-in family and examples).
+    pub uses_builtin: bool,
 }
 
 impl LoadedConfig {
@@ -72,29 +75,34 @@ impl LoadedConfig {
             config: embedded().config.clone(),
             warnings: Vec::new(),
             origin: "built-in".into(),
+            uses_builtin: true,
         }
     }
 
     /// Loads a gitleaks, Betterleaks or shush TOML file and resolves its `[extend]`.
     pub fn from_path(path: &Path) -> Result<Self> {
         let mut warnings = Vec::new();
-        let config = load_file(path, 0, &mut warnings)?;
+        let mut uses_builtin = false;
+        let config = load_file(path, 0, &mut warnings, &mut uses_builtin)?;
         Ok(LoadedConfig {
             config,
             warnings,
             origin: path.display().to_string(),
+            uses_builtin,
         })
     }
 
     /// Parses TOML text (with `[extend] path` resolved relative to `base_dir`).
     pub fn from_toml(text: &str, origin: &str, base_dir: &Path) -> Result<Self> {
         let mut warnings = Vec::new();
+        let mut uses_builtin = false;
         let cfg = parse_toml(text, origin)?;
-        let config = resolve(cfg, origin, base_dir, 0, &mut warnings)?;
+        let config = resolve(cfg, origin, base_dir, 0, &mut warnings, &mut uses_builtin)?;
         Ok(LoadedConfig {
             config,
             warnings,
             origin: origin.into(),
+            uses_builtin,
         })
     }
 }
@@ -106,12 +114,17 @@ fn parse_toml(text: &str, origin: &str) -> Result<ConfigFile> {
     })
 }
 
-fn load_file(path: &Path, depth: usize, warnings: &mut Vec<String>) -> Result<ConfigFile> {
+fn load_file(
+    path: &Path,
+    depth: usize,
+    warnings: &mut Vec<String>,
+    uses_builtin: &mut bool,
+) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let origin = path.display().to_string();
     let cfg = parse_toml(&text, &origin)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    resolve(cfg, &origin, &base, depth, warnings)
+    resolve(cfg, &origin, &base, depth, warnings, uses_builtin)
 }
 
 /// Applies `[extend]` (recursively, bounded) and collects warnings.
@@ -121,6 +134,7 @@ fn resolve(
     base_dir: &Path,
     depth: usize,
     warnings: &mut Vec<String>,
+    uses_builtin: &mut bool,
 ) -> Result<ConfigFile> {
     collect_unknown(&cfg, origin, warnings);
     if let Some(old) = cfg.allowlist.take() {
@@ -163,6 +177,7 @@ fn resolve(
         ));
     }
     let base = if extend.use_default {
+        *uses_builtin = true;
         Some(embedded().config.clone())
     } else if let Some(p) = &extend.path {
         if depth >= MAX_EXTEND_DEPTH {
@@ -172,7 +187,7 @@ fn resolve(
             None
         } else {
             let full: PathBuf = base_dir.join(p);
-            Some(load_file(&full, depth + 1, warnings)?)
+            Some(load_file(&full, depth + 1, warnings, uses_builtin)?)
         }
     } else {
         None

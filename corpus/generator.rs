@@ -29,7 +29,7 @@ mod templates;
 
 use base64::Engine as _;
 use serde::Serialize;
-use shush::checksum::{Checksum, github_checksum};
+use shush::checksum::{Checksum, github_checksum, gitlab_routable_checksum};
 use shush::engine::{Engine, InputMeta, ScanState};
 use shush::rules::{Rule, Strategy};
 use shush::scan::input::scan_bytes;
@@ -585,6 +585,11 @@ fn repair(rule: &Rule, secret: String) -> String {
             );
         }
     }
+    if rule.checksum == Some(Checksum::GitlabRoutableCrc32) && secret.len() > 7 && secret.is_ascii()
+    {
+        let body = &secret[..secret.len() - 7];
+        return format!("{body}{}", gitlab_routable_checksum(body.as_bytes()));
+    }
     secret
 }
 
@@ -1078,7 +1083,7 @@ pub fn generate(engine: &Engine, opts: &Options) -> Corpus {
             continue;
         }
         let mut seeds: Vec<Seed> = Vec::new();
-        for ex in &rule.examples {
+        for ex in rule.examples() {
             stats.examples += 1;
             match example_secret(engine, &mut st, &ctx, ex.text(), ex.secret()) {
                 Some((secret, offset)) => seeds.push(Seed {
@@ -1147,7 +1152,8 @@ pub fn generate(engine: &Engine, opts: &Options) -> Corpus {
             rule_items.extend(encoded_items(&mut rng, &fresh, rule));
         }
         // Near misses of this rule: its own negative examples, and broken checksums.
-        for neg in &rule.negative_examples {
+        for neg in rule.negative_examples() {
+            let neg = neg.text().to_string();
             let mut item = Item::negative(
                 Shape::Block {
                     text: neg.clone(),

@@ -19,6 +19,9 @@ pub enum Checksum {
     Jwt,
     /// The secret is valid base64 (standard or URL-safe alphabet, padding optional).
     Base64,
+    /// GitLab routable tokens: the last 7 characters are the base36 CRC32 (zero-padded) of
+    /// everything before them.
+    GitlabRoutableCrc32,
 }
 
 impl Checksum {
@@ -29,6 +32,7 @@ impl Checksum {
             "bech32" => Some(Checksum::Bech32),
             "jwt" => Some(Checksum::Jwt),
             "base64" => Some(Checksum::Base64),
+            "gitlab-routable-crc32" => Some(Checksum::GitlabRoutableCrc32),
             _ => None,
         }
     }
@@ -44,6 +48,7 @@ impl Checksum {
             Checksum::Bech32 => bech32_ok(secret),
             Checksum::Jwt => jwt_ok(secret),
             Checksum::Base64 => decode_base64_any(secret).is_some(),
+            Checksum::GitlabRoutableCrc32 => gitlab_routable_ok(secret),
         }
     }
 }
@@ -94,6 +99,37 @@ fn github_crc32_ok(secret: &[u8]) -> bool {
     base62_decode(check) == Some(u64::from(crc32fast::hash(random)))
 }
 
+fn gitlab_routable_ok(secret: &[u8]) -> bool {
+    if secret.len() < 8 {
+        return false;
+    }
+    let (body, check) = secret.split_at(secret.len() - 7);
+    let Ok(check) = std::str::from_utf8(check) else {
+        return false;
+    };
+    // Base36 digits are lower case in GitLab's format.
+    if !check
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    {
+        return false;
+    }
+    u64::from_str_radix(check, 36) == Ok(u64::from(crc32fast::hash(body)))
+}
+
+/// The checksum suffix of a GitLab routable token whose text before the checksum is `body`
+/// (public format fact, used by tests to mint valid fake tokens).
+pub fn gitlab_routable_checksum(body: &[u8]) -> String {
+    let mut n = u64::from(crc32fast::hash(body));
+    let mut out = [b'0'; 7];
+    for slot in out.iter_mut().rev() {
+        let d = (n % 36) as u8;
+        *slot = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+        n /= 36;
+    }
+    String::from_utf8(out.to_vec()).expect("base36 digits are ASCII")
+}
+
 fn bech32_ok(secret: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(secret) else {
         return false;
@@ -117,7 +153,10 @@ pub fn decode_base64_any(s: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn jwt_ok(secret: &[u8]) -> bool {
-    let mut parts = secret.split(|&b| b == b'.');
+    // A JWT may sit behind a provider prefix (`glcbt-eyJ…`, `ghs_123_eyJ…`): the token proper
+    // starts at its base64url-encoded `{"` header.
+    let start = memchr::memmem::find(secret, b"eyJ").unwrap_or(0);
+    let mut parts = secret[start..].split(|&b| b == b'.');
     let (Some(h), Some(p)) = (parts.next(), parts.next()) else {
         return false;
     };
@@ -194,6 +233,28 @@ mod tests {
         // A bech32 string built from public test vectors of the format (BIP-173).
         assert!(Checksum::Bech32.verify(b"A12UEL5L"));
         assert!(!Checksum::Bech32.verify(b"A12UEL5M"));
+    }
+
+    #[test]
+    fn gitlab_routable() {
+        let body = b"glpat-Xo1lIoM2Gj2pkxZIweUqZ286NDY4cwp1OjFpdnUxDg.01.16";
+        let token = format!(
+            "{}{}",
+            std::str::from_utf8(body).unwrap(),
+            gitlab_routable_checksum(body)
+        );
+        assert!(Checksum::GitlabRoutableCrc32.verify(token.as_bytes()));
+        let mut bad = token.clone().into_bytes();
+        bad[8] ^= 1;
+        assert!(!Checksum::GitlabRoutableCrc32.verify(&bad));
+        assert!(!Checksum::GitlabRoutableCrc32.verify(b"short"));
+    }
+
+    #[test]
+    fn prefixed_jwt() {
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+        assert!(Checksum::Jwt.verify(format!("glcbt-{jwt}").as_bytes()));
+        assert!(Checksum::Jwt.verify(format!("ghs_123_{jwt}").as_bytes()));
     }
 
     #[test]

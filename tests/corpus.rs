@@ -437,7 +437,7 @@ fn generator_mints_every_rule_shape() {
     // Minted secrets are new: no example secret is planted as is.
     let all: String = corpus.files.iter().map(|f| f.content.as_str()).collect();
     for rule in &engine.rules().rules {
-        for secret in rule.examples.iter().filter_map(|e| e.secret()) {
+        for secret in rule.examples().iter().filter_map(|e| e.secret()) {
             assert!(
                 !all.contains(secret),
                 "{}: an example secret was planted",

@@ -52,7 +52,7 @@ fn plants() -> &'static Vec<Plant> {
         let (engine, _) = engine();
         let mut out = Vec::new();
         for rule in &engine.rules().rules {
-            for ex in &rule.examples {
+            for ex in rule.examples() {
                 if let Some(secret) = ex.secret() {
                     out.push(Plant {
                         rule: rule.id.clone(),

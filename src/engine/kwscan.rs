@@ -155,6 +155,89 @@ impl KeywordScanner {
         )
     }
 
+    /// Serialises the scanner (little-endian), so `build.rs` can precompute it.
+    #[allow(dead_code)] // used by build.rs and the tests
+    pub fn to_bytes(&self, out: &mut Vec<u8>) {
+        let put = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+        let put_all = |out: &mut Vec<u8>, vs: &[u32]| {
+            put(out, vs.len() as u32);
+            for &v in vs {
+                put(out, v);
+            }
+        };
+        out.extend_from_slice(&self.classes);
+        put(out, self.start);
+        put(out, self.stride);
+        put(out, self.match_limit);
+        put(out, self.max_len as u32);
+        put_all(out, &self.trans);
+        put_all(out, &self.match_offsets);
+        put_all(out, &self.match_pids);
+        put_all(out, &self.pattern_lens);
+    }
+
+    /// Reads what [`KeywordScanner::to_bytes`] wrote, checking every structural invariant the
+    /// search relies on; `None` if anything is off.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (classes, rest) = bytes.split_first_chunk::<256>()?;
+        let mut r = super::patterns::Reader(rest);
+        let start = r.u32()?;
+        let stride = r.u32()?;
+        let match_limit = r.u32()?;
+        let max_len = r.u32()? as usize;
+        let vec = |r: &mut super::patterns::Reader<'_>| -> Option<Vec<u32>> {
+            let n = r.u32()? as usize;
+            let bytes = r.0.get(..n.checked_mul(4)?)?;
+            r.0 = &r.0[n * 4..];
+            Some(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            )
+        };
+        let trans = vec(&mut r)?;
+        let match_offsets = vec(&mut r)?;
+        let match_pids = vec(&mut r)?;
+        let pattern_lens = vec(&mut r)?;
+        let ks = KeywordScanner {
+            trans,
+            classes: *classes,
+            start,
+            stride,
+            match_limit,
+            match_offsets,
+            match_pids,
+            pattern_lens,
+            max_len,
+        };
+        ks.valid().then_some(ks)
+    }
+
+    fn valid(&self) -> bool {
+        let stride = self.stride as usize;
+        let n_match = (self.match_limit as usize).checked_div(stride);
+        stride > 0
+            && self.trans.len() % stride == 0
+            && self.classes.iter().all(|&c| (c as usize) < stride)
+            && self
+                .trans
+                .iter()
+                .max()
+                .is_some_and(|&t| (t as usize) < self.trans.len())
+            && (self.start as usize) < self.trans.len()
+            && n_match.is_some_and(|n| self.match_offsets.len() == n + 1)
+            && self.match_offsets.windows(2).all(|w| w[0] <= w[1])
+            && self
+                .match_offsets
+                .last()
+                .is_some_and(|&l| l as usize == self.match_pids.len())
+            && self
+                .match_pids
+                .iter()
+                .all(|&p| (p as usize) < self.pattern_lens.len())
+    }
+
     /// Length of the longest keyword.
     pub fn max_len(&self) -> usize {
         self.max_len
@@ -308,6 +391,28 @@ mod tests {
             w.sort_by_key(|&(p, e)| (e, p));
             assert_eq!(found(&ks, &hay, s..e), w, "range {s}..{e}");
         }
+    }
+
+    #[test]
+    fn serialisation_roundtrip() {
+        let pats: Vec<Vec<u8>> = ["key", "api_key", "tok_"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let ks = KeywordScanner::new(&pats).unwrap();
+        let mut bytes = Vec::new();
+        ks.to_bytes(&mut bytes);
+        let back = KeywordScanner::from_bytes(&bytes).unwrap();
+        let hay = b"my api_key and tok_ x".repeat(500);
+        assert_eq!(
+            found(&ks, &hay, 0..hay.len()),
+            found(&back, &hay, 0..hay.len())
+        );
+        // Corruption is detected, not trusted.
+        assert!(KeywordScanner::from_bytes(&bytes[..bytes.len() - 3]).is_none());
+        let mut bad = bytes.clone();
+        bad[0] = 250;
+        assert!(KeywordScanner::from_bytes(&bad).is_none());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod decode;
 mod finalize;
 mod kwscan;
+mod patterns;
 mod prefilter;
 
 use crate::checksum::shannon_entropy;
@@ -91,6 +92,8 @@ pub struct ScanState {
     hits: Vec<kwscan::RawHit>,
     kw_scratch: kwscan::KwScratch,
     decode_bufs: Vec<decode::Buffers>,
+    /// Every rule is disabled for the current input (a global path allowlist matched).
+    all_disabled: bool,
     gates_open: bool,
 }
 
@@ -114,6 +117,10 @@ pub struct Engine {
     prefilter: Prefilter,
     full_rules: Vec<usize>,
     path_rules: Vec<usize>,
+    /// Rules with a `path` or an allowlist with `paths`: decided per input.
+    path_sensitive: Vec<usize>,
+    /// Whether some global allowlist has `paths`.
+    global_path_allowlists: bool,
     max_len: usize,
     /// How far past its owned span an encoded match can reach (a base64 encoding is 4/3 the
     /// size of what it encodes, at every decode level).
@@ -150,12 +157,22 @@ impl Engine {
             .unwrap_or(1)
             .max(prefilter.max_pattern_len);
         let encoded_reach = encoded_len(max_len, options.decode_depth);
+        let path_sensitive = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.path.is_some() || r.allowlists.iter().any(|a| a.has_paths()))
+            .map(|(i, _)| i)
+            .collect();
+        let global_path_allowlists = rules.global_allowlists.iter().any(|a| a.has_paths());
         Ok(Engine {
             rules,
             options,
             prefilter,
             full_rules,
             path_rules,
+            path_sensitive,
+            global_path_allowlists,
             max_len,
             encoded_reach,
         })
@@ -179,6 +196,12 @@ impl Engine {
     /// The options.
     pub fn options(&self) -> &EngineOptions {
         &self.options
+    }
+
+    /// Whether the keyword automaton was precomputed at build time (the built-in rules at
+    /// the default decode depth) rather than built at start-up.
+    pub fn prefilter_precomputed(&self) -> bool {
+        self.prefilter.precomputed
     }
 
     /// Size of the keyword prefilter: (patterns, automaton states, byte classes, table bytes).
@@ -218,6 +241,7 @@ impl Engine {
             hits: Vec::new(),
             kw_scratch: kwscan::KwScratch::default(),
             decode_bufs: Vec::new(),
+            all_disabled: false,
             gates_open: false,
         }
     }
@@ -225,17 +249,33 @@ impl Engine {
     /// Prepares `st` for a new input: decides from the path alone which rules apply.
     /// Returns `false` when no rule can report anything for this input (it can be skipped).
     pub fn begin_input(&self, st: &mut ScanState, meta: &InputMeta<'_>) -> bool {
-        if self
-            .rules
-            .global_allowlists
-            .iter()
-            .any(|a| a.allows_path(meta.path))
+        // Only rules whose applicability depends on the path are re-decided; the others stay
+        // enabled (undoing a previous input's blanket disable first).
+        if st.all_disabled {
+            st.disabled.iter_mut().for_each(|d| *d = false);
+            st.all_disabled = false;
+        }
+        let prefiltered = self.rules.global_prefilter.as_ref().is_some_and(|f| {
+            f.eval(&crate::rules::expr::FilterInput {
+                path: meta.path,
+                ..Default::default()
+            })
+        });
+        if prefiltered
+            || self.global_path_allowlists
+                && self
+                    .rules
+                    .global_allowlists
+                    .iter()
+                    .any(|a| a.allows_path(meta.path))
         {
             st.disabled.iter_mut().for_each(|d| *d = true);
+            st.all_disabled = true;
             return false;
         }
-        let mut any = false;
-        for (i, rule) in self.rules.rules.iter().enumerate() {
+        let mut any = self.path_sensitive.len() < self.rules.rules.len();
+        for &i in &self.path_sensitive {
+            let rule = &self.rules.rules[i];
             let off = !rule.applies_to_path(meta.path)
                 || rule.allowlists.iter().any(|a| a.allows_path(meta.path));
             st.disabled[i] = off;
@@ -506,6 +546,22 @@ impl Engine {
         }
         if self.options.inline_allow && has_allow_marker(candidate.line) {
             return None;
+        }
+        if rule.filter.is_some() || self.rules.global_filter.is_some() {
+            let input = crate::rules::expr::FilterInput {
+                secret,
+                matched: candidate.matched,
+                line: candidate.line,
+                path: meta.path,
+            };
+            if rule
+                .filter
+                .iter()
+                .chain(self.rules.global_filter.iter())
+                .any(|f| f.eval(&input))
+            {
+                return None;
+            }
         }
         Some(Match {
             rule: r,

@@ -398,3 +398,58 @@ fn owned_span_reports_only_matches_starting_inside() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].span.start, 17);
 }
+
+#[test]
+fn betterleaks_filters_discard_findings_and_prefilters_skip_inputs() {
+    let toml = r#"
+prefilter = '''matchesAny(get(attributes, "path", ""), [`\.lock$`])'''
+[[rules]]
+id = "tok"
+description = "t"
+regex = '''\b(tok_[a-z0-9]{12})\b'''
+keywords = ["tok_"]
+filter = '''entropy(finding["secret"]) <= 3.0 || matchesAny(finding["line"], [`(?i)fixture`])'''
+"#;
+    let loaded = LoadedConfig::from_toml(toml, "bl.toml", Path::new(".")).unwrap();
+    let rules = RuleSet::from_loaded(loaded).unwrap();
+    assert!(rules.warnings.is_empty(), "{:?}", rules.warnings);
+    let e = Engine::new(rules, EngineOptions::default()).unwrap();
+    assert_eq!(scan(&e, b"t = tok_a1b2c3d4e5f6").len(), 1);
+    assert_eq!(
+        scan(&e, b"t = tok_aaaaaaaaaaaa").len(),
+        0,
+        "low entropy filtered"
+    );
+    assert_eq!(
+        scan(&e, b"t = tok_a1b2c3d4e5f6 # fixture").len(),
+        0,
+        "line filtered"
+    );
+    let mut st = e.new_state();
+    let lock = InputMeta {
+        path: Some("Cargo.lock"),
+        ..Default::default()
+    };
+    assert!(e.scan_bytes(&mut st, b"tok_a1b2c3d4e5f6", &lock).is_empty());
+    let src = InputMeta {
+        path: Some("src/a.rs"),
+        ..Default::default()
+    };
+    assert_eq!(e.scan_bytes(&mut st, b"tok_a1b2c3d4e5f6", &src).len(), 1);
+}
+
+#[test]
+fn unsupported_filters_are_reported_not_dropped() {
+    let toml = "[[rules]]\nid='t'\nregex='tok_[a-z]{4}'\nfilter='''failsTokenEfficiency(finding[\"secret\"])'''\n";
+    let loaded = LoadedConfig::from_toml(toml, "bl.toml", Path::new(".")).unwrap();
+    let rules = RuleSet::from_loaded(loaded).unwrap();
+    assert!(
+        rules
+            .warnings
+            .iter()
+            .any(|w| w.contains("failsTokenEfficiency")),
+        "{:?}",
+        rules.warnings
+    );
+    assert!(rules.rules[0].filter.is_none());
+}

@@ -22,6 +22,7 @@ pub struct RegexAnalysis {
     pub max_len: Option<usize>,
     /// Lower-cased literals such that every match contains at least one of them
     /// (ASCII case-insensitively), or `None` when no such set was found.
+    #[serde(with = "literal_text::option")]
     pub required: Option<Vec<Vec<u8>>>,
     /// At most how many bytes of a match precede the required literal (`None`: unknown).
     #[serde(default)]
@@ -142,6 +143,7 @@ fn valid_repetition(s: &[u8]) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candidate {
     /// Lower-cased literals; every match contains one.
+    #[serde(with = "literal_text")]
     pub literals: Vec<Vec<u8>>,
     /// Bytes of a match before the literal, at most.
     pub before: Option<usize>,
@@ -258,6 +260,121 @@ impl RegexAnalysis {
     /// Whether every match is guaranteed to contain one of `keywords`.
     pub fn keywords_cover_matches(&self, keywords: &[String]) -> bool {
         self.covering(keywords).is_some()
+    }
+}
+
+/// Literals serialised as text (printable ASCII as is, other bytes and `%` as `%XX`), which
+/// keeps the embedded rule document small and fast to parse.
+mod literal_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    fn encode(lit: &[u8]) -> String {
+        let mut out = String::with_capacity(lit.len());
+        for &b in lit {
+            if (0x20..0x7f).contains(&b) && b != b'%' {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    fn decode(text: &str) -> Result<Vec<u8>, String> {
+        let b = text.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                let hex = text.get(i + 1..i + 3).ok_or("truncated escape")?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|e| e.to_string())?);
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn serialize<S: Serializer>(lits: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        lits.iter()
+            .map(|l| encode(l))
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|t| decode(t).map_err(serde::de::Error::custom))
+            .collect()
+    }
+
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            lits: &Option<Vec<Vec<u8>>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match lits {
+                Some(l) => super::serialize(l, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Vec<Vec<u8>>>, D::Error> {
+            Option::<Vec<String>>::deserialize(d)?
+                .map(|v| {
+                    v.iter()
+                        .map(|t| super::decode(t).map_err(serde::de::Error::custom))
+                        .collect()
+                })
+                .transpose()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn roundtrip() {
+            for lit in [&b"ghp_"[..], b"a%b", b"\xff\x00z"] {
+                assert_eq!(super::decode(&super::encode(lit)).unwrap(), lit);
+            }
+            assert!(super::decode("%4").is_err());
+        }
+    }
+}
+
+/// Keywords as the engine uses them: lower-cased, non-empty, sorted, deduplicated.
+pub fn normalize_keywords(keywords: &[String]) -> Vec<String> {
+    let mut k: Vec<String> = keywords
+        .iter()
+        .map(|k| k.to_ascii_lowercase())
+        .filter(|k| !k.is_empty())
+        .collect();
+    k.sort();
+    k.dedup();
+    k
+}
+
+/// Which literals anchor a rule's windows, and which keywords gate it:
+/// - the rule's keywords, when they provably occur in every match (no gate);
+/// - else literals derived from the regex, gated by the keywords (gitleaks semantics: a
+///   keyword must occur somewhere in the input);
+/// - else no anchor (`None`): the regex runs over whole inputs, still gated.
+pub fn choose_anchors(
+    a: &RegexAnalysis,
+    keywords: &[String],
+    min_derived: usize,
+) -> (Option<Vec<String>>, Vec<String>) {
+    if a.keywords_cover_matches(keywords) {
+        (Some(keywords.to_vec()), Vec::new())
+    } else {
+        (a.derived_keywords(min_derived), keywords.to_vec())
     }
 }
 

@@ -2,8 +2,25 @@
 //! the test suite run over every rule.
 
 use crate::engine::{Engine, InputMeta};
+use crate::location::Located;
 use crate::rules::Strategy;
 use crate::scan::input::scan_bytes;
+
+/// Scans an example. A `skipReport` rule's own matches are dropped by finalization, so for
+/// such a rule the raw (unfinalized) matches are examined instead.
+fn examine(
+    engine: &Engine,
+    st: &mut crate::engine::ScanState,
+    text: &[u8],
+    meta: InputMeta<'_>,
+    raw: bool,
+) -> Vec<Located> {
+    if raw {
+        crate::stream::scan_slice(engine, st, text, &meta)
+    } else {
+        scan_bytes(engine, st, text, meta)
+    }
+}
 
 /// One way a rule failed its examples or its lint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,19 +67,19 @@ pub fn check(engine: &Engine) -> CheckReport {
                 rule.max_len
             )));
         }
-        if rule.examples.len() < 2 {
+        if rule.examples().len() < 2 {
             report.lints.push(lint(format!(
                 "has {} positive example(s); at least 2 are expected",
-                rule.examples.len()
+                rule.examples().len()
             )));
         }
-        if rule.negative_examples.is_empty() {
+        if rule.negative_examples().is_empty() {
             report.lints.push(lint("has no negative example".into()));
         }
         if rule.description.is_empty() {
             report.lints.push(lint("has no description".into()));
         }
-        for (i, ex) in rule.examples.iter().enumerate() {
+        for (i, ex) in rule.examples().iter().enumerate() {
             report.examples += 1;
             if ex.secret().is_none() {
                 report.lints.push(lint(format!(
@@ -70,7 +87,17 @@ pub fn check(engine: &Engine) -> CheckReport {
                     i + 1
                 )));
             }
-            let found = scan_bytes(engine, &mut st, ex.text().as_bytes(), InputMeta::default());
+            let meta = InputMeta {
+                path: ex.path(),
+                ..Default::default()
+            };
+            let found = examine(
+                engine,
+                &mut st,
+                ex.text().as_bytes(),
+                meta,
+                rule.skip_report,
+            );
             let mine: Vec<_> = found
                 .iter()
                 .filter(|f| engine.rule(f.rule).id == rule.id)
@@ -103,9 +130,19 @@ pub fn check(engine: &Engine) -> CheckReport {
                 (false, None) => {}
             }
         }
-        for (i, neg) in rule.negative_examples.iter().enumerate() {
+        for (i, neg) in rule.negative_examples().iter().enumerate() {
             report.examples += 1;
-            let found = scan_bytes(engine, &mut st, neg.as_bytes(), InputMeta::default());
+            let meta = InputMeta {
+                path: neg.path(),
+                ..Default::default()
+            };
+            let found = examine(
+                engine,
+                &mut st,
+                neg.text().as_bytes(),
+                meta,
+                rule.skip_report,
+            );
             if found.iter().any(|f| engine.rule(f.rule).id == rule.id) {
                 report
                     .failures

@@ -3,7 +3,7 @@
 
 use super::analysis::{self, RegexAnalysis};
 use super::load::{self, LoadedConfig};
-use super::spec::{AllowlistSpec, ConfigFile, ExampleSpec, RuleSpec};
+use super::spec::{AllowlistSpec, ConfigFile, ExampleSpec, NegativeSpec, RuleSpec};
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use aho_corasick::AhoCorasick;
@@ -146,7 +146,9 @@ pub struct Allowlist {
     /// What the regexes test.
     pub target: RegexTarget,
     regexes: Option<LazyRegex>,
-    stopwords: Option<AhoCorasick>,
+    stopwords: Vec<String>,
+    /// The stopwords' automaton, built on first use.
+    stopword_ac: OnceLock<Option<AhoCorasick>>,
 }
 
 /// What an allowlist is checked against.
@@ -213,22 +215,10 @@ impl Allowlist {
                     .map(|p| format!("(?:{p})"))
                     .collect::<Vec<_>>()
                     .join("|");
-                let unicode = analysis::parse(&joined).map(|(_, u)| u).unwrap_or(false);
-                LazyRegex::new(joined, unicode)
+                // Compiled lazily, ASCII mode first (`build_regex` falls back to Unicode);
+                // `RuleSet::validate` compiles user configurations up front.
+                LazyRegex::new(joined, false)
             })
-        };
-        let stopwords = if spec.stopwords.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&spec.stopwords)
-                    .map_err(|e| Error::Config {
-                        origin: scope.into(),
-                        message: format!("stopwords: {e}"),
-                    })?,
-            )
         };
         Ok(Allowlist {
             description: spec.description.clone(),
@@ -241,12 +231,18 @@ impl Allowlist {
             paths: join(&spec.paths),
             target,
             regexes: join(&spec.regexes),
-            stopwords,
+            stopwords: spec.stopwords.clone(),
+            stopword_ac: OnceLock::new(),
         })
     }
 
     fn regexes(&self) -> impl Iterator<Item = &LazyRegex> {
         self.paths.iter().chain(self.regexes.iter())
+    }
+
+    /// Whether the allowlist has `paths` (so what it allows may depend on the input's path).
+    pub fn has_paths(&self) -> bool {
+        self.paths.is_some()
     }
 
     /// Whether the allowlist's criteria can be decided from the path alone and allow it:
@@ -257,7 +253,7 @@ impl Allowlist {
         };
         let Some(path) = path else { return false };
         let path_only =
-            self.commits.is_empty() && self.regexes.is_none() && self.stopwords.is_none();
+            self.commits.is_empty() && self.regexes.is_none() && self.stopwords.is_empty();
         (path_only || !self.and) && paths.is_match(path.as_bytes())
     }
 
@@ -281,8 +277,24 @@ impl Allowlist {
             };
             checks[2] = Some(re.is_match(hay));
         }
-        if let Some(sw) = &self.stopwords {
-            checks[3] = Some(sw.is_match(c.secret));
+        if !self.stopwords.is_empty() {
+            let ac = self.stopword_ac.get_or_init(|| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&self.stopwords)
+                    .ok()
+            });
+            checks[3] = Some(match ac {
+                Some(ac) => ac.is_match(c.secret),
+                // Unbuildable (absurdly many stopwords): fall back to a plain search.
+                None => self.stopwords.iter().any(|w| {
+                    memchr::memmem::find(
+                        &c.secret.to_ascii_lowercase(),
+                        w.to_ascii_lowercase().as_bytes(),
+                    )
+                    .is_some()
+                }),
+            });
         }
         let mut set = checks.iter().flatten();
         if self.and {
@@ -356,6 +368,8 @@ pub struct Rule {
     pub allowlists: Vec<Allowlist>,
     /// Composite requirements.
     pub required: Vec<Required>,
+    /// Betterleaks Expr filter (`true` discards a finding), when shush supports it.
+    pub filter: Option<super::expr::Filter>,
     /// Found but not reported (a component of a composite rule).
     pub skip_report: bool,
     /// Tagged `generic`: yields to any specific rule that reports the same secret.
@@ -374,10 +388,19 @@ pub struct Rule {
     pub anchored: bool,
     /// How candidates are found.
     pub strategy: Strategy,
-    /// Positive examples.
-    pub examples: Vec<ExampleSpec>,
-    /// Negative examples.
-    pub negative_examples: Vec<String>,
+    /// The rule's own examples from its configuration.
+    own_examples: RuleExamplesOwned,
+    /// Whether the rule exists among the built-in rules (whose examples are embedded apart).
+    builtin: bool,
+    /// Own examples plus the built-in ones, assembled on first use.
+    all_examples: OnceLock<RuleExamplesOwned>,
+}
+
+/// Positive and negative examples.
+#[derive(Debug, Clone, Default)]
+struct RuleExamplesOwned {
+    examples: Vec<ExampleSpec>,
+    negative: Vec<NegativeSpec>,
 }
 
 impl Rule {
@@ -397,17 +420,7 @@ impl Rule {
                 message: "a rule has no id".into(),
             });
         }
-        let keywords: Vec<String> = {
-            let mut k: Vec<String> = spec
-                .keywords
-                .iter()
-                .map(|k| k.to_ascii_lowercase())
-                .filter(|k| !k.is_empty())
-                .collect();
-            k.sort();
-            k.dedup();
-            k
-        };
+        let keywords = analysis::normalize_keywords(&spec.keywords);
         let confidence = match &spec.confidence {
             None => Confidence::Medium,
             Some(c) => {
@@ -420,14 +433,7 @@ impl Rule {
                 Some(Checksum::parse(c).ok_or_else(|| err(format!("unknown checksum {c:?}")))?)
             }
         };
-        let path = match &spec.path {
-            None => None,
-            Some(p) => {
-                let (_, unicode) =
-                    analysis::parse(p).map_err(|e| err(format!("bad path regex: {e}")))?;
-                Some(LazyRegex::new(p.clone(), unicode))
-            }
-        };
+        let path = spec.path.as_ref().map(|p| LazyRegex::new(p.clone(), false));
         let mut allowlists = Vec::new();
         for (i, a) in spec
             .allowlists
@@ -473,35 +479,18 @@ impl Rule {
                     (None, None) => default_len,
                 }
                 .clamp(1, HARD_MAX_LEN);
-                let (strategy, eff) = if a.keywords_cover_matches(&keywords) {
-                    (
-                        Strategy::Window {
-                            anchors: keywords.clone(),
-                            gate: Vec::new(),
-                        },
-                        keywords.clone(),
-                    )
-                } else if let Some(derived) = a.derived_keywords(MIN_DERIVED_KEYWORD_LEN) {
-                    let eff = if keywords.is_empty() {
-                        derived.clone()
-                    } else {
-                        keywords.clone()
+                let (strategy, eff) =
+                    match analysis::choose_anchors(a, &keywords, MIN_DERIVED_KEYWORD_LEN) {
+                        (Some(anchors), gate) => {
+                            let eff = if keywords.is_empty() {
+                                anchors.clone()
+                            } else {
+                                keywords.clone()
+                            };
+                            (Strategy::Window { anchors, gate }, eff)
+                        }
+                        (None, gate) => (Strategy::Full { gate }, keywords.clone()),
                     };
-                    (
-                        Strategy::Window {
-                            anchors: derived,
-                            gate: keywords.clone(),
-                        },
-                        eff,
-                    )
-                } else {
-                    (
-                        Strategy::Full {
-                            gate: keywords.clone(),
-                        },
-                        keywords.clone(),
-                    )
-                };
                 (strategy, eff, max_len, bounded, a.multiline)
             }
         };
@@ -537,6 +526,7 @@ impl Rule {
             _ => (max_len, max_len),
         };
         let anchored = matches!(strategy, Strategy::Window { .. }) && window_before == 0;
+        let is_builtin = family.is_some();
         Ok(Rule {
             id: spec.id.clone(),
             description: spec.description.clone(),
@@ -552,6 +542,7 @@ impl Rule {
             checksum,
             allowlists,
             required: Vec::new(),
+            filter: None,
             skip_report: spec.skip_report,
             generic,
             max_len,
@@ -561,9 +552,37 @@ impl Rule {
             window_after,
             anchored,
             strategy,
-            examples: spec.examples.clone(),
-            negative_examples: spec.negative_examples.clone(),
+            own_examples: RuleExamplesOwned {
+                examples: spec.examples.clone(),
+                negative: spec.negative_examples.clone(),
+            },
+            builtin: is_builtin,
+            all_examples: OnceLock::new(),
         })
+    }
+
+    fn examples_all(&self) -> &RuleExamplesOwned {
+        self.all_examples.get_or_init(|| {
+            let mut all = self.own_examples.clone();
+            if self.builtin {
+                if let Some(e) = load::embedded_examples().get(&self.id) {
+                    all.examples.extend(e.examples.iter().cloned());
+                    all.negative.extend(e.negative_examples.iter().cloned());
+                }
+            }
+            all
+        })
+    }
+
+    /// Positive examples: the configuration's own, plus the built-in rule's when the rule is
+    /// (or overrides) a built-in one.
+    pub fn examples(&self) -> &[ExampleSpec] {
+        &self.examples_all().examples
+    }
+
+    /// Negative examples, likewise.
+    pub fn negative_examples(&self) -> &[NegativeSpec] {
+        &self.examples_all().negative
     }
 
     /// Whether the rule applies to an input with this path (rules with a `path` need one that
@@ -583,6 +602,10 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Global allowlists (those without `targetRules`).
     pub global_allowlists: Vec<Allowlist>,
+    /// Betterleaks global Expr filter over findings.
+    pub global_filter: Option<super::expr::Filter>,
+    /// Betterleaks global Expr prefilter over inputs (`true` skips an input).
+    pub global_prefilter: Option<super::expr::Filter>,
     /// Warnings produced while loading.
     pub warnings: Vec<String>,
     /// Where the rules came from.
@@ -602,8 +625,9 @@ impl RuleSet {
     pub fn from_loaded(loaded: LoadedConfig) -> Result<Self> {
         let LoadedConfig {
             config,
-            warnings,
+            mut warnings,
             origin,
+            uses_builtin,
         } = loaded;
         let embedded = load::embedded();
         let version = if origin == "built-in" {
@@ -614,7 +638,11 @@ impl RuleSet {
         let mut rules = Vec::with_capacity(config.rules.len());
         let mut index = HashMap::new();
         for spec in &config.rules {
-            let family = embedded.families.get(&spec.id).cloned();
+            let family = if uses_builtin {
+                embedded.families.get(&spec.id).cloned()
+            } else {
+                None
+            };
             let rule = Rule::compile(spec, family, &embedded.analysis, &origin)?;
             if index.insert(rule.id.clone(), rules.len()).is_some() {
                 return Err(Error::Config {
@@ -660,7 +688,44 @@ impl RuleSet {
                 }
             }
         }
+        // Betterleaks Expr filters: evaluated when shush supports the expression, otherwise
+        // reported (never silently dropped).
+        let mut unsupported: Vec<String> = Vec::new();
+        for (rule, spec) in rules.iter_mut().zip(&config.rules) {
+            if let Some(src) = &spec.filter {
+                match super::expr::Filter::parse(src) {
+                    Ok(f) => rule.filter = Some(f),
+                    Err(e) => unsupported.push(format!("`{}` ({e})", rule.id)),
+                }
+            }
+        }
+        if !unsupported.is_empty() {
+            let shown: Vec<_> = unsupported.iter().take(3).cloned().collect();
+            let more = unsupported.len().saturating_sub(3);
+            warnings.push(format!(
+                "{origin}: {} rule filter(s) use Expr that shush does not evaluate; those filters are ignored: {}{}",
+                unsupported.len(),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ));
+        }
+        let mut global = |what: &str, src: &Option<String>| {
+            src.as_deref()
+                .and_then(|s| match super::expr::Filter::parse(s) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        warnings.push(format!(
+                            "{origin}: global `{what}` is not supported ({e}); ignored"
+                        ));
+                        None
+                    }
+                })
+        };
+        let global_filter = global("filter", &config.filter);
+        let global_prefilter = global("prefilter", &config.prefilter);
         Ok(RuleSet {
+            global_filter,
+            global_prefilter,
             rules,
             global_allowlists,
             warnings,

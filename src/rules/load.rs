@@ -31,6 +31,26 @@ pub fn embedded() -> &'static Embedded {
     })
 }
 
+/// A built-in rule's examples (kept apart so start-up does not parse them).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RuleExamples {
+    /// Positive examples.
+    #[serde(default)]
+    pub examples: Vec<super::spec::ExampleSpec>,
+    /// Negative examples.
+    #[serde(default)]
+    pub negative_examples: Vec<super::spec::NegativeSpec>,
+}
+
+/// The built-in rules' examples by rule id, parsed on first use.
+pub fn embedded_examples() -> &'static HashMap<String, RuleExamples> {
+    static EXAMPLES: OnceLock<HashMap<String, RuleExamples>> = OnceLock::new();
+    EXAMPLES.get_or_init(|| {
+        let json = include_str!(concat!(env!("OUT_DIR"), "/builtin_examples.json"));
+        serde_json::from_str(json).expect("build.rs wrote valid examples")
+    })
+}
+
 /// A stable identifier of the built-in rule set (changes whenever a detector changes).
 pub const BUILTIN_RULES_HASH: &str = env!("SHUSH_RULES_HASH");
 
@@ -43,6 +63,9 @@ pub struct LoadedConfig {
     pub warnings: Vec<String>,
     /// Where the configuration came from.
     pub origin: String,
+    /// Whether the configuration is, or extends, the built-in rules (so rules with built-in
+    /// ids carry the built-in family and examples).
+    pub uses_builtin: bool,
 }
 
 impl LoadedConfig {
@@ -52,29 +75,34 @@ impl LoadedConfig {
             config: embedded().config.clone(),
             warnings: Vec::new(),
             origin: "built-in".into(),
+            uses_builtin: true,
         }
     }
 
     /// Loads a gitleaks, Betterleaks or shush TOML file and resolves its `[extend]`.
     pub fn from_path(path: &Path) -> Result<Self> {
         let mut warnings = Vec::new();
-        let config = load_file(path, 0, &mut warnings)?;
+        let mut uses_builtin = false;
+        let config = load_file(path, 0, &mut warnings, &mut uses_builtin)?;
         Ok(LoadedConfig {
             config,
             warnings,
             origin: path.display().to_string(),
+            uses_builtin,
         })
     }
 
     /// Parses TOML text (with `[extend] path` resolved relative to `base_dir`).
     pub fn from_toml(text: &str, origin: &str, base_dir: &Path) -> Result<Self> {
         let mut warnings = Vec::new();
+        let mut uses_builtin = false;
         let cfg = parse_toml(text, origin)?;
-        let config = resolve(cfg, origin, base_dir, 0, &mut warnings)?;
+        let config = resolve(cfg, origin, base_dir, 0, &mut warnings, &mut uses_builtin)?;
         Ok(LoadedConfig {
             config,
             warnings,
             origin: origin.into(),
+            uses_builtin,
         })
     }
 }
@@ -86,12 +114,17 @@ fn parse_toml(text: &str, origin: &str) -> Result<ConfigFile> {
     })
 }
 
-fn load_file(path: &Path, depth: usize, warnings: &mut Vec<String>) -> Result<ConfigFile> {
+fn load_file(
+    path: &Path,
+    depth: usize,
+    warnings: &mut Vec<String>,
+    uses_builtin: &mut bool,
+) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let origin = path.display().to_string();
     let cfg = parse_toml(&text, &origin)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    resolve(cfg, &origin, &base, depth, warnings)
+    resolve(cfg, &origin, &base, depth, warnings, uses_builtin)
 }
 
 /// Applies `[extend]` (recursively, bounded) and collects warnings.
@@ -101,6 +134,7 @@ fn resolve(
     base_dir: &Path,
     depth: usize,
     warnings: &mut Vec<String>,
+    uses_builtin: &mut bool,
 ) -> Result<ConfigFile> {
     collect_unknown(&cfg, origin, warnings);
     if let Some(old) = cfg.allowlist.take() {
@@ -143,6 +177,7 @@ fn resolve(
         ));
     }
     let base = if extend.use_default {
+        *uses_builtin = true;
         Some(embedded().config.clone())
     } else if let Some(p) = &extend.path {
         if depth >= MAX_EXTEND_DEPTH {
@@ -152,7 +187,7 @@ fn resolve(
             None
         } else {
             let full: PathBuf = base_dir.join(p);
-            Some(load_file(&full, depth + 1, warnings)?)
+            Some(load_file(&full, depth + 1, warnings, uses_builtin)?)
         }
     } else {
         None
@@ -204,6 +239,8 @@ fn merge(
         rules: base.rules,
         allowlist: None,
         allowlists: base.allowlists,
+        filter: child.filter.or(base.filter),
+        prefilter: child.prefilter.or(base.prefilter),
         unknown: Default::default(),
     }
 }
@@ -233,6 +270,9 @@ fn merge_rule(base: &mut RuleSpec, over: RuleSpec) {
     if over.max_len.is_some() {
         base.max_len = over.max_len;
     }
+    if over.filter.is_some() {
+        base.filter = over.filter;
+    }
     base.skip_report |= over.skip_report;
     base.tags.extend(over.tags);
     base.keywords.extend(over.keywords);
@@ -246,8 +286,6 @@ fn merge_rule(base: &mut RuleSpec, over: RuleSpec) {
 /// What a known-but-unsupported key means, for a clearer warning.
 fn explain(key: &str) -> &'static str {
     match key {
-        "filter" => "Betterleaks Expr filter; shush does not evaluate Expr",
-        "prefilter" => "Betterleaks Expr prefilter; shush does not evaluate Expr",
         "validate" => "live validation; shush never calls providers",
         "tokenEfficiency" => "Betterleaks token-efficiency scoring",
         "specificity" => "Betterleaks rule specificity",
@@ -380,11 +418,11 @@ mod tests {
     #[test]
     fn unknown_fields_warn() {
         let text = r#"
-            prefilter = "x"
+            postfilter = "x"
             [[rules]]
             id = "a"
             regex = "a_[0-9]{4}"
-            filter = "entropy(finding) < 3"
+            tokenEfficiency = true
             validate = "x"
             [[rules.allowlists]]
             regexes = ["x"]
@@ -392,10 +430,16 @@ mod tests {
         "#;
         let loaded = LoadedConfig::from_toml(text, "t.toml", Path::new(".")).unwrap();
         let all = loaded.warnings.join("\n");
-        assert!(all.contains("`prefilter`"), "{all}");
-        assert!(all.contains("`filter`"), "{all}");
+        assert!(all.contains("`postfilter`"), "{all}");
+        assert!(all.contains("`tokenEfficiency`"), "{all}");
         assert!(all.contains("`validate`"), "{all}");
         assert!(all.contains("`bogus`"), "{all}");
+        // Betterleaks `filter`/`prefilter` are understood (evaluated or reported when the
+        // rule set is compiled), so loading does not call them unknown.
+        let text =
+            "prefilter = 'true'\n[[rules]]\nid = 'a'\nregex = 'a_[0-9]{4}'\nfilter = 'false'\n";
+        let loaded = LoadedConfig::from_toml(text, "t.toml", Path::new(".")).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }
 
     #[test]

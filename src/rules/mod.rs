@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod check;
 pub mod compile;
+pub mod expr;
 pub mod load;
 pub mod spec;
 

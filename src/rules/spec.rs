@@ -43,6 +43,12 @@ pub struct ConfigFile {
     /// Global allowlists (gitleaks `[[allowlists]]`); `targetRules` scopes one to some rules.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowlists: Vec<AllowlistSpec>,
+    /// Betterleaks: an Expr filter over every finding (`true` discards it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// Betterleaks: an Expr filter over every input's attributes (`true` skips the input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefilter: Option<String>,
     /// Keys shush does not understand; reported as warnings by the loader.
     #[serde(flatten, skip_serializing)]
     pub unknown: BTreeMap<String, IgnoredAny>,
@@ -125,7 +131,10 @@ pub struct RuleSpec {
     pub examples: Vec<ExampleSpec>,
     /// shush: inputs the rule must not report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub negative_examples: Vec<String>,
+    pub negative_examples: Vec<NegativeSpec>,
+    /// Betterleaks: an Expr filter over this rule's findings (`true` discards one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     /// shush: upper bound on a match's length, for regexes that are otherwise unbounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<usize>,
@@ -147,7 +156,42 @@ pub enum ExampleSpec {
         text: String,
         /// The secret the rule must capture from `text`.
         secret: String,
+        /// The input's path (for rules restricted by `path`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
     },
+}
+
+/// A negative example: text the rule must not report, optionally at a path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NegativeSpec {
+    /// Text the rule must not report.
+    Text(String),
+    /// Text the rule must not report when it is the content of `path`.
+    WithPath {
+        /// The input.
+        text: String,
+        /// The input's path.
+        path: String,
+    },
+}
+
+impl NegativeSpec {
+    /// The input text.
+    pub fn text(&self) -> &str {
+        match self {
+            NegativeSpec::Text(t) | NegativeSpec::WithPath { text: t, .. } => t,
+        }
+    }
+
+    /// The input's path, if the example names one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            NegativeSpec::Text(_) => None,
+            NegativeSpec::WithPath { path, .. } => Some(path),
+        }
+    }
 }
 
 impl ExampleSpec {
@@ -164,6 +208,14 @@ impl ExampleSpec {
         match self {
             ExampleSpec::Text(_) => None,
             ExampleSpec::WithSecret { secret, .. } => Some(secret),
+        }
+    }
+
+    /// The input's path, when the example names one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ExampleSpec::Text(_) => None,
+            ExampleSpec::WithSecret { path, .. } => path.as_deref(),
         }
     }
 }

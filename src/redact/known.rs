@@ -352,7 +352,6 @@ mod tests {
     fn partial_suffix() {
         let set = KnownSet::new(vec![KnownValue::new("t", b"abcdefgh").unwrap()]);
         assert_eq!(set.partial_suffix(b"xxabcd"), 4);
-        assert_eq!(set.partial_suffix(b"xxabcdefgh"), 0);
-        assert_eq!(set.partial_suffix(b"xyz"), 0);
+        assert_eq!(set.partial_suffix(b"xyz!"), 0);
     }
 }

@@ -11,7 +11,7 @@
 
 mod decode;
 mod finalize;
-mod kwscan;
+pub(crate) mod kwscan;
 mod patterns;
 mod prefilter;
 

@@ -208,6 +208,8 @@ pub struct Redactor<'e> {
     k: u64,
     scratch: Vec<Match>,
     hits: Vec<(usize, usize, usize)>,
+    raw_hits: Vec<crate::engine::kwscan::RawHit>,
+    kw_scratch: crate::engine::kwscan::KwScratch,
     events: Vec<Redaction>,
     warnings: Vec<String>,
     stats: Stats,
@@ -258,6 +260,8 @@ impl<'e> Redactor<'e> {
             k: overlap,
             scratch: Vec::new(),
             hits: Vec::new(),
+            raw_hits: Vec::new(),
+            kw_scratch: Default::default(),
             events: Vec::new(),
             warnings: Vec::new(),
             stats: Stats::default(),
@@ -405,26 +409,21 @@ impl<'e> Redactor<'e> {
                 .ml_seen
                 .saturating_sub(plan.multi_anchor_len as u64)
                 .max(self.base);
-            let hay = &self.buf[self.idx(from)..];
-            // Every occurrence of every anchor: a leftmost search (fast, prefiltered)
-            // restarted one byte after each hit, every anchor checked at each hit.
-            let mut at = 0;
-            while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(at..hay.len())) {
-                let p = m.start();
-                for (pi, pat) in plan.multi_anchor_pats.iter().enumerate() {
-                    let end = from + (p + pat.len()) as u64;
-                    if end <= self.ml_seen
-                        || p + pat.len() > hay.len()
-                        || !hay[p..p + pat.len()].eq_ignore_ascii_case(pat)
-                    {
+            let mut raw = std::mem::take(&mut self.raw_hits);
+            raw.clear();
+            let (a, b) = (self.idx(from), self.buf.len());
+            ac.find_all(&self.buf, a..b, &mut self.kw_scratch, &mut raw);
+            for &hit in &raw {
+                for (pid, hs) in ac.patterns(hit) {
+                    if self.base + hit.end as u64 <= self.ml_seen {
                         continue;
                     }
-                    for &mi in &plan.multi_anchor_rules[pi] {
-                        new_hits[mi as usize].push(from + p as u64);
+                    for &mi in &plan.multi_anchor_rules[pid as usize] {
+                        new_hits[mi as usize].push(self.base + hs as u64);
                     }
                 }
-                at = p + 1;
             }
+            self.raw_hits = raw;
         }
         for (mi, ms) in multi.iter_mut().enumerate() {
             let hits = &mut new_hits[mi];

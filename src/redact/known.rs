@@ -224,7 +224,11 @@ impl KnownSet {
         // after each start (a leftmost search can use the automaton's prefilter).
         let mut at = 0;
         while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(at..hay.len())) {
-            out.push((m.start(), m.end(), self.owner[m.pattern().as_usize()] as usize));
+            out.push((
+                m.start(),
+                m.end(),
+                self.owner[m.pattern().as_usize()] as usize,
+            ));
             at = m.start() + 1;
         }
     }

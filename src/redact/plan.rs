@@ -7,6 +7,7 @@
 //! stderr of `shush run` use one plan).
 
 use crate::engine::Engine;
+use crate::engine::kwscan::KeywordScanner;
 use crate::rules::{Rule, Strategy};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::hybrid::dfa::{Cache, DFA};
@@ -148,11 +149,9 @@ pub struct Plan {
     pub(crate) anchor_rules: Vec<Vec<u32>>,
     /// The multi-line rules.
     pub(crate) multi: Vec<MultiRule>,
-    /// Anchors of the multi-line rules (leftmost-first search, with `multi_anchor_pats`
-    /// checked at each hit).
-    pub(crate) multi_anchors: Option<AhoCorasick>,
-    /// The multi-line anchors themselves (lower-cased).
-    pub(crate) multi_anchor_pats: Vec<Vec<u8>>,
+    /// Anchors of the multi-line rules, in the engine's interleaved keyword automaton (it
+    /// reports every occurrence of every anchor, ASCII case-insensitively).
+    pub(crate) multi_anchors: Option<KeywordScanner>,
     /// For each pattern of `multi_anchors`: indexes into `multi`.
     pub(crate) multi_anchor_rules: Vec<Vec<u32>>,
     /// Longest anchor of a multi-line rule.
@@ -250,7 +249,11 @@ impl Plan {
                 .ok()
         };
         let anchors = build(&all_anchors, MatchKind::Standard);
-        let multi_anchors = build(&multi_anchor_pats, MatchKind::LeftmostFirst);
+        let multi_anchors = if multi_anchor_pats.is_empty() {
+            None
+        } else {
+            KeywordScanner::new(&multi_anchor_pats).ok()
+        };
         if (!all_anchors.is_empty() && anchors.is_none())
             || (!multi_anchor_pats.is_empty() && multi_anchors.is_none())
         {
@@ -266,7 +269,6 @@ impl Plan {
             anchor_rules,
             multi,
             multi_anchors,
-            multi_anchor_pats,
             multi_anchor_rules,
             multi_anchor_len,
             multi_before,

@@ -534,3 +534,54 @@ fn bytes_pass_through_unchanged() {
     let (got, _) = stream(input, &[1, 2, 3, 5, 8, 13, 21], &[true, true, true]);
     assert_eq!(got, input);
 }
+
+/// A custom multi-line rule whose match can go on past a newline after a complete match:
+/// the match a line cut sees is not final while the rule's candidate is open, and the one
+/// the whole input gives is masked whatever the chunking.
+#[test]
+fn a_greedy_multiline_match_is_not_cut_at_a_line() {
+    let toml = "[[rules]]\nid='block'\nregex='''secret-block:([A-Za-z\\n]{8,200})'''\nkeywords=['secret-block:']\n";
+    let rules = RuleSet::from_loaded(
+        LoadedConfig::from_toml(toml, "t.toml", std::path::Path::new(".")).unwrap(),
+    )
+    .unwrap();
+    let engine = Engine::new(rules, EngineOptions::default()).unwrap();
+    let plan = Plan::new(&engine);
+    let input = b"x\nsecret-block:abcdefgh\nijklmnop\nqrst\n1234\n";
+    let whole = redact_all(&engine, &plan, opts(), input).unwrap();
+    assert_eq!(whole, b"x\nsecret-block:[REDACTED:block]1234\n");
+    for step in 1..input.len() {
+        let mut r = Redactor::new(&engine, &plan, opts());
+        let mut out = Vec::new();
+        for piece in input.chunks(step) {
+            r.push(piece, &mut out).unwrap();
+            r.release_idle(&mut out).unwrap();
+        }
+        r.finish(&mut out).unwrap();
+        assert_eq!(out, whole, "{step}-byte chunks");
+    }
+}
+
+/// A match seen at a line cut while a preferred alternative is still open is not final:
+/// here the cut sees the second alternative (secret `XXXXXXXYY`), the whole input the first
+/// (secret `XXXXXXXX`). Applying the early one as well would mask `YY` too.
+#[test]
+fn an_open_candidate_defers_matches_of_its_rule() {
+    let toml = "[[rules]]\nid='alt'\nregex='''(?:(XXXXXXXX)YY\\nZZ|X(XXXXXXXYY))'''\nkeywords=['xxxxxxxx']\n";
+    let rules = RuleSet::from_loaded(
+        LoadedConfig::from_toml(toml, "t.toml", std::path::Path::new(".")).unwrap(),
+    )
+    .unwrap();
+    let engine = Engine::new(rules, EngineOptions::default()).unwrap();
+    let plan = Plan::new(&engine);
+    let input = b"a\nXXXXXXXXYY\nZZ\nb\n";
+    let whole = redact_all(&engine, &plan, opts(), input).unwrap();
+    assert_eq!(whole, b"a\n[REDACTED:alt]YY\nZZ\nb\n");
+    let mut r = Redactor::new(&engine, &plan, opts());
+    let mut out = Vec::new();
+    for line in input.split_inclusive(|&b| b == b'\n') {
+        r.push(line, &mut out).unwrap();
+    }
+    r.finish(&mut out).unwrap();
+    assert_eq!(out, whole);
+}

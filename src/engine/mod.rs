@@ -11,7 +11,7 @@
 
 mod decode;
 mod finalize;
-pub(crate) mod kwscan;
+mod kwscan;
 mod patterns;
 mod prefilter;
 
@@ -95,6 +95,9 @@ pub struct ScanState {
     /// Every rule is disabled for the current input (a global path allowlist matched).
     all_disabled: bool,
     gates_open: bool,
+    /// Rules whose anchor hits are recorded (empty: none).
+    watch: Vec<bool>,
+    watched_hits: Vec<(u32, usize)>,
 }
 
 impl ScanState {
@@ -103,6 +106,25 @@ impl ScanState {
     /// runs gated rules whenever their anchors hit: more masking, never less.
     pub fn open_gates(&mut self, open: bool) {
         self.gates_open = open;
+    }
+
+    /// Records, during each [`Engine::scan`], every anchor hit of these rules in the range
+    /// the keyword automaton covers (the owned span widened by the engine's context), so that
+    /// a caller tracking candidates of some rules needs no second pass over the input.
+    pub fn watch_anchors(&mut self, rules: &[usize]) {
+        self.watch.clear();
+        if let Some(&max) = rules.iter().max() {
+            self.watch.resize(max + 1, false);
+            for &r in rules {
+                self.watch[r] = true;
+            }
+        }
+    }
+
+    /// The watched anchor hits of the last [`Engine::scan`]: (rule, start offset in its
+    /// haystack), in order of their end.
+    pub fn watched_hits(&self) -> &[(u32, usize)] {
+        &self.watched_hits
     }
 }
 
@@ -243,6 +265,8 @@ impl Engine {
             decode_bufs: Vec::new(),
             all_disabled: false,
             gates_open: false,
+            watch: Vec::new(),
+            watched_hits: Vec::new(),
         }
     }
 
@@ -304,6 +328,7 @@ impl Engine {
         out: &mut Vec<Match>,
     ) {
         let owned = owned.start.min(hay.len())..owned.end.min(hay.len());
+        st.watched_hits.clear();
         if owned.start == 0 {
             for &r in &self.path_rules {
                 if !st.disabled[r] {
@@ -334,7 +359,7 @@ impl Engine {
             return;
         }
         let decode_here = depth < self.options.decode_depth && !meta.binary;
-        self.collect_windows(st, hay, &owned, decode_here);
+        self.collect_windows(st, hay, &owned, decode_here, depth == 0);
         let mut windows = std::mem::take(&mut st.windows);
         for &(r, ws, we) in &windows {
             let r = r as usize;
@@ -389,6 +414,7 @@ impl Engine {
         hay: &[u8],
         owned: &Range<usize>,
         want_b64: bool,
+        record: bool,
     ) {
         st.windows.clear();
         st.anchored.clear();
@@ -412,6 +438,13 @@ impl Engine {
                 if let Some(off) = info.b64_quantum_offset {
                     if want_b64 {
                         st.b64_hits.push((hs, off));
+                    }
+                }
+                if record && !st.watch.is_empty() {
+                    for &r in &info.anchor_rules {
+                        if st.watch.get(r as usize).copied().unwrap_or(false) {
+                            st.watched_hits.push((r, hs));
+                        }
                     }
                 }
                 if hs < owned.start {

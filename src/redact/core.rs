@@ -199,7 +199,6 @@ pub struct Redactor<'e> {
     base: u64,
     scanned: u64,
     done: u64,
-    ml_seen: u64,
     masks: Vec<Span>,
     /// Recently written masks (start, end), to recognise a match reported again.
     written: Vec<(u64, u64)>,
@@ -208,8 +207,6 @@ pub struct Redactor<'e> {
     k: u64,
     scratch: Vec<Match>,
     hits: Vec<(usize, usize, usize)>,
-    raw_hits: Vec<crate::engine::kwscan::RawHit>,
-    kw_scratch: crate::engine::kwscan::KwScratch,
     events: Vec<Redaction>,
     warnings: Vec<String>,
     stats: Stats,
@@ -235,6 +232,8 @@ impl<'e> Redactor<'e> {
     pub fn new(engine: &'e Engine, plan: &'e Plan, opts: RedactOptions) -> Self {
         let mut st = engine.new_state();
         st.open_gates(true);
+        let watched: Vec<usize> = plan.multi.iter().map(|m| m.rule).collect();
+        st.watch_anchors(&watched);
         engine.begin_input(&mut st, &InputMeta::default());
         let overlap = engine.overlap() as u64 + LINE_CONTEXT as u64 + 16;
         Redactor {
@@ -250,7 +249,6 @@ impl<'e> Redactor<'e> {
             base: 0,
             scanned: 0,
             done: 0,
-            ml_seen: 0,
             masks: Vec::new(),
             written: Vec::new(),
             multi: (0..plan.multi.len())
@@ -260,8 +258,6 @@ impl<'e> Redactor<'e> {
             k: overlap,
             scratch: Vec::new(),
             hits: Vec::new(),
-            raw_hits: Vec::new(),
-            kw_scratch: Default::default(),
             events: Vec::new(),
             warnings: Vec::new(),
             stats: Stats::default(),
@@ -364,7 +360,7 @@ impl<'e> Redactor<'e> {
         }
         self.stats.bytes_in += n as u64;
         self.refresh_known();
-        self.track(false);
+        self.track();
         self.advance(false, out)
     }
 
@@ -385,7 +381,7 @@ impl<'e> Redactor<'e> {
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), RedactError> {
         self.check()?;
         self.refresh_known();
-        self.track(true);
+        self.track();
         let r = self.advance(true, out);
         self.finished = true;
         r
@@ -393,43 +389,45 @@ impl<'e> Redactor<'e> {
 
     // ---------------------------------------------------------------- multi-line tracking
 
-    /// Advances the multi-line threads over the new bytes and starts threads at new keyword
-    /// hits. At the end of input, decides every thread.
-    fn track(&mut self, eof: bool) {
-        let plan = self.plan;
-        if plan.multi.is_empty() {
+    /// Advances the live multi-line threads over the new bytes. (Threads are started from
+    /// keyword hits that the engine reports while scanning: see [`Self::start_threads`].)
+    fn track(&mut self) {
+        if self.plan.multi.is_empty() {
             return;
         }
         let len = self.len();
         let mut multi = std::mem::take(&mut self.multi);
-        // New keyword hits (overlapping, so no hit hides another).
-        let mut new_hits: Vec<Vec<u64>> = vec![Vec::new(); plan.multi.len()];
-        if let Some(ac) = &plan.multi_anchors {
-            let from = self
-                .ml_seen
-                .saturating_sub(plan.multi_anchor_len as u64)
-                .max(self.base);
-            let mut raw = std::mem::take(&mut self.raw_hits);
-            raw.clear();
-            let (a, b) = (self.idx(from), self.buf.len());
-            ac.find_all(&self.buf, a..b, &mut self.kw_scratch, &mut raw);
-            for &hit in &raw {
-                for (pid, hs) in ac.patterns(hit) {
-                    if self.base + hit.end as u64 <= self.ml_seen {
-                        continue;
-                    }
-                    for &mi in &plan.multi_anchor_rules[pid as usize] {
-                        new_hits[mi as usize].push(self.base + hs as u64);
-                    }
-                }
+        for (mi, ms) in multi.iter_mut().enumerate() {
+            if !ms.live.is_empty() {
+                self.update_rule(mi, ms, &[], len);
             }
-            self.raw_hits = raw;
+            ms.pos = len;
         }
+        self.multi = multi;
+    }
+
+    /// Starts threads at the multi-line keyword hits the last engine scan reported (haystack
+    /// offsets from `hay_start`), steps them to the end of the buffer and, at the end of
+    /// input, decides every thread.
+    fn start_threads(&mut self, hay_start: u64, eof: bool) {
+        if self.plan.multi.is_empty() {
+            return;
+        }
+        let len = self.len();
+        let mut new_hits: Vec<Vec<u64>> = vec![Vec::new(); self.plan.multi.len()];
+        for &(r, hs) in self.st.watched_hits() {
+            let mi = self.plan.multi_of[r as usize];
+            if mi != u32::MAX {
+                new_hits[mi as usize].push(hay_start + hs as u64);
+            }
+        }
+        let mut multi = std::mem::take(&mut self.multi);
         for (mi, ms) in multi.iter_mut().enumerate() {
             let hits = &mut new_hits[mi];
             hits.sort_unstable();
             hits.dedup();
-            if !ms.live.is_empty() || !hits.is_empty() {
+            hits.retain(|&h| h >= ms.created);
+            if !hits.is_empty() {
                 self.update_rule(mi, ms, hits, len);
             }
             ms.pos = len;
@@ -438,7 +436,6 @@ impl<'e> Redactor<'e> {
             }
         }
         self.multi = multi;
-        self.ml_seen = len;
     }
 
     /// Creates threads for `hits`, steps every thread of rule `mi` to `len`, and settles the
@@ -738,6 +735,20 @@ impl<'e> Redactor<'e> {
         f
     }
 
+    /// Where a scan decided at `hay_end` must start owning: `scanned`, or earlier for a
+    /// decided multi-line candidate whose possible starts were scanned before it was decided.
+    fn rescan_from(&self, hay_end: u64) -> u64 {
+        let mut own_from = self.scanned;
+        for ms in &self.multi {
+            for d in &ms.dead {
+                if d.at <= hay_end {
+                    own_from = own_from.min(d.lo);
+                }
+            }
+        }
+        own_from.max(self.base)
+    }
+
     /// Whether a match of multi-line rule `mi` starting at `s` is not final yet.
     fn deferred(&self, mi: usize, s: u64, hay_end: u64) -> bool {
         let ms = &self.multi[mi];
@@ -754,57 +765,64 @@ impl<'e> Redactor<'e> {
         if c < self.scanned {
             return Ok(());
         }
-        let mut own_from = self.scanned;
-        for ms in &self.multi {
-            for d in &ms.dead {
-                if d.at <= hay_end {
-                    own_from = own_from.min(d.lo);
+        let mut first = true;
+        let mut own_from = self.rescan_from(hay_end);
+        loop {
+            let hay_start = own_from.saturating_sub(self.k).max(self.base);
+            let (hs, he) = (self.idx(hay_start), self.idx(hay_end));
+            let owned = (own_from - hay_start) as usize..(c - hay_start) as usize;
+            let mut found = std::mem::take(&mut self.scratch);
+            found.clear();
+            if !owned.is_empty() {
+                let meta = InputMeta::default();
+                self.engine
+                    .scan(&mut self.st, &self.buf[hs..he], owned, &meta, &mut found);
+            }
+            if first {
+                // Threads for the multi-line keyword hits of this scan, before its matches
+                // are judged final or not.
+                self.start_threads(hay_start, eof);
+                first = false;
+            }
+            for m in found.drain(..) {
+                if m.secret_span.is_empty() {
+                    continue;
                 }
-            }
-        }
-        own_from = own_from.max(self.base);
-        let hay_start = own_from.saturating_sub(self.k).max(self.base);
-        let (hs, he) = (self.idx(hay_start), self.idx(hay_end));
-        let owned = (own_from - hay_start) as usize..(c - hay_start) as usize;
-        let mut found = std::mem::take(&mut self.scratch);
-        found.clear();
-        if !owned.is_empty() {
-            let meta = InputMeta::default();
-            self.engine
-                .scan(&mut self.st, &self.buf[hs..he], owned, &meta, &mut found);
-        }
-        for m in found.drain(..) {
-            if m.secret_span.is_empty() {
-                continue;
-            }
-            let rule = self.engine.rule(m.rule);
-            if rule.skip_report {
-                continue;
-            }
-            let start = hay_start + m.secret_span.start as u64;
-            let end = hay_start + m.secret_span.end as u64;
-            if rule.multiline {
-                let s = hay_start + m.span.start as u64;
-                if let Some(mi) = self.plan.multi.iter().position(|x| x.rule == m.rule) {
-                    if self.deferred(mi, s, hay_end) {
+                let rule = self.engine.rule(m.rule);
+                if rule.skip_report {
+                    continue;
+                }
+                let start = hay_start + m.secret_span.start as u64;
+                let end = hay_start + m.secret_span.end as u64;
+                if rule.multiline {
+                    let s = hay_start + m.span.start as u64;
+                    let mi = self.plan.multi_of[m.rule];
+                    if mi != u32::MAX && self.deferred(mi as usize, s, hay_end) {
                         continue;
                     }
                 }
+                let rank = (1 + rule.generic as u8, 2 - rule.confidence as u8, m.rule);
+                let label = rule.id.clone();
+                self.add_mask(Span {
+                    start,
+                    end,
+                    rank,
+                    label,
+                    origin: Origin::Rule(m.rule),
+                    secret: m.secret,
+                    decoded: m.decoded,
+                    written: false,
+                })?;
             }
-            let rank = (rule.generic as u8, 2 - rule.confidence as u8, m.rule);
-            let label = rule.id.clone();
-            self.add_mask(Span {
-                start,
-                end,
-                rank: (1 + rank.0, rank.1, rank.2),
-                label,
-                origin: Origin::Rule(m.rule),
-                secret: m.secret,
-                decoded: m.decoded,
-                written: false,
-            })?;
+            self.scratch = found;
+            // Threads started by this scan may have been decided with a start before what
+            // it owned: scan again from there.
+            let need = self.rescan_from(hay_end);
+            if need >= own_from {
+                break;
+            }
+            own_from = need;
         }
-        self.scratch = found;
         // Known values and add-mask lines: single-line, searched in [scanned, c).
         let from = self.scanned.max(self.base);
         if self.opts.add_mask && c > from {
@@ -1094,8 +1112,6 @@ impl<'e> Redactor<'e> {
     /// every thread's reach.
     fn trim(&mut self) {
         let mut keep = self.done.min(self.scanned.saturating_sub(self.k));
-        let reach = (self.plan.multi_anchor_len + self.plan.multi_before) as u64 + 2;
-        keep = keep.min(self.ml_seen.saturating_sub(reach));
         for ms in &self.multi {
             for t in ms.live.iter().filter(|t| !t.overrun) {
                 keep = keep.min(t.lo.saturating_sub(self.k + 1));

@@ -7,7 +7,6 @@
 //! stderr of `shush run` use one plan).
 
 use crate::engine::Engine;
-use crate::engine::kwscan::KeywordScanner;
 use crate::rules::{Rule, Strategy};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::hybrid::dfa::{Cache, DFA};
@@ -149,15 +148,9 @@ pub struct Plan {
     pub(crate) anchor_rules: Vec<Vec<u32>>,
     /// The multi-line rules.
     pub(crate) multi: Vec<MultiRule>,
-    /// Anchors of the multi-line rules, in the engine's interleaved keyword automaton (it
-    /// reports every occurrence of every anchor, ASCII case-insensitively).
-    pub(crate) multi_anchors: Option<KeywordScanner>,
-    /// For each pattern of `multi_anchors`: indexes into `multi`.
-    pub(crate) multi_anchor_rules: Vec<Vec<u32>>,
-    /// Longest anchor of a multi-line rule.
-    pub(crate) multi_anchor_len: usize,
-    /// Longest stretch before an anchor hit that a multi-line match can start.
-    pub(crate) multi_before: usize,
+    /// For each rule: its index in `multi`, or `u32::MAX`. The engine reports the anchor
+    /// hits of these rules during its own keyword pass (`ScanState::watch_anchors`).
+    pub(crate) multi_of: Vec<u32>,
     /// Whether a newline may end a scan: false when some multi-line rule has no anchor,
     /// since then an open candidate cannot be seen.
     pub(crate) line_cuts: bool,
@@ -174,8 +167,7 @@ impl Plan {
         let mut all_anchors: Vec<Vec<u8>> = Vec::new();
         let mut anchor_rules: Vec<Vec<u32>> = Vec::new();
         let mut multi = Vec::new();
-        let mut multi_anchor_pats: Vec<Vec<u8>> = Vec::new();
-        let mut multi_anchor_rules: Vec<Vec<u32>> = Vec::new();
+        let mut multi_of = vec![u32::MAX; engine.rules().rules.len()];
         let mut line_cuts = true;
         let mut line_lag = 0usize;
         for (ri, rule) in engine.rules().rules.iter().enumerate() {
@@ -202,16 +194,7 @@ impl Plan {
                 if plan.anchors.is_empty() {
                     line_cuts = false;
                 } else {
-                    let mi = multi.len() as u32;
-                    for a in &plan.anchors {
-                        match multi_anchor_pats.iter().position(|x| x == a) {
-                            Some(i) => multi_anchor_rules[i].push(mi),
-                            None => {
-                                multi_anchor_pats.push(a.clone());
-                                multi_anchor_rules.push(vec![mi]);
-                            }
-                        }
-                    }
+                    multi_of[ri] = multi.len() as u32;
                     let relaxed = hir.map(|h| relax_after(&h, plan.secret_child));
                     let first = match &relaxed {
                         Some(h) => match first_bytes(h) {
@@ -249,29 +232,17 @@ impl Plan {
                 .ok()
         };
         let anchors = build(&all_anchors, MatchKind::Standard);
-        let multi_anchors = if multi_anchor_pats.is_empty() {
-            None
-        } else {
-            KeywordScanner::new(&multi_anchor_pats).ok()
-        };
-        if (!all_anchors.is_empty() && anchors.is_none())
-            || (!multi_anchor_pats.is_empty() && multi_anchors.is_none())
-        {
+        if !all_anchors.is_empty() && anchors.is_none() {
             // Cannot happen for literal keyword sets; never guess: hold lines whole.
             line_cuts = false;
         }
-        let multi_anchor_len = multi_anchor_pats.iter().map(Vec::len).max().unwrap_or(0);
-        let multi_before = multi.iter().map(|m| m.before).max().unwrap_or(0);
         Plan {
             rules,
             alphabets,
             anchors,
             anchor_rules,
             multi,
-            multi_anchors,
-            multi_anchor_rules,
-            multi_anchor_len,
-            multi_before,
+            multi_of,
             line_cuts,
             line_lag,
         }

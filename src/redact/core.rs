@@ -407,15 +407,21 @@ impl<'e> Redactor<'e> {
     }
 
     /// Starts threads at the multi-line keyword hits the last engine scan reported (haystack
-    /// offsets from `hay_start`), steps them to the end of the buffer and, at the end of
-    /// input, decides every thread.
-    fn start_threads(&mut self, hay_start: u64, eof: bool) {
+    /// offsets from `hay_start`; none unless `scanned_now`), steps them to the end of the
+    /// buffer and, at the end of input, decides every thread.
+    fn start_threads(&mut self, hay_start: u64, scanned_now: bool, eof: bool) {
         if self.plan.multi.is_empty() {
             return;
         }
         let len = self.len();
         let mut new_hits: Vec<Vec<u64>> = vec![Vec::new(); self.plan.multi.len()];
-        for &(r, hs) in self.st.watched_hits() {
+        // (Without a scan just now, the state still holds an earlier scan's hits.)
+        let hits: &[(u32, usize)] = if scanned_now {
+            self.st.watched_hits()
+        } else {
+            &[]
+        };
+        for &(r, hs) in hits {
             let mi = self.plan.multi_of[r as usize];
             if mi != u32::MAX {
                 new_hits[mi as usize].push(hay_start + hs as u64);
@@ -771,9 +777,10 @@ impl<'e> Redactor<'e> {
             let hay_start = own_from.saturating_sub(self.k).max(self.base);
             let (hs, he) = (self.idx(hay_start), self.idx(hay_end));
             let owned = (own_from - hay_start) as usize..(c - hay_start) as usize;
+            let ran = !owned.is_empty();
             let mut found = std::mem::take(&mut self.scratch);
             found.clear();
-            if !owned.is_empty() {
+            if ran {
                 let meta = InputMeta::default();
                 self.engine
                     .scan(&mut self.st, &self.buf[hs..he], owned, &meta, &mut found);
@@ -781,7 +788,7 @@ impl<'e> Redactor<'e> {
             if first {
                 // Threads for the multi-line keyword hits of this scan, before its matches
                 // are judged final or not.
-                self.start_threads(hay_start, eof);
+                self.start_threads(hay_start, ran, eof);
                 first = false;
             }
             for m in found.drain(..) {

@@ -136,6 +136,18 @@ fn reference(input: &[u8]) -> Vec<u8> {
 /// Fails if any 12-byte piece of a planted secret (or a shorter secret whole) is in `out`
 /// but not in the filler or in the plants' text outside their secrets.
 fn assert_no_leak(out: &[u8], filler: &[u8], planted: &[&Plant]) {
+    // Mask labels name rules (`[REDACTED:aws-bedrock-api-key]`): not secret text.
+    let mut stripped = Vec::with_capacity(out.len());
+    let mut rest = out;
+    while let Some(i) = memchr::memmem::find(rest, b"[REDACTED:") {
+        stripped.extend_from_slice(&rest[..i]);
+        stripped.push(0);
+        rest = &rest[i..];
+        let end = memchr::memchr(b']', rest).map_or(rest.len(), |j| j + 1);
+        rest = &rest[end..];
+    }
+    stripped.extend_from_slice(rest);
+    let out = &stripped[..];
     let context: Vec<Vec<u8>> = planted
         .iter()
         .map(|q| {
@@ -152,11 +164,16 @@ fn assert_no_leak(out: &[u8], filler: &[u8], planted: &[&Plant]) {
             if contains(filler, piece) || context.iter().any(|c| contains(c, piece)) {
                 continue;
             }
-            assert!(
-                !contains(out, piece),
-                "a piece of the {} secret leaked",
-                p.rule
-            );
+            if let Some(at) = memchr::memmem::find(out, piece) {
+                let lo = at.saturating_sub(120);
+                let hi = (at + 120).min(out.len());
+                panic!(
+                    "a piece {:?} of the {} secret leaked: …{}…",
+                    String::from_utf8_lossy(piece),
+                    p.rule,
+                    String::from_utf8_lossy(&out[lo..hi]).escape_debug()
+                );
+            }
         }
     }
 }
@@ -202,7 +219,7 @@ fn input() -> impl Strategy<Value = (Vec<u8>, Vec<u8>, Vec<usize>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn any_chunking_equals_whole_and_reference(
@@ -584,4 +601,60 @@ fn an_open_candidate_defers_matches_of_its_rule() {
     }
     r.finish(&mut out).unwrap();
     assert_eq!(out, whole);
+}
+
+/// Many multi-line keyword hits over a few MB (the buffer is trimmed on the way), ending with
+/// a newline so that the end of input owns nothing new: no stale hit may start a thread.
+#[test]
+fn many_multiline_keyword_hits_then_eof() {
+    let input = b"  token: abcdefghij\nuser: x\npassword here\n".repeat(80_000);
+    let (engine, plan) = engine();
+    let mut r = Redactor::new(engine, plan, opts());
+    let mut out = Vec::new();
+    for piece in input.chunks(256 * 1024) {
+        r.push(piece, &mut out).unwrap();
+    }
+    r.finish(&mut out).unwrap();
+    assert_eq!(out, input);
+}
+
+/// A few MB (so the buffer is trimmed many times) with every plant scattered through log
+/// lines, in pseudo-random chunk sizes with idle releases: equal to the whole-input output,
+/// and no plant's secret survives.
+#[test]
+fn large_input_random_chunkings() {
+    let filler =
+        b"   Compiling serde v1.0.200\ntest parse::tests::token_3 ... ok\nprogress 45%\r\n"
+            .repeat(400);
+    let mut input = Vec::new();
+    for p in plants() {
+        input.extend_from_slice(&filler);
+        input.push(b'\n');
+        input.extend_from_slice(&p.text);
+        input.push(b'\n');
+    }
+    assert!(input.len() > 4 << 20, "{} bytes", input.len());
+    let expected = whole(&input);
+    let all: Vec<&Plant> = plants().iter().collect();
+    assert_no_leak(&expected, &filler, &all);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for round in 0..3 {
+        let mut cuts = Vec::new();
+        let mut idle = Vec::new();
+        let mut at = 0usize;
+        loop {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let max = [300usize, 70_000, 400_000][round];
+            at += 1 + (seed as usize) % max;
+            if at >= input.len() {
+                break;
+            }
+            cuts.push(at);
+            idle.push(seed % 5 == 0);
+        }
+        let (got, _) = stream(&input, &cuts, &idle);
+        assert!(got == expected, "round {round} differs");
+    }
 }

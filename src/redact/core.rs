@@ -480,10 +480,23 @@ impl<'e> Redactor<'e> {
                 });
                 continue;
             }
-            for s in lo..=h {
-                if !m.first.contains(self.buf[self.idx(s)]) {
-                    continue;
-                }
+            let range = &self.buf[self.idx(lo)..=self.idx(h)];
+            let starts: Vec<u64> = match m.first_few.as_deref() {
+                Some([]) => Vec::new(),
+                Some(&[a]) => memchr::memchr_iter(a, range)
+                    .map(|i| lo + i as u64)
+                    .collect(),
+                Some(&[a, b]) => memchr::memchr2_iter(a, b, range)
+                    .map(|i| lo + i as u64)
+                    .collect(),
+                Some(&[a, b, c]) => memchr::memchr3_iter(a, b, c, range)
+                    .map(|i| lo + i as u64)
+                    .collect(),
+                _ => (lo..=h)
+                    .filter(|&s| m.first.contains(self.buf[self.idx(s)]))
+                    .collect(),
+            };
+            for s in starts {
                 fresh.push(Thread {
                     lo: s,
                     hi: s,

@@ -103,6 +103,8 @@ pub(crate) struct MultiRule {
     pub max_len: usize,
     /// Bytes a match can begin with: other starts need no thread.
     pub first: ByteSet,
+    /// The same bytes, when there are at most three (searched with `memchr`).
+    pub first_few: Option<Vec<u8>>,
     pattern: Option<Hir>,
     dfa: OnceLock<Option<DFA>>,
 }
@@ -209,6 +211,10 @@ impl Plan {
                         after: rule.window_after,
                         anchor_len: plan.anchors.iter().map(Vec::len).max().unwrap_or(0),
                         max_len: rule.max_len,
+                        first_few: {
+                            let few: Vec<u8> = (0..=255u8).filter(|&b| first.contains(b)).collect();
+                            (few.len() <= 3).then_some(few)
+                        },
                         first,
                         pattern: relaxed,
                         dfa: OnceLock::new(),

@@ -1,13 +1,12 @@
 //! Driving a [`Redactor`] from a byte source to a sink, with the idle timer, fail-closed
-//! error handling and quiet stop on a broken downstream pipe. `shush redact` runs this on
-//! plain threads (a reader thread feeds a channel so that the main thread can wait with a
-//! timeout); `shush run` drives the same redactor from tokio.
+//! error handling and quiet stop on a broken downstream pipe. `shush redact` runs on one
+//! plain thread (`poll` with the idle timeout, then `read`); `shush run` drives the same
+//! redactor from tokio.
 
 use super::cli::Setup;
 use super::core::{RedactError, RedactOptions, Redactor, Stats};
 use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
 
 /// Read size from the source.
 pub(crate) const READ_SIZE: usize = 256 * 1024;
@@ -28,7 +27,6 @@ pub(crate) struct Outcome {
 /// What to do with one redactor call.
 pub(crate) enum Step<'a> {
     Push(&'a [u8]),
-    PushAll(&'a [&'a [u8]]),
     Idle,
     Finish,
 }
@@ -43,10 +41,6 @@ pub(crate) fn guarded(
         Step::Push(data) => {
             fault_injection(r, data.len())?;
             r.push(data, out)
-        }
-        Step::PushAll(pieces) => {
-            fault_injection(r, pieces.iter().map(|p| p.len()).sum())?;
-            r.push_all(pieces, out)
         }
         Step::Idle => r.release_idle(out),
         Step::Finish => r.finish(out),
@@ -85,40 +79,37 @@ pub(crate) fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
 }
 
-/// `shush redact`: standard input through the redactor to standard output.
+/// Waits until `fd` is readable or `timeout_ms` passes (`None`: no limit); `Ok(false)` on
+/// timeout.
+fn wait_readable(fd: std::os::fd::RawFd, timeout_ms: Option<u64>) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let timeout = timeout_ms.map_or(-1, |t| t.min(i32::MAX as u64) as i32);
+    loop {
+        // SAFETY: one valid pollfd for the duration of the call.
+        let r = unsafe { libc::poll(&mut pfd, 1, timeout) };
+        if r >= 0 {
+            return Ok(r > 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// `shush redact`: standard input through the redactor to standard output, on one thread:
+/// `poll` waits for input with the idle timeout, so a line costs no thread hand-off.
 pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
-    use std::os::fd::AsFd;
-    // Write straight to the file descriptor: std's stdout is line-buffered, which would
-    // split every large write at its last newline.
+    use std::os::fd::{AsFd, AsRawFd};
+    // Read and write the file descriptors directly: std's stdout is line-buffered, which
+    // would split every large write at its last newline.
     let mut stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
-    let stdin = std::io::stdin();
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(16);
-    // Buffers come back to the reader for reuse: large allocations would otherwise be
-    // fresh mappings, page-faulted in and unmapped on every read.
-    let (pool_tx, pool_rx) = mpsc::channel::<Vec<u8>>();
-    std::thread::Builder::new()
-        .name("shush-stdin".into())
-        .spawn(move || {
-            let mut input = stdin.lock();
-            loop {
-                let mut buf = pool_rx.try_recv().unwrap_or_default();
-                buf.resize(READ_SIZE, 0);
-                match input.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        if tx.send(Ok(buf)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                }
-            }
-        })?;
+    let mut stdin = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    let fd = stdin.as_raw_fd();
     let mut opts = RedactOptions::new(setup.masker.clone());
     opts.events = setup.report.is_some();
     opts.add_mask = setup.add_mask;
@@ -126,73 +117,52 @@ pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
     let mut r = Redactor::new(engine, &setup.plan, opts).with_known(setup.registry.clone());
     let mut outcome = Outcome::default();
     let mut out: Vec<u8> = Vec::with_capacity(BATCH + READ_SIZE);
+    let mut input = vec![0u8; BATCH];
+    let hold_ms = setup.hold.as_millis() as u64;
     let mut idle_spent = false;
-    let mut batch: Vec<Vec<u8>> = Vec::new();
     loop {
-        let msg = if r.held() > 0 && !idle_spent {
-            match rx.recv_timeout(setup.hold) {
-                Ok(m) => Some(m),
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    idle_spent = true;
-                    out.clear();
-                    if let Err(e) = guarded(&mut r, Step::Idle, &mut out) {
-                        outcome.error = Some(e);
-                        break;
-                    }
-                    if let Err(e) = write_out(&mut stdout, &out) {
-                        if is_broken_pipe(&e) {
-                            outcome.broken_pipe = true;
-                            break;
-                        }
-                        return Err(e.into());
-                    }
-                    continue;
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => None,
+        let timeout = (r.held() > 0 && !idle_spent).then_some(hold_ms);
+        let ready = match wait_readable(fd, timeout) {
+            Ok(ready) => ready,
+            Err(e) => {
+                outcome.error = Some(format!("waiting for standard input: {e}"));
+                break;
             }
-        } else {
-            rx.recv().ok()
         };
-        let mut ended = false;
-        let mut read_error = None;
-        for b in batch.drain(..) {
-            let _ = pool_tx.send(b);
-        }
-        match msg {
-            None => ended = true,
-            Some(Err(e)) => read_error = Some(e),
-            Some(Ok(chunk)) => {
-                let mut size = chunk.len();
-                batch.push(chunk);
-                // Gather what else is already waiting.
-                while size < BATCH {
-                    match rx.try_recv() {
-                        Ok(Ok(c)) => {
-                            size += c.len();
-                            batch.push(c);
-                        }
-                        Ok(Err(e)) => {
-                            read_error = Some(e);
-                            break;
-                        }
-                        Err(mpsc::TryRecvError::Empty) => break,
-                        Err(mpsc::TryRecvError::Disconnected) => {
-                            ended = true;
-                            break;
-                        }
-                    }
-                }
-            }
-        }
         out.clear();
         let mut res = Ok(());
-        if !batch.is_empty() {
-            idle_spent = false;
-            let pieces: Vec<&[u8]> = batch.iter().map(|b| &b[..]).collect();
-            res = guarded(&mut r, Step::PushAll(&pieces), &mut out);
-        }
-        if res.is_ok() && (ended || read_error.is_some()) {
-            res = guarded(&mut r, Step::Finish, &mut out);
+        let mut ended = false;
+        let mut read_error = None;
+        if !ready {
+            idle_spent = true;
+            res = guarded(&mut r, Step::Idle, &mut out);
+        } else {
+            // Read what is there, up to a batch (one scan for all of it).
+            let mut n = 0;
+            loop {
+                match stdin.read(&mut input[n..n + READ_SIZE]) {
+                    Ok(0) => {
+                        ended = true;
+                        break;
+                    }
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                }
+                if BATCH - n < READ_SIZE || !matches!(wait_readable(fd, Some(0)), Ok(true)) {
+                    break;
+                }
+            }
+            if n > 0 {
+                idle_spent = false;
+                res = guarded(&mut r, Step::Push(&input[..n]), &mut out);
+            }
+            if res.is_ok() && (ended || read_error.is_some()) {
+                res = guarded(&mut r, Step::Finish, &mut out);
+            }
         }
         if let Some(rep) = &mut setup.report {
             rep.write(engine, "stdout", &r.take_events())?;

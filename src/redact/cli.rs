@@ -283,6 +283,16 @@ impl ReportSink {
     }
 }
 
+/// Compiles every rule's regex and every multi-line tracker now (on another core), so that
+/// the first line to trigger a rule does not wait for its compilation: without this, the
+/// slowest lines of a log are those that first hit each rule.
+pub(crate) fn warm_up(engine: &Engine, plan: &Plan) {
+    let _ = engine.rules().validate();
+    for m in &plan.multi {
+        let _ = m.dfa();
+    }
+}
+
 /// `shush: redacted N secrets (rules: a ×2, b)`.
 pub(crate) fn summary(stats: &[&Stats]) -> String {
     let mut by: std::collections::BTreeMap<&str, u64> = Default::default();
@@ -328,8 +338,13 @@ pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
             eprintln!("shush: warning: {w}");
         }
     }
-    let outcome = super::pump::redact_stdio(&mut setup)?;
-    if let Some(r) = &mut setup.report {
+    let mut report = setup.report.take();
+    let setup = &setup;
+    let outcome = std::thread::scope(|s| {
+        s.spawn(move || warm_up(&setup.engine, &setup.plan));
+        super::pump::redact_stdio(setup, &mut report)
+    })?;
+    if let Some(r) = &mut report {
         r.finish()?;
     }
     if outcome.broken_pipe {

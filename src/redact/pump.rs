@@ -103,7 +103,10 @@ fn wait_readable(fd: std::os::fd::RawFd, timeout_ms: Option<u64>) -> io::Result<
 
 /// `shush redact`: standard input through the redactor to standard output, on one thread:
 /// `poll` waits for input with the idle timeout, so a line costs no thread hand-off.
-pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
+pub(crate) fn redact_stdio(
+    setup: &Setup,
+    report: &mut Option<super::cli::ReportSink>,
+) -> anyhow::Result<Outcome> {
     use std::os::fd::{AsFd, AsRawFd};
     // Read and write the file descriptors directly: std's stdout is line-buffered, which
     // would split every large write at its last newline.
@@ -111,7 +114,7 @@ pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
     let mut stdin = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
     let fd = stdin.as_raw_fd();
     let mut opts = RedactOptions::new(setup.masker.clone());
-    opts.events = setup.report.is_some();
+    opts.events = report.is_some();
     opts.add_mask = setup.add_mask;
     let engine = &setup.engine;
     let mut r = Redactor::new(engine, &setup.plan, opts).with_known(setup.registry.clone());
@@ -164,7 +167,7 @@ pub(crate) fn redact_stdio(setup: &mut Setup) -> anyhow::Result<Outcome> {
                 res = guarded(&mut r, Step::Finish, &mut out);
             }
         }
-        if let Some(rep) = &mut setup.report {
+        if let Some(rep) = report {
             rep.write(engine, "stdout", &r.take_events())?;
         }
         if let Err(e) = write_out(&mut stdout, &out) {

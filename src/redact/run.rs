@@ -69,16 +69,18 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
         .build()
         .context("starting the runtime")?;
     let program = args.command[0].to_string_lossy().into_owned();
-    let result = rt.block_on(run_child(&mut setup, &args));
+    let report = setup.report.take();
+    let setup = &setup;
+    let result = std::thread::scope(|s| {
+        s.spawn(move || super::cli::warm_up(&setup.engine, &setup.plan));
+        rt.block_on(run_child(setup, report, &args))
+    });
     // Do not wait for blocked reads of inherited handles (tokio's stdin/stdout threads).
     rt.shutdown_background();
     let (status, ends) = match result? {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    if let Some(r) = &mut setup.report {
-        r.finish()?;
-    }
     let quiet = args.output.quiet;
     let code = match (status.code(), status.signal()) {
         (Some(c), _) => (c & 0xff) as u8,
@@ -127,7 +129,11 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
 
 type ChildResult = std::result::Result<(std::process::ExitStatus, [StreamEnd; 2]), u8>;
 
-async fn run_child(setup: &mut Setup, args: &RunArgs) -> Result<ChildResult> {
+async fn run_child(
+    setup: &Setup,
+    report: Option<super::cli::ReportSink>,
+    args: &RunArgs,
+) -> Result<ChildResult> {
     let tty = std::io::stdin().is_terminal();
     let mut cmd = tokio::process::Command::new(&args.command[0]);
     cmd.args(&args.command[1..])
@@ -166,7 +172,7 @@ async fn run_child(setup: &mut Setup, args: &RunArgs) -> Result<ChildResult> {
     let pid = child.id().map(|p| p as i32);
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let report = RefCell::new(setup.report.take());
+    let report = RefCell::new(report);
     let engine = &setup.engine;
     let make = |events: bool| {
         let mut opts = RedactOptions::new(setup.masker.clone());

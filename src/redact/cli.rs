@@ -340,8 +340,21 @@ pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
     }
     let mut report = setup.report.take();
     let setup = &setup;
+    // A stream (pipe, terminal) wants every line fast from the start; a file read whole does
+    // not, and would only pay for compiling rules it never triggers.
+    let streaming = {
+        use std::os::fd::AsFd;
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata())
+            .map_or(true, |m| !m.is_file())
+    };
     let outcome = std::thread::scope(|s| {
-        s.spawn(move || warm_up(&setup.engine, &setup.plan));
+        if streaming {
+            s.spawn(move || warm_up(&setup.engine, &setup.plan));
+        }
         super::pump::redact_stdio(setup, &mut report)
     })?;
     if let Some(r) = &mut report {

@@ -106,10 +106,8 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     let mut outcome = scan::Outcome::default();
     if !path_args.is_empty() {
         for p in &path_args {
-            if std::fs::symlink_metadata(p).is_err() {
-                outcome
-                    .errors
-                    .push(format!("{}: no such file or directory", p.display()));
+            if let Err(e) = std::fs::symlink_metadata(p) {
+                outcome.errors.push(format!("{}: {e}", p.display()));
             }
         }
         let existing: Vec<PathBuf> = path_args

@@ -486,6 +486,16 @@ fn a_missing_path_is_reported_and_exits_2_while_the_rest_is_scanned() {
         .code(2);
 }
 
+#[test]
+fn a_path_through_a_file_is_reported_with_the_real_reason() {
+    let dir = Dir::new();
+    dir.create("file.txt", fxt(1));
+    let out = dir.scan_fixture_rules(&["file.txt/child", "file.txt"]);
+    out.code(2).stderr_has("file.txt/child");
+    // Not "no such file": the OS said "not a directory".
+    out.stderr_has("ot a directory");
+}
+
 #[cfg(unix)]
 #[test]
 fn dangling_symlinks_are_errors_when_named_or_followed() {

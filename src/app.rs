@@ -57,9 +57,13 @@ pub fn load_engine(args: &RuleArgs, root: &Path, quiet: bool) -> Result<Engine> 
         }
         None => LoadedConfig::builtin(),
     };
-    let rules = RuleSet::from_loaded(loaded)?;
+    let origin = loaded.origin.clone();
+    let rules =
+        RuleSet::from_loaded(loaded).with_context(|| format!("loading rules from {origin}"))?;
     if path.is_some() {
-        rules.validate()?;
+        rules
+            .validate()
+            .with_context(|| format!("loading rules from {origin}"))?;
     }
     if !quiet {
         for w in &rules.warnings {
@@ -305,7 +309,7 @@ fn rules_check(file: Option<&Path>, strict: bool) -> Result<u8> {
         None => LoadedConfig::builtin(),
     };
     let origin = loaded.origin.clone();
-    let rules = RuleSet::from_loaded(loaded)?;
+    let rules = RuleSet::from_loaded(loaded).with_context(|| format!("loading {origin}"))?;
     for w in &rules.warnings {
         eprintln!("shush: warning: {w}");
     }

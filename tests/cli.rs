@@ -1113,3 +1113,14 @@ examples = [{ text = "wdg_abc", secret = "wdg_abc" }]
     assert!(out.stdout.contains("FAIL loose: has no negative example"));
     assert!(out.stdout.contains("FAIL loose: has no description"));
 }
+
+#[test]
+fn rules_check_rejects_a_bad_regex_with_exit_2() {
+    let dir = Dir::new();
+    dir.create("rules.toml", "[[rules]]\nid = 'x'\nregex = '''a{2,1}'''\n");
+    dir.cmd()
+        .args(["rules", "check", "rules.toml"])
+        .run()
+        .code(2)
+        .stderr_has("rules.toml");
+}

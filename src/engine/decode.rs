@@ -160,10 +160,12 @@ impl Engine {
                         if r.is_empty() || r.end > map.len() {
                             return 0..0;
                         }
+                        // Decoded bytes [a, b) came from source bytes [map[a], map[b]), the
+                        // last ones running to the region's end. (A `%` that does not start an
+                        // escape is a single byte.)
                         let start = map[r.start] as usize;
-                        let last = map[r.end - 1] as usize;
-                        let last_len = if hay[last] == b'%' { 3 } else { 1 };
-                        start..last + last_len
+                        let end = map.get(r.end).map_or(e, |&next| next as usize);
+                        start..end
                     };
                     let secret_span = enc(&m.secret_span);
                     if secret_span.is_empty() || !has_percent_escape(&hay[secret_span.clone()]) {

@@ -382,6 +382,28 @@ fn binary_files_are_scanned_but_not_decoded() {
 }
 
 #[test]
+fn a_base64_blob_with_several_tokens_reports_each() {
+    // A base64-encoded env file, as in a Kubernetes secret or a CI variable.
+    let dir = Dir::new();
+    let tokens: Vec<String> = (1..=3).map(ghp).collect();
+    let env: String = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("TOKEN_{i}={t}\n"))
+        .collect();
+    dir.create("secret.yaml", format!("data:\n  env: {}\n", base64(env)));
+    let found: Vec<_> = dir
+        .scan(&["--no-config", "-f", "json", "--show-secrets", "secret.yaml"])
+        .code(1)
+        .findings()
+        .into_iter()
+        .filter(|f| f.rule == "github-pat")
+        .map(|f| f.secret)
+        .collect();
+    assert_eq!(found, tokens);
+}
+
+#[test]
 fn invalid_utf8_and_nul_bytes_never_panic() {
     let dir = Dir::new();
     let tok = fxt(1);

@@ -61,6 +61,26 @@ fn percent(text: &str) -> String {
 }
 
 #[test]
+fn every_secret_in_one_base64_run_is_found() {
+    // A base64-encoded env file with several tokens: the run decoded around the first
+    // encoded keyword used to swallow the keywords of the next ones, which were then skipped.
+    let engine = Engine::builtin().unwrap();
+    let tokens: Vec<String> = (0..4).map(util::ghp).collect();
+    let env: String = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("TOKEN_{i}={t}\n"))
+        .collect();
+    let input = util::base64(env);
+    let found: Vec<_> = secrets(&engine, &whole(&engine, input.as_bytes()))
+        .into_iter()
+        .filter(|(rule, _)| rule == "github-pat")
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(found, tokens);
+}
+
+#[test]
 fn a_literal_percent_at_the_end_of_a_decoded_match_does_not_panic() {
     // `%"` is not an escape: the `%` is one source byte, not three.
     let engine = fixture_engine();
@@ -85,4 +105,95 @@ fn a_literal_percent_at_the_end_of_a_decoded_match_does_not_panic() {
     );
     let span = found[0].secret_span.start as usize..found[0].secret_span.end as usize;
     assert_eq!(&input[span], format!("ab%21cd{pw}"));
+}
+
+#[test]
+fn percent_escapes_after_a_chunk_boundary_are_still_decoded() {
+    // The match starts in one chunk; all its escapes are in the next one.
+    let engine = fixture_engine();
+    let pw = util::password(3);
+    let input = format!(
+        "{}\npassword%20%3D%20%22{}%22\n{}",
+        "x".repeat(60),
+        percent(&pw),
+        "y".repeat(300)
+    );
+    let want = whole(&engine, input.as_bytes());
+    assert_eq!(
+        secrets(&engine, &want),
+        vec![("fixture-password".into(), pw.clone())]
+    );
+    for chunk in [1, 2, 5, 9, 10, 11, 64, 1000] {
+        assert_eq!(
+            chunked(&engine, input.as_bytes(), chunk),
+            want,
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn decoded_matches_starting_before_a_chunk_boundary_are_found_once() {
+    let engine = fixture_engine();
+    let pw = util::password(4);
+    let encoded = util::base64(format!("password = \"{pw}\""));
+    let input = format!("{}\n{encoded}\n{}", "a".repeat(40), "b".repeat(400));
+    let want = whole(&engine, input.as_bytes());
+    assert_eq!(
+        secrets(&engine, &want),
+        vec![("fixture-password".into(), pw.clone())]
+    );
+    for chunk in 1..=80 {
+        assert_eq!(
+            chunked(&engine, input.as_bytes(), chunk),
+            want,
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_percent_encoded_match_is_reported_only_around_its_own_keyword() {
+    // The token's keyword is itself encoded (`fxt%5F`), so no window of its rule holds it;
+    // it used to be reported only when another rule's keyword happened to be near, which
+    // made the result depend on chunking.
+    let engine = fixture_engine();
+    let input = format!(
+        "password = \"{}\" FXT%5FTOKEN%3D{}",
+        util::password(1),
+        util::fxt(1).replace('_', "%5F")
+    );
+    let want = whole(&engine, input.as_bytes());
+    assert_eq!(
+        secrets(&engine, &want),
+        vec![("fixture-password".into(), util::password(1))]
+    );
+    for chunk in [1, 7, 30, 31, 32, 33, 1000] {
+        assert_eq!(chunked(&engine, input.as_bytes(), chunk), want);
+    }
+}
+
+#[test]
+fn base64_runs_are_decoded_the_same_whatever_the_chunking() {
+    // A long base64 run with secrets spread through it, around several chunk boundaries.
+    let engine = fixture_engine();
+    let mut plain = String::new();
+    for i in 0..6 {
+        plain.push_str(&format!(
+            "{} t={} password = \"{}\"\n",
+            "z".repeat(i * 17),
+            util::fxt(i as u64),
+            util::password(i as u64)
+        ));
+    }
+    let input = format!("data: {}\n", util::base64(&plain));
+    let want = whole(&engine, input.as_bytes());
+    assert_eq!(want.len(), 12, "{:?}", secrets(&engine, &want));
+    for chunk in [1, 3, 17, 64, 100, 333, 4096] {
+        assert_eq!(
+            chunked(&engine, input.as_bytes(), chunk),
+            want,
+            "chunk {chunk}"
+        );
+    }
 }

@@ -33,12 +33,35 @@ pub(crate) struct Buffers {
     /// For percent decoding: source offset of each decoded byte.
     map: Vec<u32>,
     found: Vec<Match>,
-    done: Vec<Range<usize>>,
+    done: Vec<Run>,
     regions: Vec<(usize, usize)>,
 }
 
 /// Shortest base64 run worth decoding.
 const MIN_B64_RUN: usize = 16;
+/// Encoded characters kept as context where a decoded base64 run or percent region was cut
+/// out of longer text: matches that reach into it are left to a run or region that holds them
+/// whole, so a finding never depends on where a cut happened to fall (`\b` and `^` see a cut
+/// as an edge of the input).
+pub(crate) const B64_EDGE: usize = 8;
+
+/// A decoded base64 run: its encoded range, and the part of it whose matches are reported.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    range: Range<usize>,
+    interior: Range<usize>,
+    real_start: bool,
+    real_end: bool,
+}
+
+impl Run {
+    /// Whether every match that could contain an encoded keyword at `pos` lies in the interior.
+    fn covers(&self, pos: usize, margin: usize) -> bool {
+        (self.real_start || self.interior.start + margin <= pos)
+            && (self.real_end || pos + margin <= self.interior.end)
+            && self.range.contains(&pos)
+    }
+}
 
 fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
@@ -83,14 +106,25 @@ impl Engine {
             binary: false,
             ..*meta
         };
+        let margin = self.b64_margin();
         for &(pos, off) in &hits {
-            if bufs.done.iter().any(|d| d.contains(&pos)) {
+            // Hits are in input order: a run decoded for an earlier hit usually covers this one.
+            if bufs.done.iter().rev().any(|d| d.covers(pos, margin)) {
                 continue;
             }
-            let Some(run) = base64_run(hay, pos, off as usize, self.max_len) else {
+            let Some(run) = base64_run(hay, pos, off as usize, margin + B64_EDGE) else {
                 continue;
             };
-            bufs.done.push(run.clone());
+            let real_start = run.start == 0 || !is_b64(hay[run.start - 1]);
+            let real_end = run.end == hay.len() || !is_b64(hay[run.end]);
+            let interior = run.start + if real_start { 0 } else { B64_EDGE }
+                ..run.end.saturating_sub(if real_end { 0 } else { B64_EDGE });
+            bufs.done.push(Run {
+                range: run.clone(),
+                interior: interior.clone(),
+                real_start,
+                real_end,
+            });
             bufs.decoded.clear();
             if !decode_base64_into(&hay[run.clone()], &mut bufs.decoded) {
                 continue;
@@ -113,6 +147,13 @@ impl Engine {
                 };
                 let secret_span = enc(&m.secret_span);
                 let span = enc(&m.span);
+                if span.start.min(secret_span.start) < interior.start
+                    || span.end.max(secret_span.end) > interior.end
+                {
+                    // Too close to where the run was cut: a run around its own keyword
+                    // holds it whole.
+                    continue;
+                }
                 self.push_decoded(
                     hay,
                     owned,
@@ -127,9 +168,17 @@ impl Engine {
         }
         st.b64_hits = hits;
 
-        if memchr::memchr(b'%', &hay[owned.clone()]).is_some() {
+        // A match that starts in the owned span may have its escapes past its end.
+        if !windows.is_empty() {
             bufs.regions.clear();
-            bufs.regions.extend(windows.iter().map(|&(_, s, e)| (s, e)));
+            // Each keyword window, plus an edge of context: a match that reaches into the
+            // edge of a region is left to the region around its own keyword, which holds it
+            // whole, so a finding never depends on where regions happened to be cut.
+            bufs.regions.extend(
+                windows
+                    .iter()
+                    .map(|&(_, s, e)| (s.saturating_sub(B64_EDGE), (e + B64_EDGE).min(hay.len()))),
+            );
             bufs.regions.sort_unstable();
             let mut merged: Vec<(usize, usize)> = Vec::new();
             for &(s, e) in &bufs.regions {
@@ -143,6 +192,11 @@ impl Engine {
                 if !has_percent_escape(region) {
                     continue;
                 }
+                let interior = s + if s == 0 { 0 } else { B64_EDGE }..e - if e == hay.len() {
+                    0
+                } else {
+                    B64_EDGE
+                };
                 percent_decode(region, s, &mut bufs.decoded, &mut bufs.map);
                 bufs.found.clear();
                 let decoded = std::mem::take(&mut bufs.decoded);
@@ -173,6 +227,19 @@ impl Engine {
                         continue;
                     }
                     let span = enc(&m.span);
+                    let (lo, hi) = (
+                        span.start.min(secret_span.start),
+                        span.end.max(secret_span.end),
+                    );
+                    // Report a match from around its own rule's keyword only: one that merely
+                    // lies near another rule's keyword would be found or not depending on how
+                    // the input was chunked.
+                    let own_window = windows
+                        .iter()
+                        .any(|&(r, ws, we)| r as usize == m.rule && ws <= lo && hi <= we);
+                    if lo < interior.start || hi > interior.end || !own_window {
+                        continue;
+                    }
                     self.push_decoded(
                         hay,
                         owned,
@@ -200,13 +267,15 @@ impl Engine {
         how: Encoding,
         out: &mut Vec<Match>,
     ) {
-        if !owned.contains(&secret_span.start) {
+        let span = span.start.min(secret_span.start)..span.end.max(secret_span.end);
+        // Like a plain match, a decoded one belongs to the chunk where it starts.
+        if !owned.contains(&span.start) {
             return;
         }
         if self.options.inline_allow && has_allow_marker(&hay[line_of(hay, span.clone())]) {
             return;
         }
-        m.span = span.start.min(secret_span.start)..span.end.max(secret_span.end);
+        m.span = span;
         m.secret_span = secret_span;
         m.decoded.insert(0, how);
         out.push(m);
@@ -214,15 +283,11 @@ impl Engine {
 }
 
 /// The base64 run around an encoded-keyword hit at `pos` whose first character sits at
-/// `quantum_offset` inside a 4-character quantum, bounded to what a match could need.
-fn base64_run(
-    hay: &[u8],
-    pos: usize,
-    quantum_offset: usize,
-    max_len: usize,
-) -> Option<Range<usize>> {
+/// `quantum_offset` inside a 4-character quantum, extending at most about `reach` encoded
+/// characters on each side.
+fn base64_run(hay: &[u8], pos: usize, quantum_offset: usize, reach: usize) -> Option<Range<usize>> {
     let q = pos.checked_sub(quantum_offset)?;
-    let reach = max_len * 4 / 3 + 8;
+    let reach = reach + 4;
     let all_b64 = |r: Range<usize>| hay[r].iter().all(|&b| is_b64(b));
     let mut start = q;
     while start >= 4 && q - start < reach && all_b64(start - 4..start) {
@@ -299,7 +364,7 @@ mod tests {
     fn run_bounds() {
         let hay = b"x = \"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=\";";
         // "hello world hello world" base64; pretend a hit at the start of the run.
-        let run = base64_run(hay, 5, 0, 100).unwrap();
+        let run = base64_run(hay, 5, 0, 140).unwrap();
         assert_eq!(&hay[run.clone()], b"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ");
         let mut out = Vec::new();
         assert!(decode_base64_into(&hay[run], &mut out));

@@ -170,7 +170,15 @@ impl Engine {
     /// Context a chunk needs on each side of its owned span for chunked scanning to find
     /// exactly what a whole-input scan finds.
     pub fn overlap(&self) -> usize {
-        2 * self.max_len + 8
+        // Plain matches need `max_len` of context on each side; a base64 run is decoded
+        // around an encoded keyword up to `b64_margin` past the owned span, and reaches
+        // `b64_margin` plus an edge further (see `decode`).
+        (2 * self.max_len + 8).max(2 * self.b64_margin() + decode::B64_EDGE + 16)
+    }
+
+    /// How far (in encoded bytes) a base64-encoded match can extend from its encoded keyword.
+    pub(crate) fn b64_margin(&self) -> usize {
+        self.max_len.div_ceil(3) * 4 + 8
     }
 
     /// Fresh per-thread state.
@@ -302,8 +310,14 @@ impl Engine {
         st.b64_hits.clear();
         st.gate_seen.iter_mut().for_each(|g| *g = false);
         let Some(ac) = &self.prefilter.ac else { return };
-        let region =
-            owned.start.saturating_sub(self.max_len)..(owned.end + self.max_len).min(hay.len());
+        // Encoded keywords belong to matches up to `b64_margin` away; plain ones to matches up
+        // to `max_len` away.
+        let reach = if want_b64 {
+            self.b64_margin().max(self.max_len)
+        } else {
+            self.max_len
+        };
+        let region = owned.start.saturating_sub(reach)..(owned.end + reach).min(hay.len());
         let input = aho_corasick::Input::new(hay).range(region);
         for m in ac.find_overlapping_iter(input) {
             let info = &self.prefilter.patterns[m.pattern().as_usize()];
@@ -315,7 +329,7 @@ impl Engine {
                     st.b64_hits.push((m.start(), off));
                 }
             }
-            if m.start() < owned.start {
+            if m.start() < owned.start || m.start() >= owned.end + self.max_len {
                 continue;
             }
             let (hs, he) = (m.start(), m.end());

@@ -237,3 +237,20 @@ fn a_path_only_rule_finding_is_valid() {
     let doc = assert_valid_sarif(&out.stdout);
     assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "key-file");
 }
+
+#[test]
+fn rules_extending_the_defaults_with_the_same_tags_are_valid() {
+    // Extending a built-in rule with tags it already has must not duplicate them (SARIF
+    // requires unique tags).
+    let dir = Dir::new();
+    dir.create(
+        "rules.toml",
+        "[extend]\nuseDefault = true\n[[rules]]\nid = \"github-pat\"\ntags = [\"github\", \"ci\", \"ci\"]\n",
+    );
+    dir.create("a.txt", ghp(1));
+    let out = dir.scan(&["-f", "sarif", "--config", "rules.toml", "a.txt"]);
+    out.code(1);
+    let doc = assert_valid_sarif(&out.stdout);
+    let tags = &doc["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["tags"];
+    assert_eq!(tags, &serde_json::json!(["github", "token", "ci"]));
+}

@@ -498,7 +498,14 @@ impl Rule {
             id: spec.id.clone(),
             description: spec.description.clone(),
             family,
-            tags: spec.tags.clone(),
+            // `[extend]` accumulates tags; a tag listed twice is still one tag (and SARIF
+            // requires them unique).
+            tags: spec.tags.iter().fold(Vec::new(), |mut tags, t| {
+                if !tags.contains(t) {
+                    tags.push(t.clone());
+                }
+                tags
+            }),
             keywords: effective_keywords,
             confidence,
             references: spec.references.clone(),

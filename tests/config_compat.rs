@@ -294,6 +294,48 @@ fn secret_group_selects_the_reported_group() {
 }
 
 #[test]
+fn secret_group_beyond_the_regex_groups_is_an_error() {
+    // gitleaks refuses such a rule; shush used to report the whole match instead.
+    let dir = Dir::new();
+    dir.create(
+        "sg.toml",
+        r#"
+[[rules]]
+id = "sg"
+regex = '''\bx_([a-z]{4})\b'''
+secretGroup = 2
+"#,
+    );
+    dir.create("a.txt", "x_abcd\n");
+    dir.scan(&["--config", "sg.toml", "a.txt"])
+        .code(2)
+        .stderr_has("sg.toml")
+        .stderr_has("secretGroup = 2 but the regex has 1 capture group(s)");
+    // The group it has is fine, named or not, beside non-capturing groups.
+    dir.create(
+        "sg.toml",
+        r#"
+[[rules]]
+id = "sg"
+regex = '''\b(?:x_)(?P<s>[a-z]{4})\b'''
+secretGroup = 1
+"#,
+    );
+    let found = dir
+        .scan(&[
+            "--config",
+            "sg.toml",
+            "-f",
+            "json",
+            "--show-secrets",
+            "a.txt",
+        ])
+        .code(1)
+        .findings();
+    assert_eq!(found[0].secret, "abcd");
+}
+
+#[test]
 fn regex_target_match_tests_the_whole_match() {
     let dir = Dir::new();
     let secret = rand36(15, 16);

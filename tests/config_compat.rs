@@ -629,3 +629,38 @@ fn betterleaks_style_config_loads_unchanged_and_warns() {
     assert_eq!(list(config.to_str().unwrap()), stripped_list);
     assert_eq!(stripped_list.as_array().unwrap().len(), 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile configs.
+
+#[cfg(unix)]
+#[test]
+fn extend_path_to_a_device_or_fifo_is_refused_not_read_forever() {
+    // A `.gitleaks.toml` in a scanned repository chooses its `[extend] path`.
+    let dir = Dir::new();
+    dir.create("a.txt", "x\n");
+    for target in ["/dev/zero", "/dev/stdin"] {
+        dir.create(".gitleaks.toml", format!("[extend]\npath = \"{target}\"\n"));
+        dir.scan(&["a.txt"])
+            .code(2)
+            .stderr_has(target)
+            .stderr_has("not a regular file");
+    }
+    let fifo = dir.join("rules.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    dir.create(".gitleaks.toml", "[extend]\npath = \"rules.fifo\"\n");
+    dir.scan(&["a.txt"])
+        .code(2)
+        .stderr_has("not a regular file");
+    // --config naming a directory is refused the same way.
+    dir.create_dir("conf.d");
+    dir.scan(&["--config", "conf.d", "a.txt"])
+        .code(2)
+        .stderr_has("conf.d");
+}

@@ -279,9 +279,9 @@ fn rules_list(args: &RuleArgs, json: bool) -> Result<u8> {
         )?;
         for r in rules {
             let mut kw = r.keywords.join(",");
-            if kw.len() > 24 {
-                kw.truncate(21);
-                kw.push_str("...");
+            if kw.chars().count() > 24 {
+                // By characters: keywords need not be ASCII.
+                kw = kw.chars().take(21).chain("...".chars()).collect();
             }
             if matches!(r.strategy, Strategy::Full { .. }) && kw.is_empty() {
                 kw = "(none: full scan)".into();

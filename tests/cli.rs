@@ -1146,3 +1146,22 @@ fn rules_check_rejects_a_bad_regex_with_exit_2() {
         .code(2)
         .stderr_has("rules.toml");
 }
+
+#[test]
+fn rules_list_shortens_long_non_ascii_keywords_without_panicking() {
+    let dir = Dir::new();
+    dir.create(
+        "rules.toml",
+        "[[rules]]\nid = 'u'\nregex = '''clé_aaaaaaaaaaaaaaaé_more[0-9]{4}'''\nkeywords = ['clé_aaaaaaaaaaaaaaaé_more']\n",
+    );
+    let out = dir
+        .cmd()
+        .args(["rules", "list", "--config", "rules.toml"])
+        .run();
+    out.code(0).stderr_lacks("panicked");
+    assert!(
+        out.stdout.contains("  clé_aaaaaaaaaaaaaaaé_...  "),
+        "{}",
+        out.stdout
+    );
+}

@@ -140,7 +140,13 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         outcome.findings.retain(|f| !b.contains(&f.fingerprint));
         suppressed = before - outcome.findings.len();
     }
-    emit(&engine, &outcome.findings, out_args)?;
+    if let Err(e) = emit(&engine, &outcome.findings, out_args) {
+        // The reader went away (`shush scan | head`): stop writing, but the verdict stands.
+        // Exiting 0 here would let `set -o pipefail; shush scan | head` pass a CI gate.
+        if !is_broken_pipe(&e) {
+            return Err(e);
+        }
+    }
     if !out_args.quiet {
         for w in &outcome.warnings {
             eprintln!("shush: warning: {w}");
@@ -159,6 +165,14 @@ fn merge(into: &mut scan::Outcome, from: scan::Outcome) {
     into.findings.extend(from.findings);
     into.errors.extend(from.errors);
     into.warnings.extend(from.warnings);
+}
+
+/// Whether `err` comes from writing to a pipe whose reader has gone.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// 2 on any error (fail closed), else the `--exit-code` when something was found, else 0.

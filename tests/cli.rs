@@ -1165,3 +1165,27 @@ fn rules_list_shortens_long_non_ascii_keywords_without_panicking() {
         out.stdout
     );
 }
+
+#[test]
+fn a_closed_stdout_does_not_turn_findings_into_a_clean_exit() {
+    // `set -o pipefail; shush scan . | head -1` must still fail the gate. The report is
+    // larger than a pipe buffer, so shush meets the closed pipe whatever the timing.
+    let dir = Dir::new();
+    let tokens: String = (0..4000).map(|i| format!("{}\n", fxt(i))).collect();
+    dir.create("many.txt", tokens);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shush"))
+        .current_dir(dir.path())
+        .arg("scan")
+        .arg("--config")
+        .arg(fixture_rules())
+        .arg("many.txt")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

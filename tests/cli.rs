@@ -1189,3 +1189,79 @@ fn a_closed_stdout_does_not_turn_findings_into_a_clean_exit() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+#[cfg(unix)]
+#[test]
+fn pipes_named_on_the_command_line_are_read() {
+    // `shush scan <(git diff)` and `shush scan /dev/stdin` used to report a clean scan.
+    let dir = Dir::new();
+    let tok = fxt(31);
+    let out = dir
+        .cmd()
+        .args(["scan", "--config"])
+        .arg(fixture_rules())
+        .args(["-f", "json", "/dev/stdin"])
+        .stdin(format!("x = {tok}\n"))
+        .run();
+    out.code(1);
+    let v = out.json();
+    assert_eq!(v[0]["rule_id"], "fixture-token");
+    assert_eq!(v[0]["path"], "/dev/stdin");
+
+    // A named FIFO with a writer on the other end.
+    let fifo = dir.join("diff.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = {
+        let fifo = fifo.clone();
+        let tok = tok.clone();
+        std::thread::spawn(move || std::fs::write(fifo, format!("+ token = {tok}\n")).unwrap())
+    };
+    let found = dir
+        .scan_fixture_rules(&["-f", "json", "diff.fifo"])
+        .code(1)
+        .findings();
+    writer.join().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].path, "diff.fifo");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stream_past_the_size_cap_is_scanned_up_to_it_and_warned_about() {
+    let dir = Dir::new();
+    let early = fxt(32);
+    let late = fxt(33);
+    let input = format!("{early}\n{}\n{late}\n", "z".repeat(4096));
+    let out = dir
+        .cmd()
+        .args([
+            "scan",
+            "--max-file-size",
+            "1K",
+            "--show-secrets",
+            "--config",
+        ])
+        .arg(fixture_rules())
+        .args(["-f", "json", "/dev/stdin"])
+        .stdin(input)
+        .run();
+    out.code(1)
+        .stderr_has("/dev/stdin: only the first 1024 bytes were scanned");
+    let secrets: Vec<_> = out.findings().into_iter().map(|f| f.secret).collect();
+    assert_eq!(secrets, vec![early]);
+    // Exactly at the cap is not truncated.
+    let out = dir
+        .cmd()
+        .args(["scan", "--max-file-size", "1K", "--config"])
+        .arg(fixture_rules())
+        .arg("/dev/stdin")
+        .stdin("y".repeat(1024))
+        .run();
+    out.code(0).stderr_lacks("only the first");
+}

@@ -439,7 +439,7 @@ fn a_single_20_mb_line_is_scanned_without_panicking() {
     let mut content = vec![b'A'; 20 << 20];
     content.push(b' ');
     content.extend_from_slice(tok.as_bytes());
-    content.extend_from_slice(&[b'=', b' ']);
+    content.extend_from_slice(b"= ");
     content.extend(std::iter::repeat_n(b'z', 1 << 20));
     dir.create("huge.txt", &content);
     let out = dir.scan_fixture_rules(&["-f", "json", "huge.txt"]);

@@ -32,6 +32,7 @@ pub struct RegexAnalysis {
 
 /// Parses `pattern` the way the engine compiles it: ASCII mode first, Unicode mode when the
 /// pattern needs it. Returns the HIR and whether Unicode mode was needed.
+#[allow(clippy::result_large_err)] // regex_syntax::Error as is: rare, and shown to users
 pub fn parse(pattern: &str) -> Result<(Hir, bool), regex_syntax::Error> {
     let ascii = regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -49,6 +50,7 @@ pub fn parse(pattern: &str) -> Result<(Hir, bool), regex_syntax::Error> {
 }
 
 /// Analyses `pattern`.
+#[allow(clippy::result_large_err)] // regex_syntax::Error as is: rare, and shown to users
 pub fn analyse(pattern: &str) -> Result<RegexAnalysis, regex_syntax::Error> {
     let (hir, unicode) = parse(pattern)?;
     let required =

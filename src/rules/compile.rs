@@ -71,11 +71,12 @@ pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> 
             .syntax(syntax)
             .configure(config.clone())
             .build(pattern)
+            .map_err(|e| e.to_string())
     };
     match build(syntax) {
         Ok(re) => Ok(re),
-        Err(_) if !unicode => build(syntax.unicode(true)).map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Err(_) if !unicode => build(syntax.unicode(true)),
+        Err(e) => Err(e),
     }
 }
 

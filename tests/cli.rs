@@ -1265,3 +1265,33 @@ fn a_stream_past_the_size_cap_is_scanned_up_to_it_and_warned_about() {
         .run();
     out.code(0).stderr_lacks("only the first");
 }
+
+#[test]
+fn decode_depth_controls_how_deep_encodings_are_followed() {
+    let dir = Dir::new();
+    let (once, twice, pct) = (fxt(41), fxt(42), password(43));
+    dir.create("once.txt", format!("v: {}\n", base64(format!("t={once}"))));
+    dir.create(
+        "twice.txt",
+        format!(
+            "v: {}\n",
+            base64(format!("inner: {}", base64(format!("t={twice}"))))
+        ),
+    );
+    dir.create("pct.txt", format!("u?password=%22{}%21%22\n", pct));
+    let secrets = |depth: &str| -> Vec<String> {
+        dir.scan_fixture_rules(&["--decode-depth", depth, "-f", "json", "--show-secrets", "."])
+            .findings()
+            .into_iter()
+            .map(|f| f.secret)
+            .collect()
+    };
+    assert_eq!(secrets("0"), Vec::<String>::new());
+    assert_eq!(secrets("1"), vec![once.clone(), format!("{pct}!")]);
+    assert_eq!(secrets("2"), vec![once, format!("{pct}!"), twice]);
+    // The chain is reported outermost first.
+    let v = dir
+        .scan_fixture_rules(&["--decode-depth", "2", "-f", "json", "twice.txt"])
+        .json();
+    assert_eq!(v[0]["decoded"], serde_json::json!(["base64", "base64"]));
+}

@@ -197,3 +197,52 @@ fn base64_runs_are_decoded_the_same_whatever_the_chunking() {
         );
     }
 }
+
+#[test]
+fn base64_inside_base64_is_found_with_decode_depth_2() {
+    // A Kubernetes secret holding a Docker config, whose `auth` is base64 of user:token.
+    let tok = util::ghp(9);
+    let auth = util::base64(format!("ci-bot:{tok}"));
+    let docker = format!(r#"{{"auths":{{"registry.example":{{"auth":"{auth}"}}}}}}"#);
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\ndata:\n  .dockerconfigjson: {}\n",
+        util::base64(docker)
+    );
+    let engine = |depth| {
+        Engine::new(
+            RuleSet::builtin().unwrap(),
+            EngineOptions {
+                decode_depth: depth,
+                inline_allow: true,
+            },
+        )
+        .unwrap()
+    };
+    let found = |depth| -> Vec<String> {
+        let e = engine(depth);
+        secrets(&e, &whole(&e, secret.as_bytes()))
+            .into_iter()
+            .filter(|(rule, _)| rule == "github-pat")
+            .map(|(_, s)| s)
+            .collect()
+    };
+    assert_eq!(found(1), Vec::<String>::new());
+    assert_eq!(found(2), vec![tok.clone()]);
+    assert_eq!(found(3), vec![tok]);
+    let e = engine(2);
+    let located = whole(&e, secret.as_bytes());
+    assert_eq!(
+        located[0].decoded,
+        vec![
+            shush::engine::Encoding::Base64,
+            shush::engine::Encoding::Base64
+        ]
+    );
+    for chunk in [1, 50, 99, 1000] {
+        assert_eq!(
+            chunked(&e, secret.as_bytes(), chunk),
+            located,
+            "chunk {chunk}"
+        );
+    }
+}

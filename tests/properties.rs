@@ -56,6 +56,18 @@ fn fixture_engine() -> &'static Engine {
     })
 }
 
+fn fixture_engine_deep() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| {
+        let loaded = LoadedConfig::from_path(&util::fixture_rules()).unwrap();
+        let options = EngineOptions {
+            decode_depth: 2,
+            inline_allow: true,
+        };
+        Engine::new(RuleSet::from_loaded(loaded).unwrap(), options).unwrap()
+    })
+}
+
 /// What inputs are built from: real matches to plant, and keywords for near misses.
 struct Corpus {
     examples: Vec<Vec<u8>>,
@@ -145,6 +157,8 @@ enum Piece {
     Base64Example(usize, bool),
     /// A built-in rule's example, percent-encoded.
     PercentExample(usize),
+    /// A built-in rule's example, base64-encoded twice.
+    DoubleBase64Example(usize),
 }
 
 impl Piece {
@@ -169,6 +183,9 @@ impl Piece {
             Piece::Example(i) => out.extend_from_slice(&ex[i % ex.len()]),
             Piece::Base64Example(i, url) => out.extend_from_slice(&b64(&ex[i % ex.len()], *url)),
             Piece::PercentExample(i) => out.extend_from_slice(&percent(&ex[i % ex.len()])),
+            Piece::DoubleBase64Example(i) => {
+                out.extend_from_slice(&b64(&b64(&ex[i % ex.len()], false), false))
+            }
         }
     }
 }
@@ -184,6 +201,7 @@ fn hostile_piece() -> impl Strategy<Value = Piece> {
         2 => any::<usize>().prop_map(Piece::Example),
         2 => (any::<usize>(), any::<bool>()).prop_map(|(i, u)| Piece::Base64Example(i, u)),
         1 => any::<usize>().prop_map(Piece::PercentExample),
+        1 => any::<usize>().prop_map(Piece::DoubleBase64Example),
     ]
 }
 
@@ -216,8 +234,15 @@ proptest! {
             prop_assert!(f.span.end as usize <= input.len());
             prop_assert!(f.secret_span.start <= f.secret_span.end);
             prop_assert!(f.secret_span.end as usize <= input.len());
-            prop_assert!(f.start.line >= 1 && f.start.column >= 1);
             prop_assert!(f.start <= f.end);
+            // Line and column agree with a naive count (columns count characters: bytes
+            // that are not UTF-8 continuation bytes).
+            let at = f.secret_span.start as usize;
+            let before = &input[..at];
+            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let line = 1 + before.iter().filter(|&&b| b == b'\n').count() as u64;
+            let column = 1 + input[line_start..at].iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64;
+            prop_assert_eq!((f.start.line, f.start.column), (line, column));
         }
         // Building findings (masking, fingerprints) never panics either.
         for f in &found {
@@ -294,6 +319,7 @@ fn planted() -> impl Strategy<Value = Piece> {
         4 => any::<usize>().prop_map(Piece::Example),
         2 => (any::<usize>(), any::<bool>()).prop_map(|(i, u)| Piece::Base64Example(i, u)),
         1 => any::<usize>().prop_map(Piece::PercentExample),
+        1 => any::<usize>().prop_map(Piece::DoubleBase64Example),
     ]
 }
 
@@ -385,7 +411,10 @@ fn run_chunk_property(engine: &Engine, corpus: &Corpus, cases_n: u32) {
         let has_plant = case.pieces.iter().any(|p| {
             matches!(
                 p,
-                Piece::Example(_) | Piece::Base64Example(..) | Piece::PercentExample(_)
+                Piece::Example(_)
+                    | Piece::Base64Example(..)
+                    | Piece::PercentExample(_)
+                    | Piece::DoubleBase64Example(_)
             )
         });
         let n = check_chunk_case(engine, corpus, &case)?;
@@ -417,6 +446,11 @@ fn whole_and_chunked_scans_find_the_same_matches() {
 #[test]
 fn whole_and_chunked_scans_agree_with_the_fixture_rules() {
     run_chunk_property(fixture_engine(), corpus_fixture(), cases(96));
+}
+
+#[test]
+fn whole_and_chunked_scans_agree_with_the_fixture_rules_decoding_deeply() {
+    run_chunk_property(fixture_engine_deep(), corpus_fixture(), cases(48));
 }
 
 #[test]

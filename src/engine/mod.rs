@@ -25,6 +25,10 @@ pub use decode::Encoding;
 
 /// Inline markers that suppress a finding on their line.
 const ALLOW_MARKERS: [&[u8]; 2] = [b"shush:allow", b"gitleaks:allow"];
+/// Base64 layers whose keywords the prefilter searches for directly: base64 inside base64
+/// is found from the outer text. A third layer is decoded only inside a run that was found
+/// through a keyword of its own.
+const MAX_B64_NESTING: usize = 2;
 /// How far around a match the engine looks for its line (bounds work on huge lines).
 const LINE_CONTEXT: usize = 4096;
 
@@ -107,9 +111,11 @@ impl Engine {
     /// Builds an engine over `rules`.
     pub fn new(rules: RuleSet, options: EngineOptions) -> Result<Self> {
         let prefilter =
-            Prefilter::new(&rules, options.decode_depth > 0).map_err(|e| Error::Config {
-                origin: rules.origin.clone(),
-                message: format!("keyword automaton: {e}"),
+            Prefilter::new(&rules, options.decode_depth.min(MAX_B64_NESTING)).map_err(|e| {
+                Error::Config {
+                    origin: rules.origin.clone(),
+                    message: format!("keyword automaton: {e}"),
+                }
             })?;
         let full_rules = rules
             .rules
@@ -176,9 +182,15 @@ impl Engine {
         (2 * self.max_len + 8).max(2 * self.b64_margin() + decode::B64_EDGE + 16)
     }
 
-    /// How far (in encoded bytes) a base64-encoded match can extend from its encoded keyword.
+    /// How far (in encoded bytes) a base64-encoded match can extend from its encoded keyword:
+    /// 4/3 of its length per level of base64 whose keywords the prefilter searches for.
     pub(crate) fn b64_margin(&self) -> usize {
-        self.max_len.div_ceil(3) * 4 + 8
+        let levels = self.options.decode_depth.clamp(1, MAX_B64_NESTING);
+        let mut len = self.max_len;
+        for _ in 0..levels {
+            len = len.div_ceil(3) * 4 + 8;
+        }
+        len
     }
 
     /// Fresh per-thread state.

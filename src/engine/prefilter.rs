@@ -35,7 +35,10 @@ pub(crate) struct Prefilter {
 const MIN_B64_PATTERN: usize = 4;
 
 impl Prefilter {
-    pub fn new(rules: &RuleSet, with_base64: bool) -> Result<Self, String> {
+    /// `base64_levels`: how many nested base64 encodings of each anchor to search for (0: no
+    /// decoding; 2 finds base64 inside base64, as in a Kubernetes secret holding a Docker
+    /// config whose `auth` is base64).
+    pub fn new(rules: &RuleSet, base64_levels: usize) -> Result<Self, String> {
         let mut strings: Vec<Vec<u8>> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut patterns: Vec<PatternInfo> = Vec::new();
@@ -70,7 +73,7 @@ impl Prefilter {
                 rule_gates[ri].push(id);
             }
         }
-        if with_base64 {
+        if base64_levels > 0 {
             // Encode each anchor in the spellings it is likely to be written in.
             // Base64 is case-sensitive: encode each anchor in lower and upper case, and in
             // every spelling the rule's examples use (e.g. `AIza`, `AccountKey`).
@@ -90,6 +93,14 @@ impl Prefilter {
             spelled.dedup();
             for word in spelled {
                 for (pattern, offset) in base64_patterns(&word) {
+                    if base64_levels > 1 {
+                        // The encoded anchor, encoded again: what an outer base64 layer
+                        // shows of it. Its offset is within the outer layer's quanta.
+                        for (outer, outer_offset) in base64_patterns(&pattern) {
+                            let p = intern(&outer, &mut strings, &mut patterns);
+                            patterns[p].b64_quantum_offset = Some(outer_offset);
+                        }
+                    }
                     let p = intern(&pattern, &mut strings, &mut patterns);
                     patterns[p].b64_quantum_offset = Some(offset);
                 }

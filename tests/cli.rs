@@ -1295,3 +1295,33 @@ fn decode_depth_controls_how_deep_encodings_are_followed() {
         .json();
     assert_eq!(v[0]["decoded"], serde_json::json!(["base64", "base64"]));
 }
+
+#[test]
+fn a_report_may_overwrite_its_own_baseline() {
+    let dir = Dir::new();
+    dir.create("a.txt", format!("{}\n", fxt(51)));
+    dir.scan_fixture_rules(&["-f", "json", "-o", "baseline.json", "a.txt"])
+        .code(1);
+    dir.create("a.txt", format!("{}\n{}\n", fxt(51), fxt(52)));
+    // The baseline is read before the report is written over it; like every report, the
+    // new one lists only the findings the baseline did not suppress.
+    let out = dir.scan_fixture_rules(&[
+        "--baseline",
+        "baseline.json",
+        "-f",
+        "json",
+        "-o",
+        "baseline.json",
+        "a.txt",
+    ]);
+    out.code(1).stderr_has("1 suppressed by baseline");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("baseline.json")).unwrap()).unwrap();
+    assert_eq!(
+        written.as_array().unwrap().len(),
+        1,
+        "only the new finding is written"
+    );
+    dir.scan_fixture_rules(&["--baseline", "baseline.json", "a.txt"])
+        .code(1);
+}

@@ -246,3 +246,60 @@ fn base64_inside_base64_is_found_with_decode_depth_2() {
         );
     }
 }
+
+fn engine_from(toml: &str) -> Engine {
+    let loaded = LoadedConfig::from_toml(toml, "inline.toml", std::path::Path::new(".")).unwrap();
+    let rules = RuleSet::from_loaded(loaded).unwrap();
+    rules.validate().unwrap();
+    Engine::new(rules, EngineOptions::default()).unwrap()
+}
+
+#[test]
+fn one_secret_yields_one_finding_from_the_most_specific_rule() {
+    let engine = engine_from(
+        r#"
+[[rules]]
+id = "generic-token"
+regex = '''(?i)token[ \t]{0,3}[:=][ \t]{0,3}([a-z0-9_]{20,40})\b'''
+keywords = ["token"]
+tags = ["generic"]
+confidence = "high"
+
+[[rules]]
+id = "fxt-medium"
+regex = '''\b(fxt_[0-9A-Za-z]{24})\b'''
+keywords = ["fxt_"]
+confidence = "medium"
+
+[[rules]]
+id = "fxt-high"
+regex = '''\b(fxt_[0-9A-Za-z]{24})\b'''
+keywords = ["fxt_"]
+confidence = "high"
+
+[[rules]]
+id = "fxt-suffix"
+regex = '''fxt_[0-9A-Za-z]{4}([0-9A-Za-z]{20})\b'''
+keywords = ["fxt_"]
+confidence = "low"
+"#,
+    );
+    let tok = util::fxt(1);
+    let found = whole(&engine, format!("token = {tok}\n").as_bytes());
+    // Same span: the highest confidence wins over rule order. A generic rule yields to the
+    // specific one whose secret it overlaps; a different (inner) span of a specific rule
+    // is its own finding.
+    assert_eq!(
+        secrets(&engine, &found),
+        vec![
+            ("fxt-high".into(), tok.clone()),
+            ("fxt-suffix".into(), tok[8..].to_string())
+        ]
+    );
+    // Alone, the generic rule reports.
+    let found = whole(&engine, b"token = abcdefghij0123456789xyz\n");
+    assert_eq!(
+        secrets(&engine, &found),
+        vec![("generic-token".into(), "abcdefghij0123456789xyz".into())]
+    );
+}

@@ -1325,3 +1325,29 @@ fn a_report_may_overwrite_its_own_baseline() {
     dir.scan_fixture_rules(&["--baseline", "baseline.json", "a.txt"])
         .code(1);
 }
+
+#[test]
+fn gitignore_rules_of_parent_directories_and_git_exclude_apply() {
+    let dir = Dir::new();
+    dir.create(".git/HEAD", "ref: refs/heads/main\n");
+    dir.create(".git/info/exclude", "*.local\n");
+    dir.create(".gitignore", "*.secret\n");
+    dir.create("sub/a.secret", fxt(61));
+    dir.create("sub/b.local", fxt(62));
+    dir.create("sub/c.txt", fxt(63));
+    let paths = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["-f", "json"];
+        all.extend_from_slice(args);
+        dir.scan_fixture_rules(&all)
+            .findings()
+            .into_iter()
+            .map(|f| f.path)
+            .collect()
+    };
+    assert_eq!(
+        paths(&["sub"]),
+        vec!["sub/a.secret", "sub/b.local", "sub/c.txt"]
+    );
+    assert_eq!(paths(&["--gitignore", "sub"]), vec!["sub/c.txt"]);
+    assert_eq!(paths(&["--gitignore", "."]), vec!["sub/c.txt"]);
+}

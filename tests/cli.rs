@@ -1351,3 +1351,16 @@ fn gitignore_rules_of_parent_directories_and_git_exclude_apply() {
     assert_eq!(paths(&["--gitignore", "sub"]), vec!["sub/c.txt"]);
     assert_eq!(paths(&["--gitignore", "."]), vec!["sub/c.txt"]);
 }
+
+#[test]
+fn overlapping_path_arguments_report_each_finding_once() {
+    let dir = Dir::new();
+    dir.create("sub/a.txt", format!("{}\n{}\n", fxt(71), fxt(72)));
+    dir.create("b.txt", fxt(73));
+    let found = dir
+        .scan_fixture_rules(&["-f", "json", ".", "sub", "sub/a.txt", "./sub/a.txt"])
+        .code(1)
+        .findings();
+    let got: Vec<_> = found.iter().map(|f| (f.path.as_str(), f.line)).collect();
+    assert_eq!(got, vec![("b.txt", 1), ("sub/a.txt", 1), ("sub/a.txt", 2)]);
+}

@@ -109,7 +109,14 @@ impl Collector {
             .findings
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
-        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        findings.sort_by(|a, b| {
+            (a.sort_key(), a.offset, &a.fingerprint).cmp(&(b.sort_key(), b.offset, &b.fingerprint))
+        });
+        // Overlapping arguments (`shush scan . src`, or a file and its directory) walk a
+        // file more than once; it is still one finding.
+        findings.dedup_by(|a, b| {
+            a.sort_key() == b.sort_key() && a.offset == b.offset && a.fingerprint == b.fingerprint
+        });
         let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
         errors.sort();
         let mut warnings = self

@@ -303,3 +303,33 @@ confidence = "low"
         vec![("generic-token".into(), "abcdefghij0123456789xyz".into())]
     );
 }
+
+#[test]
+fn an_allow_marker_far_along_the_line_applies_whatever_the_chunking() {
+    // Long minified lines: the marker is thousands of bytes from the secret, further than
+    // the rules' own match lengths.
+    let engine = fixture_engine();
+    for (before, after) in [(3000, 0), (0, 3000), (4000, 50)] {
+        let line = format!(
+            "{}{}x = {} {}{}\n",
+            if before > 0 { "/* shush:allow */ " } else { "" },
+            ".".repeat(before),
+            util::fxt(5),
+            ".".repeat(after),
+            if after > 0 { " // gitleaks:allow" } else { "" },
+        );
+        let input = format!("first line\n{line}last line {}\n", util::fxt(6));
+        let want = whole(&engine, input.as_bytes());
+        assert_eq!(
+            secrets(&engine, &want),
+            vec![("fixture-token".into(), util::fxt(6))]
+        );
+        for chunk in [1, 100, 1000, 2999, 3100] {
+            assert_eq!(
+                chunked(&engine, input.as_bytes(), chunk),
+                want,
+                "chunk {chunk}"
+            );
+        }
+    }
+}

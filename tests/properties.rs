@@ -159,6 +159,8 @@ enum Piece {
     PercentExample(usize),
     /// A built-in rule's example, base64-encoded twice.
     DoubleBase64Example(usize),
+    /// A built-in rule's example on a line with an inline allow marker `pad` bytes before it.
+    AllowedExample(usize, usize),
 }
 
 impl Piece {
@@ -183,6 +185,12 @@ impl Piece {
             Piece::Example(i) => out.extend_from_slice(&ex[i % ex.len()]),
             Piece::Base64Example(i, url) => out.extend_from_slice(&b64(&ex[i % ex.len()], *url)),
             Piece::PercentExample(i) => out.extend_from_slice(&percent(&ex[i % ex.len()])),
+            Piece::AllowedExample(i, pad) => {
+                out.extend_from_slice(b"\n# shush:allow ");
+                out.extend(std::iter::repeat_n(b'.', *pad));
+                out.push(b' ');
+                out.extend_from_slice(&ex[i % ex.len()]);
+            }
             Piece::DoubleBase64Example(i) => {
                 out.extend_from_slice(&b64(&b64(&ex[i % ex.len()], false), false))
             }
@@ -320,6 +328,7 @@ fn planted() -> impl Strategy<Value = Piece> {
         2 => (any::<usize>(), any::<bool>()).prop_map(|(i, u)| Piece::Base64Example(i, u)),
         1 => any::<usize>().prop_map(Piece::PercentExample),
         1 => any::<usize>().prop_map(Piece::DoubleBase64Example),
+        1 => (any::<usize>(), 0usize..6000).prop_map(|(i, pad)| Piece::AllowedExample(i, pad)),
     ]
 }
 

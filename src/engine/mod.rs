@@ -178,8 +178,12 @@ impl Engine {
     pub fn overlap(&self) -> usize {
         // Plain matches need `max_len` of context on each side; a base64 run is decoded
         // around an encoded keyword up to `b64_margin` past the owned span, and reaches
-        // `b64_margin` plus an edge further (see `decode`).
-        (2 * self.max_len + 8).max(2 * self.b64_margin() + decode::B64_EDGE + 16)
+        // `b64_margin` plus an edge further (see `decode`); the line of a match (inline
+        // allow markers, `regexTarget = "line"`) is looked at up to `LINE_CONTEXT` bytes
+        // around it.
+        (2 * self.max_len + 8)
+            .max(2 * self.b64_margin() + decode::B64_EDGE + 16)
+            .max(LINE_CONTEXT + self.max_len + 8)
     }
 
     /// How far (in encoded bytes) a base64-encoded match can extend from its encoded keyword:

@@ -333,3 +333,93 @@ fn an_allow_marker_far_along_the_line_applies_whatever_the_chunking() {
         }
     }
 }
+
+#[test]
+fn an_encoded_keyword_far_after_its_match_start_is_found_whatever_the_chunking() {
+    // The match belongs to the chunk where it starts; its encoded keyword is thousands of
+    // bytes further on, past that chunk, so the prefilter and the decoded run must reach
+    // that far (4/3 of the match per base64 level).
+    let loaded = LoadedConfig::from_toml(
+        r#"
+[[rules]]
+id = "wide-tail"
+regex = '''\b(wtok_[a-z0-9]{16})[.]{0,3000}:widetail'''
+keywords = [":widetail"]
+"#,
+        "wide.toml",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let engine = Engine::new(
+        RuleSet::from_loaded(loaded).unwrap(),
+        EngineOptions {
+            decode_depth: 2,
+            inline_allow: true,
+        },
+    )
+    .unwrap();
+    let tok = format!(
+        "wtok_{}",
+        util::Rng::new(1).string(b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
+    );
+    let plain = format!("{tok}{}:widetail", ".".repeat(2990));
+    for (encoded, levels) in [
+        (util::base64(&plain), 1),
+        (util::base64(util::base64(&plain)), 2),
+    ] {
+        let input = format!("{}\n{encoded}\n{}", "a".repeat(5000), "b".repeat(20000));
+        let want = whole(&engine, input.as_bytes());
+        assert_eq!(
+            secrets(&engine, &want),
+            vec![("wide-tail".into(), tok.clone())]
+        );
+        assert_eq!(want[0].decoded.len(), levels);
+        // Chunk boundaries at, just after and well after the match start (offset 5001).
+        for chunk in [1, 2, 3, 7, 64, 5001, 5002, 5003, 5010, 6000] {
+            assert_eq!(
+                chunked(&engine, input.as_bytes(), chunk),
+                want,
+                "chunk {chunk}, {levels} level(s)"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_percent_encoded_match_needs_a_plain_keyword_of_its_own() {
+    // The keyword of the second match is itself encoded (`widekey%3A`); it lies in the
+    // window of the first match's keyword, which used to be enough to report it, but only
+    // when both were in the same chunk.
+    let loaded = LoadedConfig::from_toml(
+        r#"
+[[rules]]
+id = "kv"
+regex = '''key:[ ]{0,40}"([a-z0-9!]{8,16})"'''
+keywords = ["key:"]
+"#,
+        "kv.toml",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let engine = Engine::new(
+        RuleSet::from_loaded(loaded).unwrap(),
+        EngineOptions::default(),
+    )
+    .unwrap();
+    let input = "key: \"abcdef12!\" key%3A%20%22zyxwvu98%21%22 key:%20%22mnopqr76%21%22\n";
+    let want = whole(&engine, input.as_bytes());
+    assert_eq!(
+        secrets(&engine, &want),
+        vec![
+            ("kv".into(), "abcdef12!".into()),
+            ("kv".into(), "mnopqr76!".into())
+        ]
+    );
+    for chunk in 1..=70 {
+        assert_eq!(
+            chunked(&engine, input.as_bytes(), chunk),
+            want,
+            "chunk {chunk}"
+        );
+    }
+}

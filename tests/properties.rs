@@ -68,6 +68,39 @@ fn fixture_engine_deep() -> &'static Engine {
     })
 }
 
+/// Rules whose keyword can sit 3000 bytes before or after the secret: long matches, for which
+/// the margins around encoded keywords and the chunk overlap matter more than the line
+/// context.
+fn wide_engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| {
+        let toml = r#"
+[[rules]]
+id = "wide-pair"
+description = "A keyword far before its secret"
+regex = '''widekey:[.]{0,3000}(wsec_[a-z0-9]{16})\b'''
+keywords = ["widekey:"]
+
+[[rules]]
+id = "wide-tail"
+description = "A secret far before its keyword"
+regex = '''\b(wtok_[a-z0-9]{16})[.]{0,3000}:widetail'''
+keywords = [":widetail"]
+"#;
+        let loaded = LoadedConfig::from_toml(toml, "wide.toml", std::path::Path::new(".")).unwrap();
+        let options = EngineOptions {
+            decode_depth: 2,
+            inline_allow: true,
+        };
+        Engine::new(RuleSet::from_loaded(loaded).unwrap(), options).unwrap()
+    })
+}
+
+fn corpus_wide() -> &'static Corpus {
+    static C: OnceLock<Corpus> = OnceLock::new();
+    C.get_or_init(|| Corpus::of(&[wide_engine()]))
+}
+
 /// What inputs are built from: real matches to plant, and keywords for near misses.
 struct Corpus {
     examples: Vec<Vec<u8>>,
@@ -86,6 +119,22 @@ impl Corpus {
                 match r.id.as_str() {
                     "github-pat" => examples.push(format!("token={}", util::ghp(i)).into_bytes()),
                     "fixture-token" => examples.push(format!("t: {}", util::fxt(i)).into_bytes()),
+                    "wide-pair" => examples.push(
+                        format!(
+                            "widekey:{}wsec_{}",
+                            ".".repeat([0, 7, 100, 1500, 2999][i as usize % 5]),
+                            util::Rng::new(i).string(b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
+                        )
+                        .into_bytes(),
+                    ),
+                    "wide-tail" => examples.push(
+                        format!(
+                            "wtok_{}{}:widetail",
+                            util::Rng::new(i).string(b"abcdefghijklmnopqrstuvwxyz0123456789", 16),
+                            ".".repeat([2999, 0, 7, 100, 1500][i as usize % 5]),
+                        )
+                        .into_bytes(),
+                    ),
                     "fixture-password" => {
                         examples.push(format!("password = \"{}\"", util::password(i)).into_bytes())
                     }
@@ -225,7 +274,7 @@ fn render(pieces: &[Piece], corpus: &Corpus) -> Vec<u8> {
 // (a) The engine never panics.
 
 proptest! {
-    #![proptest_config(Config { cases: cases(96), ..Config::default() })]
+    #![proptest_config(Config { cases: cases(192), ..Config::default() })]
 
     #[test]
     fn engine_never_panics_on_arbitrary_bytes(
@@ -335,23 +384,34 @@ fn planted() -> impl Strategy<Value = Piece> {
 #[derive(Debug, Clone)]
 struct ChunkCase {
     pieces: Vec<Piece>,
+    /// Filler before and after the pieces (seed, length): inputs must be longer than the
+    /// engine's overlap, or the scanner never cuts them into chunks at all.
+    prefix: (u64, usize),
+    suffix: (u64, usize),
     chunk: usize,
     feeds: Vec<usize>,
     binary: bool,
 }
 
-fn chunk_case() -> impl Strategy<Value = ChunkCase> {
-    // Chunk sizes log-uniform from 1 byte to 64 KiB; small chunks get small inputs, so the
-    // quadratic cost of 1-byte chunks stays bounded.
-    (0u32..=16)
-        .prop_flat_map(|e| (1usize << e)..=(2usize << e).min(64 << 10))
-        .prop_flat_map(|chunk| {
-            let max_pieces = if chunk < 64 { 6 } else { 24 };
+/// Scanner cost budget per case, in bytes the prefilter looks at.
+const BUDGET: usize = 40 << 20;
+
+fn chunk_case(engine: &Engine) -> impl Strategy<Value = ChunkCase> + use<> {
+    let overlap = engine.overlap();
+    // How far around each owned span the prefilter looks (a generous bound).
+    let reach = 2 * engine.max_match_len() + 64;
+    // Inputs run to about 3 overlaps; every chunk costs its size plus 2·reach, so the
+    // smallest chunk is what keeps a case within budget. With today's rules that is 1 byte;
+    // as rules grow longer, the smallest chunks tried grow with them.
+    let min_chunk = (3 * overlap * 2 * reach / BUDGET).clamp(1, 32 << 10);
+    let min_exp = usize::BITS - 1 - min_chunk.leading_zeros();
+    (min_exp..=16)
+        .prop_flat_map(move |e| ((1usize << e).max(min_chunk))..=(2usize << e).min(64 << 10))
+        .prop_flat_map(move |chunk| {
             (
-                proptest::collection::vec(
-                    prop_oneof![2 => filler(), 1 => planted()],
-                    1..max_pieces,
-                ),
+                proptest::collection::vec(prop_oneof![2 => filler(), 1 => planted()], 1..16),
+                (any::<u64>(), 0..=overlap + overlap / 2),
+                (any::<u64>(), 0..=overlap),
                 Just(chunk),
                 proptest::collection::vec(
                     prop_oneof![1usize..16, 16usize..4096, 4096usize..100_000],
@@ -360,12 +420,35 @@ fn chunk_case() -> impl Strategy<Value = ChunkCase> {
                 proptest::bool::weighted(0.1),
             )
         })
-        .prop_map(|(pieces, chunk, feeds, binary)| ChunkCase {
-            pieces,
-            chunk,
-            feeds,
-            binary,
+        .prop_map(
+            move |(pieces, prefix, suffix, chunk, feeds, binary)| ChunkCase {
+                pieces,
+                prefix,
+                // At least a few chunks past the overlap.
+                suffix: (
+                    suffix.0,
+                    suffix.1.max((overlap + 4 * chunk).saturating_sub(prefix.1)),
+                ),
+                chunk,
+                feeds,
+                binary,
+            },
+        )
+}
+
+/// `len` bytes of printable filler with newlines, from `seed`.
+fn padding(seed: u64, len: usize) -> Vec<u8> {
+    let mut rng = util::Rng::new(seed);
+    (0..len)
+        .map(|_| {
+            let r = rng.next_u64();
+            if r % 23 == 0 {
+                b'\n'
+            } else {
+                b' ' + (r % 95) as u8
+            }
         })
+        .collect()
 }
 
 fn check_chunk_case(
@@ -373,7 +456,11 @@ fn check_chunk_case(
     corpus: &Corpus,
     case: &ChunkCase,
 ) -> Result<usize, TestCaseError> {
-    let input = render(&case.pieces, corpus);
+    let mut input = padding(case.prefix.0, case.prefix.1);
+    input.push(b'\n');
+    input.extend_from_slice(&render(&case.pieces, corpus));
+    input.push(b'\n');
+    input.extend_from_slice(&padding(case.suffix.0, case.suffix.1));
     let meta = InputMeta {
         path: Some("dir/file.txt"),
         binary: case.binary,
@@ -416,7 +503,7 @@ fn run_chunk_property(engine: &Engine, corpus: &Corpus, cases_n: u32) {
     });
     let with_matches = std::cell::Cell::new(0u32);
     let total = std::cell::Cell::new(0u32);
-    let result = runner.run(&chunk_case(), |case| {
+    let result = runner.run(&chunk_case(engine), |case| {
         let has_plant = case.pieces.iter().any(|p| {
             matches!(
                 p,
@@ -449,17 +536,22 @@ fn run_chunk_property(engine: &Engine, corpus: &Corpus, cases_n: u32) {
 
 #[test]
 fn whole_and_chunked_scans_find_the_same_matches() {
-    run_chunk_property(builtin(), corpus_builtin(), cases(96));
+    run_chunk_property(builtin(), corpus_builtin(), cases(192));
 }
 
 #[test]
 fn whole_and_chunked_scans_agree_with_the_fixture_rules() {
-    run_chunk_property(fixture_engine(), corpus_fixture(), cases(96));
+    run_chunk_property(fixture_engine(), corpus_fixture(), cases(192));
 }
 
 #[test]
 fn whole_and_chunked_scans_agree_with_the_fixture_rules_decoding_deeply() {
     run_chunk_property(fixture_engine_deep(), corpus_fixture(), cases(48));
+}
+
+#[test]
+fn whole_and_chunked_scans_agree_on_long_matches() {
+    run_chunk_property(wide_engine(), corpus_wide(), cases(48));
 }
 
 #[test]

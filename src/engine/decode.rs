@@ -231,13 +231,14 @@ impl Engine {
                         span.start.min(secret_span.start),
                         span.end.max(secret_span.end),
                     );
-                    // Report a match from around its own rule's keyword only: one that merely
-                    // lies near another rule's keyword would be found or not depending on how
-                    // the input was chunked.
-                    let own_window = windows
-                        .iter()
-                        .any(|&(r, ws, we)| r as usize == m.rule && ws <= lo && hi <= we);
-                    if lo < interior.start || hi > interior.end || !own_window {
+                    // Report a match only from around a keyword of its own rule that it
+                    // contains, within the window that keyword opens: one that merely lies near
+                    // another keyword would be found or not depending on how the input was
+                    // chunked.
+                    if lo < interior.start
+                        || hi > interior.end
+                        || !self.holds_own_anchor(m.rule, hay, lo..hi)
+                    {
                         continue;
                     }
                     self.push_decoded(
@@ -254,6 +255,25 @@ impl Engine {
             }
         }
         st.decode_bufs[depth] = bufs;
+    }
+
+    /// Whether the (encoded) match `span` of rule `r` contains one of the rule's anchors in
+    /// plain text, and lies within the window that anchor opens.
+    fn holds_own_anchor(&self, r: usize, hay: &[u8], span: Range<usize>) -> bool {
+        let rule = self.rule(r);
+        let crate::rules::Strategy::Window { anchors, .. } = &rule.strategy else {
+            return false;
+        };
+        let ml = rule.max_len;
+        let text = &hay[span.clone()];
+        anchors.iter().any(|a| {
+            let a = a.as_bytes();
+            a.len() <= text.len()
+                && text.windows(a.len()).enumerate().any(|(i, w)| {
+                    let (hs, he) = (span.start + i, span.start + i + a.len());
+                    w.eq_ignore_ascii_case(a) && span.start + ml >= he && span.end <= hs + ml
+                })
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

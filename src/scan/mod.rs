@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Settings for a filesystem scan.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
-    /// Follow symbolic links while walking (explicitly named paths are always followed).
+    /// Follow symbolic links while walking (explicitly named paths are always followed, and
+    /// explicitly named pipes and devices are read as streams).
     pub follow_symlinks: bool,
     /// Honour `.gitignore`, `.ignore` and git's exclude files.
     pub gitignore: bool,
@@ -108,7 +109,14 @@ impl Collector {
             .findings
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
-        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        findings.sort_by(|a, b| {
+            (a.sort_key(), a.offset, &a.fingerprint).cmp(&(b.sort_key(), b.offset, &b.fingerprint))
+        });
+        // Overlapping arguments (`shush scan . src`, or a file and its directory) walk a
+        // file more than once; it is still one finding.
+        findings.dedup_by(|a, b| {
+            a.sort_key() == b.sort_key() && a.offset == b.offset && a.fingerprint == b.fingerprint
+        });
         let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
         errors.sort();
         let mut warnings = self
@@ -187,8 +195,16 @@ pub fn scan_paths(
                     return ignore::WalkState::Continue;
                 }
             }
-            match scan_file(engine, &mut st, &mut buf, path, opts, stats) {
+            match scan_file(engine, &mut st, &mut buf, path, is_root, opts, stats) {
                 Ok(FileResult::Scanned(findings)) => collector.findings(findings),
+                Ok(FileResult::Truncated(findings)) => {
+                    collector.findings(findings);
+                    collector.warn(format!(
+                        "{}: only the first {} bytes were scanned (--max-file-size)",
+                        display_path(path),
+                        opts.max_file_size
+                    ));
+                }
                 Ok(FileResult::TooLarge(size)) => collector.warn(format!(
                     "{}: skipped, {size} bytes is over the --max-file-size cap of {} bytes",
                     display_path(path),
@@ -221,27 +237,35 @@ fn walk_error(err: &ignore::Error) -> String {
 
 enum FileResult {
     Scanned(Vec<Finding>),
+    /// A stream (pipe, device) that went on past the size cap: its head was scanned.
+    Truncated(Vec<Finding>),
     TooLarge(u64),
     Special,
 }
 
+/// Scans one walked or named path. `explicit`: named on the command line, where a pipe or
+/// device (`shush scan <(git diff)`, `/dev/stdin`) is read as a stream; met while walking,
+/// such files are skipped (reading a FIFO could block forever).
 fn scan_file(
     engine: &Engine,
     st: &mut crate::engine::ScanState,
     buf: &mut Vec<u8>,
     path: &Path,
+    explicit: bool,
     opts: &ScanOptions,
     stats: &Stats,
 ) -> Result<FileResult, String> {
     let display = display_path(path);
     let md = std::fs::metadata(path).map_err(|e| format!("{display}: {e}"))?;
-    if !md.is_file() {
-        if !md.is_dir() {
-            stats.skipped_special.fetch_add(1, Ordering::Relaxed);
-        }
+    let stream = !md.is_file();
+    if md.is_dir() {
         return Ok(FileResult::Special);
     }
-    if md.len() > opts.max_file_size {
+    if stream && !explicit {
+        stats.skipped_special.fetch_add(1, Ordering::Relaxed);
+        return Ok(FileResult::Special);
+    }
+    if !stream && md.len() > opts.max_file_size {
         stats.skipped_large.fetch_add(1, Ordering::Relaxed);
         return Ok(FileResult::TooLarge(md.len()));
     }
@@ -253,17 +277,24 @@ fn scan_file(
     let mut reader = file.take(opts.max_file_size);
     let (located, bytes) = input::scan_reader(engine, st, &mut reader, buf, meta)
         .map_err(|e| format!("{display}: {e}"))?;
+    // A stream has no size to check up front: see whether it went on past the cap.
+    let truncated = stream
+        && bytes == opts.max_file_size
+        && reader.into_inner().read(&mut [0u8; 1]).is_ok_and(|n| n > 0);
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(bytes, Ordering::Relaxed);
     let source = Source::File {
         path: display.clone(),
     };
-    Ok(FileResult::Scanned(
-        located
-            .iter()
-            .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal))
-            .collect(),
-    ))
+    let findings = located
+        .iter()
+        .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal))
+        .collect();
+    Ok(if truncated {
+        FileResult::Truncated(findings)
+    } else {
+        FileResult::Scanned(findings)
+    })
 }
 
 /// Scans standard input (or any reader) as one input named `-`.

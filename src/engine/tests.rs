@@ -453,4 +453,3 @@ fn unsupported_filters_are_reported_not_dropped() {
     );
     assert!(rules.rules[0].filter.is_none());
 }
-

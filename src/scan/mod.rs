@@ -24,6 +24,8 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Put secrets in reports unmasked.
     pub reveal: bool,
+    /// Archives and container images: caps, unreadable members, layer cache.
+    pub artifacts: crate::archive::ArtifactOptions,
 }
 
 impl Default for ScanOptions {
@@ -34,6 +36,7 @@ impl Default for ScanOptions {
             max_file_size: 256 << 20,
             threads: 0,
             reveal: false,
+            artifacts: Default::default(),
         }
     }
 }
@@ -103,6 +106,22 @@ impl Collector {
         }
     }
 
+    fn artifact(&self, a: crate::archive::ArtifactScan, opts: &ScanOptions, stats: &Stats) {
+        stats.files.fetch_add(a.scanned, Ordering::Relaxed);
+        stats.bytes.fetch_add(a.bytes, Ordering::Relaxed);
+        for p in a.problems {
+            if opts.artifacts.skip_unreadable {
+                self.warn(format!("{p} (skipped: --skip-unreadable)"));
+            } else {
+                self.error(p.to_string());
+            }
+        }
+        for n in a.notes {
+            self.warn(n);
+        }
+        self.findings(a.findings);
+    }
+
     fn into_outcome(self) -> Outcome {
         let mut findings = self
             .findings
@@ -139,13 +158,23 @@ pub fn scan_paths(
     progress: &Progress,
 ) -> Outcome {
     let collector = Collector::new();
+    // Image layout directories are scanned as images, not walked.
+    let images_on = opts.artifacts.limits.max_depth > 0;
+    let (roots, top_layouts): (Vec<&PathBuf>, Vec<&PathBuf>) = paths
+        .iter()
+        .partition(|p| !(images_on && p.is_dir() && crate::image::is_layout_dir(p)));
+    let layouts = std::sync::Arc::new(Mutex::new(
+        top_layouts.into_iter().cloned().collect::<Vec<PathBuf>>(),
+    ));
+    let found = layouts.clone();
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         opts.threads
     };
-    let mut builder = ignore::WalkBuilder::new(&paths[0]);
-    for p in &paths[1..] {
+    let mut builder =
+        ignore::WalkBuilder::new(roots.first().map_or(Path::new(""), |p| p.as_path()));
+    for p in roots.iter().skip(1) {
         builder.add(p);
     }
     builder
@@ -153,7 +182,9 @@ pub fn scan_paths(
         .hidden(false)
         .follow_links(opts.follow_symlinks)
         .threads(threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            e.file_name() != ".git" && !(images_on && e.depth() > 0 && layout_dir(e, &found))
+        });
     if opts.gitignore {
         builder
             .git_ignore(true)
@@ -163,45 +194,74 @@ pub fn scan_paths(
             .parents(true)
             .require_git(false);
     }
-    builder.build_parallel().run(|| {
-        let mut st = engine.new_state();
-        let mut buf = Vec::new();
-        let collector = &collector;
-        Box::new(move |entry| {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(err) => {
-                    collector.error(walk_error(&err));
-                    return ignore::WalkState::Continue;
+    if !roots.is_empty() {
+        builder.build_parallel().run(|| {
+            let mut st = engine.new_state();
+            let mut buf = Vec::new();
+            let collector = &collector;
+            Box::new(move |entry| {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(err) => {
+                        collector.error(walk_error(&err));
+                        return ignore::WalkState::Continue;
+                    }
+                };
+                let path = entry.path();
+                let ft = entry.file_type();
+                let is_root = entry.depth() == 0;
+                if let Some(ft) = ft {
+                    if ft.is_dir() {
+                        return ignore::WalkState::Continue;
+                    }
+                    if ft.is_symlink() && !is_root {
+                        stats.skipped_symlinks.fetch_add(1, Ordering::Relaxed);
+                        return ignore::WalkState::Continue;
+                    }
                 }
-            };
-            let path = entry.path();
-            let ft = entry.file_type();
-            let is_root = entry.depth() == 0;
-            if let Some(ft) = ft {
-                if ft.is_dir() {
-                    return ignore::WalkState::Continue;
+                match scan_file(engine, &mut st, &mut buf, path, opts, stats) {
+                    Ok(FileResult::Scanned(findings)) => collector.findings(findings),
+                    Ok(FileResult::TooLarge(size)) => collector.warn(format!(
+                        "{}: skipped, {size} bytes is over the --max-file-size cap of {} bytes",
+                        display_path(path),
+                        opts.max_file_size
+                    )),
+                    Ok(FileResult::Special) => {}
+                    Ok(FileResult::Artifact(a)) => collector.artifact(a, opts, stats),
+                    Err(msg) => collector.error(msg),
                 }
-                if ft.is_symlink() && !is_root {
-                    stats.skipped_symlinks.fetch_add(1, Ordering::Relaxed);
-                    return ignore::WalkState::Continue;
-                }
-            }
-            match scan_file(engine, &mut st, &mut buf, path, opts, stats) {
-                Ok(FileResult::Scanned(findings)) => collector.findings(findings),
-                Ok(FileResult::TooLarge(size)) => collector.warn(format!(
-                    "{}: skipped, {size} bytes is over the --max-file-size cap of {} bytes",
-                    display_path(path),
-                    opts.max_file_size
-                )),
-                Ok(FileResult::Special) => {}
-                Err(msg) => collector.error(msg),
-            }
-            progress.tick();
-            ignore::WalkState::Continue
-        })
-    });
+                progress.tick();
+                ignore::WalkState::Continue
+            })
+        });
+    }
+    let layouts = std::mem::take(&mut *layouts.lock().unwrap_or_else(|e| e.into_inner()));
+    for dir in layouts {
+        let store = crate::image::store::Store::dir(&dir);
+        let a = crate::image::scan_store(
+            engine,
+            &store,
+            &display_path(&dir),
+            &opts.artifacts,
+            opts.reveal,
+        );
+        collector.artifact(a, opts, stats);
+    }
     collector.into_outcome()
+}
+
+/// Whether a walked entry is an image layout directory (collected to be scanned as an
+/// image rather than walked).
+fn layout_dir(e: &ignore::DirEntry, found: &Mutex<Vec<PathBuf>>) -> bool {
+    let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+    if !is_dir || !crate::image::is_layout_dir(e.path()) {
+        return false;
+    }
+    found
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(e.path().to_path_buf());
+    true
 }
 
 fn walk_error(err: &ignore::Error) -> String {
@@ -221,6 +281,7 @@ fn walk_error(err: &ignore::Error) -> String {
 
 enum FileResult {
     Scanned(Vec<Finding>),
+    Artifact(crate::archive::ArtifactScan),
     TooLarge(u64),
     Special,
 }
@@ -240,6 +301,20 @@ fn scan_file(
             stats.skipped_special.fetch_add(1, Ordering::Relaxed);
         }
         return Ok(FileResult::Special);
+    }
+    // Archives and images are bounded by their own caps, not --max-file-size.
+    if let Some(a) = crate::image::scan_file(
+        engine,
+        st,
+        buf,
+        path,
+        &display,
+        &opts.artifacts,
+        opts.reveal,
+    )
+    .map_err(|e| format!("{display}: {e}"))?
+    {
+        return Ok(FileResult::Artifact(a));
     }
     if md.len() > opts.max_file_size {
         stats.skipped_large.fetch_add(1, Ordering::Relaxed);

@@ -525,16 +525,28 @@ fn zip_error(e: zip::result::ZipError) -> io::Error {
         {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                "encrypted entry: cannot be scanned",
+                Unreadable("encrypted entry: cannot be scanned".into()),
             )
         }
         other => io::Error::new(io::ErrorKind::InvalidData, format!("zip: {other}")),
     }
 }
 
+/// An input shush cannot read by design (an encrypted entry), as opposed to a corrupt one.
+#[derive(Debug, Clone)]
+pub struct Unreadable(pub String);
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
 /// A problem's message: caps as they are, other errors with a hint of their kind.
 fn describe(e: &io::Error) -> String {
-    if is_cap(e) {
+    if is_cap(e) || e.get_ref().is_some_and(|i| i.is::<Unreadable>()) {
         return e.to_string();
     }
     match e.kind() {
@@ -573,9 +585,13 @@ struct Inflate<'a, 'b> {
     budget: &'b Budget,
 }
 
+/// Most bytes one read through [`Inflate`] delivers: caps are overshot by at most this.
+const INFLATE_STEP: usize = 64 << 10;
+
 impl Read for Inflate<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let step = buf.len().min(INFLATE_STEP);
+        let n = self.inner.read(&mut buf[..step])?;
         self.out += n as u64;
         self.budget.add_inflated(n as u64)?;
         let max_ratio = self.budget.limits().max_ratio;

@@ -360,7 +360,10 @@ fn image_findings(
             .map(|b| serde_json::from_slice::<serde_json::Value>(&b))
         {
             Ok(Ok(cfg)) => {
-                history = manifest::layer_history(&cfg);
+                history = manifest::layer_history(&cfg)
+                    .into_iter()
+                    .map(|h| h.map(|h| if reveal { h } else { redact(engine, st, &h) }))
+                    .collect();
                 for f in manifest::config_fields(&cfg) {
                     let found =
                         input::scan_bytes(engine, st, f.text.as_bytes(), InputMeta::default());
@@ -375,7 +378,11 @@ fn image_findings(
                             .and_then(|i| img.layers.get(i))
                             .and_then(|l| l.digest.clone());
                         if f.field.ends_with(".created_by") {
-                            src.created_by = Some(f.text.clone());
+                            src.created_by = Some(if reveal {
+                                f.text.clone()
+                            } else {
+                                redact(engine, st, &f.text)
+                            });
                         }
                         out.findings.push(Finding::new(
                             engine,
@@ -478,6 +485,34 @@ fn image_findings(
             });
         }
     }
+}
+
+/// `text` with every secret the engine finds in it masked (as reports mask secrets), for
+/// context shown beside findings: a history line can hold the very secret it reports.
+pub fn redact(engine: &Engine, st: &mut crate::engine::ScanState, text: &str) -> String {
+    let found = input::scan_bytes(engine, st, text.as_bytes(), InputMeta::default());
+    if found.is_empty() {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut spans: Vec<(usize, usize)> = found
+        .iter()
+        .map(|l| (l.secret_span.start as usize, l.secret_span.end as usize))
+        .filter(|&(a, b)| a <= b && b <= bytes.len())
+        .collect();
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (a, b) in spans {
+        if a < at {
+            continue; // overlapping spans: the first one masks
+        }
+        out.push_str(&String::from_utf8_lossy(&bytes[at..a]));
+        out.push_str(&crate::finding::mask(&bytes[a..b]));
+        at = b;
+    }
+    out.push_str(&String::from_utf8_lossy(&bytes[at..]));
+    out
 }
 
 /// Scans a file that may be an archive or an image: `None` when it is neither (the caller

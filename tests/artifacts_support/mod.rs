@@ -123,7 +123,8 @@ pub fn shush() -> assert_cmd::Command {
 pub fn run_json(args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
     let out = shush()
         .args(args)
-        .args(["--format", "json", "--no-config", "--no-progress"])
+        .args(["--format", "json", "--no-progress"])
+        .args(no_config(args))
         .output()
         .unwrap();
     let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
@@ -140,7 +141,8 @@ pub fn image_json(args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
     let out = shush()
         .arg("image")
         .args(args)
-        .args(["--format", "json", "--no-config"])
+        .args(["--format", "json"])
+        .args(no_config(args))
         .output()
         .unwrap();
     let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
@@ -150,6 +152,15 @@ pub fn image_json(args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
         findings,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `--no-config`, unless the arguments name a config.
+fn no_config(args: &[&str]) -> Vec<&'static str> {
+    if args.contains(&"--config") {
+        vec![]
+    } else {
+        vec!["--no-config"]
+    }
 }
 
 /// The `path` of each finding, sorted.

@@ -249,7 +249,7 @@ fn max_depth_zero_scans_archives_as_bytes() {
     );
     let (code, findings, _) = run_json(&["scan", "--max-depth", "0", &p]);
     assert_eq!(code, 1);
-    assert_eq!(paths(&findings), [p.clone()]);
+    assert_eq!(paths(&findings), [p]);
     assert_eq!(findings[0]["source"]["kind"], "file");
 }
 

@@ -187,6 +187,37 @@ fn docker_save_layers_whiteouts_and_history() {
     let (code, findings, _) = run_json(&["scan", &renamed.to_string_lossy()]);
     assert_eq!((code, findings.len()), (1, 6));
     assert!(findings.iter().all(|f| f["source"]["kind"] == "image"));
+    // `docker save | gzip` and zstd: read in two streaming passes, the same findings.
+    let summary = |fs: &[Value]| {
+        let mut v: Vec<String> = fs
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    f["fingerprint"],
+                    f["source"]["layer_index"],
+                    f["source"]["hidden_by"],
+                    f["source"]["field"]
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (_, plain, _) = run_image(&p, &[]);
+    for (name, data) in [("img.tar.gz", gz(&img)), ("img.tar.zst", zst(&img))] {
+        let c = dir.path().join(name);
+        std::fs::write(&c, data).unwrap();
+        let c = c.to_string_lossy().into_owned();
+        let (code, compressed, err) = run_image(&c, &[]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("image acme/app:1.0: 5 layers"), "{err}");
+        assert_eq!(summary(&compressed), summary(&plain));
+        let (code, scanned, err) = run_json(&["scan", &c]);
+        assert_eq!(code, 1, "{err}");
+        assert_eq!(summary(&scanned), summary(&plain));
+        assert!(scanned.iter().all(|f| f["source"]["kind"] == "image"));
+    }
     // Masked by default, in every field.
     let text = serde_json::to_string(&findings).unwrap();
     for seed in 100..=104 {

@@ -639,6 +639,76 @@ impl Read for EntryCap<'_> {
     }
 }
 
+/// What [`for_each_entry`] tells its callback to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on to the next entry.
+    Continue,
+    /// Stop reading the archive.
+    Stop,
+}
+
+/// Reads a tar stream, decompressing it first if it is compressed (any format [`sniff`]
+/// knows, stacked up to [`MAX_STACKED_COMPRESSION`]), and hands each entry's header and
+/// data to `f`. Inflated bytes are charged to `budget`. `Ok(false)` when the (decompressed)
+/// stream is not a tar. Errors are the stream's own: an error while `f` reads an entry is
+/// returned only when the archive itself broke.
+pub fn for_each_entry(
+    reader: &mut dyn Read,
+    budget: &Budget,
+    f: &mut dyn FnMut(&tar::Entry, &mut dyn Read) -> Flow,
+) -> io::Result<bool> {
+    for_each_entry_inner(reader, budget, f, 0)
+}
+
+fn for_each_entry_inner(
+    reader: &mut dyn Read,
+    budget: &Budget,
+    f: &mut dyn FnMut(&tar::Entry, &mut dyn Read) -> Flow,
+    wraps: usize,
+) -> io::Result<bool> {
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    reader.take(HEAD_LEN as u64).read_to_end(&mut head)?;
+    let mut rd = io::Cursor::new(&head[..]).chain(reader);
+    match sniff(&head) {
+        Some(fmt) if fmt.is_compression() && wraps < MAX_STACKED_COMPRESSION => {
+            let consumed = Cell::new(0u64);
+            let mut counted = Counting {
+                inner: &mut rd,
+                n: &consumed,
+            };
+            let mut dec = decoder(fmt, &mut counted)?;
+            let mut guard = Inflate {
+                inner: &mut *dec,
+                input: InputSize::Counted(&consumed),
+                out: 0,
+                budget,
+            };
+            for_each_entry_inner(&mut guard, budget, f, wraps + 1)
+        }
+        Some(Format::Tar) => {
+            let mut tar = tar::TarReader::new(tar::Stream(&mut rd));
+            while let Some(entry) = tar.next_entry()? {
+                if budget.aborted() {
+                    break;
+                }
+                let flow = f(&entry, &mut tar.data());
+                if tar.is_broken() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "archive broken while reading an entry (truncated or corrupt)",
+                    ));
+                }
+                if flow == Flow::Stop {
+                    break;
+                }
+            }
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Reads `head` (up to [`HEAD_LEN`] bytes) from `r`, and tells the format.
 pub fn sniff_reader<R: Read>(r: &mut R, head: &mut Vec<u8>) -> io::Result<Option<Format>> {
     head.clear();

@@ -33,11 +33,17 @@ pub fn open_store(path: &Path) -> Result<Store, String> {
                 )
             }
         }
-        Some(f) if f.is_compression() => Err(format!(
-            "a {} stream: decompress the image tarball first (layers are read at their \
-             offsets); `shush scan` reads it as a nested archive",
-            f.as_str()
-        )),
+        Some(f) if f.is_compression() => {
+            let budget = crate::archive::Budget::new(crate::archive::Limits::default());
+            match Store::probe_stream(path, &budget) {
+                Ok(Some(store)) => Ok(store),
+                Ok(None) => Err(format!(
+                    "a {} stream, but not of an image archive (no manifest.json, nor index.json + oci-layout)",
+                    f.as_str()
+                )),
+                Err(e) => Err(format!("unreadable {} stream: {e}", f.as_str())),
+            }
+        }
         _ => Err("not an image tarball or layout directory".into()),
     }
 }

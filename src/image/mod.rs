@@ -207,25 +207,52 @@ pub fn scan_store(
         _ => None,
     };
     let budget = Budget::new(opts.limits.clone());
-    let results: Vec<(LayerScan, Vec<Problem>, bool)> = unique
-        .par_iter()
-        .map_init(
-            || (engine.new_state(), Vec::new()),
-            |(st, buf), layer| {
-                scan_layer(
-                    engine,
-                    st,
-                    buf,
-                    store,
-                    display,
-                    layer,
-                    &budget,
-                    cache.as_ref(),
-                    reveal,
-                )
-            },
-        )
-        .collect();
+    let results: Vec<(LayerScan, Vec<Problem>, bool)> = match store {
+        Store::Stream { path, .. } => stream_layers(
+            engine,
+            store,
+            path,
+            display,
+            &unique,
+            &budget,
+            cache.as_ref(),
+            reveal,
+        ),
+        _ => unique
+            .par_iter()
+            .map_init(
+                || (engine.new_state(), Vec::new()),
+                |(st, buf), layer| {
+                    if let Some(hit) = cache.as_ref().and_then(|c| c.load(&layer.key())) {
+                        return (hit, Vec::new(), true);
+                    }
+                    let mut chain = vec![display.to_string(), layer.blob.clone()];
+                    match store.open(&layer.blob) {
+                        Ok(mut r) => scan_layer(
+                            engine,
+                            st,
+                            buf,
+                            &mut r,
+                            &mut chain,
+                            layer,
+                            &budget,
+                            cache.as_ref(),
+                            reveal,
+                        ),
+                        Err(e) => (
+                            LayerScan::default(),
+                            vec![Problem {
+                                chain,
+                                message: e.to_string(),
+                                cap: false,
+                            }],
+                            false,
+                        ),
+                    }
+                },
+            )
+            .collect(),
+    };
     for (scan, problems, cached) in &results {
         out.problems.extend(problems.iter().cloned());
         if *cached {
@@ -263,30 +290,109 @@ pub fn scan_store(
     out
 }
 
+/// Reads the layers of a compressed image archive in one streaming pass, in archive order.
+#[allow(clippy::too_many_arguments)]
+fn stream_layers(
+    engine: &Engine,
+    store: &Store,
+    path: &Path,
+    display: &str,
+    unique: &[&LayerRef],
+    budget: &Budget,
+    cache: Option<&Cache>,
+    reveal: bool,
+) -> Vec<(LayerScan, Vec<Problem>, bool)> {
+    let mut results: Vec<Option<(LayerScan, Vec<Problem>, bool)>> = vec![None; unique.len()];
+    let mut wanted: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, layer) in unique.iter().enumerate() {
+        if let Some(hit) = cache.and_then(|c| c.load(&layer.key())) {
+            results[i] = Some((hit, Vec::new(), true));
+        } else if let Some(name) = store.resolve(&layer.blob) {
+            wanted.entry(name).or_default().push(i);
+        }
+    }
+    let mut st = engine.new_state();
+    let mut buf = Vec::new();
+    let mut outer: Vec<Problem> = Vec::new();
+    if !wanted.is_empty() {
+        let r = std::fs::File::open(path).and_then(|f| {
+            archive::for_each_entry(
+                &mut std::io::BufReader::with_capacity(256 << 10, f),
+                budget,
+                &mut |e, data| {
+                    if e.kind == tar::Kind::File {
+                        if let Some(idx) = wanted.remove(&e.name()) {
+                            let layer = unique[idx[0]];
+                            let mut chain = vec![display.to_string(), layer.blob.clone()];
+                            let res = scan_layer(
+                                engine, &mut st, &mut buf, data, &mut chain, layer, budget, cache,
+                                reveal,
+                            );
+                            for i in idx {
+                                results[i] = Some(res.clone());
+                            }
+                        }
+                    }
+                    if wanted.is_empty() {
+                        archive::Flow::Stop
+                    } else {
+                        archive::Flow::Continue
+                    }
+                },
+            )
+        });
+        if let Err(e) = r {
+            outer.push(Problem {
+                chain: vec![display.to_string()],
+                message: e.to_string(),
+                cap: archive::is_cap(&e),
+            });
+        }
+    }
+    let mut out: Vec<(LayerScan, Vec<Problem>, bool)> = results
+        .into_iter()
+        .zip(unique)
+        .map(|(r, layer)| {
+            r.unwrap_or_else(|| {
+                let problems = if outer.is_empty() {
+                    vec![Problem {
+                        chain: vec![display.to_string(), layer.blob.clone()],
+                        message: "layer missing from the archive".into(),
+                        cap: false,
+                    }]
+                } else {
+                    Vec::new()
+                };
+                (LayerScan::default(), problems, false)
+            })
+        })
+        .collect();
+    if let Some(first) = out.first_mut() {
+        first.1.extend(outer);
+    } else if !outer.is_empty() {
+        out.push((LayerScan::default(), outer, false));
+    }
+    out
+}
+
 #[allow(clippy::too_many_arguments)]
 fn scan_layer(
     engine: &Engine,
     st: &mut crate::engine::ScanState,
     buf: &mut Vec<u8>,
-    store: &Store,
-    display: &str,
+    reader: &mut dyn std::io::Read,
+    chain: &mut Vec<String>,
     layer: &LayerRef,
     budget: &Budget,
     cache: Option<&Cache>,
     reveal: bool,
 ) -> (LayerScan, Vec<Problem>, bool) {
     let key = layer.key();
-    if let Some(hit) = cache.and_then(|c| c.load(&key)) {
-        return (hit, Vec::new(), true);
-    }
     let mut scan = LayerScan::default();
     let mut walker = Walker::new(engine, st, buf, budget);
-    let mut chain = vec![display.to_string(), layer.blob.clone()];
-    let r = store
-        .open(&layer.blob)
-        .and_then(|mut r| walker.scan_layer(&mut r, &mut chain, 2, &mut |e| scan.visit(e)));
+    let r = walker.scan_layer(reader, chain, 2, &mut |e| scan.visit(e));
     if let Err(e) = r {
-        walker.problem(&chain, &e);
+        walker.problem(chain, &e);
     }
     scan.paths.sort_unstable();
     scan.paths.dedup();
@@ -535,12 +641,17 @@ pub fn scan_file(
     let Some(format) = archive::sniff_reader(&mut file, &mut head)? else {
         return Ok(None);
     };
-    if format == archive::sniff::Format::Tar {
-        if let Ok(store) = Store::index_tar(path) {
-            if store.is_image() {
-                return Ok(Some(scan_store(engine, &store, display, opts, reveal)));
-            }
-        }
+    let store = if format == archive::sniff::Format::Tar {
+        Store::probe_tar(path).ok().flatten()
+    } else if format.is_compression() {
+        // `docker save | gzip`: a first pass reads the names and the small documents.
+        let budget = Budget::new(opts.limits.clone());
+        Store::probe_stream(path, &budget).ok().flatten()
+    } else {
+        None
+    };
+    if let Some(store) = store.filter(Store::is_image) {
+        return Ok(Some(scan_store(engine, &store, display, opts, reveal)));
     }
     Ok(Some(archive::scan_file(
         engine,

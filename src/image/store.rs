@@ -39,6 +39,43 @@ pub enum Store {
         /// Entries by normalised name.
         items: HashMap<String, Item>,
     },
+    /// A compressed tar file (`docker save | gzip`): no offsets to seek to, so layers are
+    /// read in a second streaming pass; the small documents were kept from the first.
+    Stream {
+        /// The compressed tar file.
+        path: PathBuf,
+        /// Entries by normalised name (offsets are meaningless here).
+        items: HashMap<String, Item>,
+        /// Small entries that may be JSON documents, by name.
+        kept: HashMap<String, Vec<u8>>,
+    },
+}
+
+/// Entries of a compressed image archive kept in memory by the first pass: at most this
+/// large each…
+pub const KEEP_ENTRY: u64 = 4 << 20;
+/// …and this large in all.
+pub const KEEP_TOTAL: u64 = 64 << 20;
+
+/// Whether an archive entry's name fits the layout of an image archive (`manifest.json`,
+/// `index.json`, `oci-layout`, `repositories`, `blobs/…`, `<64 hex>/layer.tar`,
+/// `<64 hex>.json`, kaniko's `sha256:<hex>` and `<hex>.tar.gz`). Probing stops at the first
+/// name that does not, so telling a release tarball from an image costs one header.
+pub fn image_shaped(name: &str) -> bool {
+    let first = name.split('/').next().unwrap_or("");
+    if matches!(
+        first,
+        "manifest.json" | "index.json" | "oci-layout" | "repositories" | "blobs" | ""
+    ) {
+        return true;
+    }
+    let stem = first.strip_prefix("sha256:").unwrap_or(first);
+    let stem = stem
+        .strip_suffix(".json")
+        .or_else(|| stem.strip_suffix(".tar.gz"))
+        .or_else(|| stem.strip_suffix(".tar"))
+        .unwrap_or(stem);
+    stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl Store {
@@ -49,11 +86,25 @@ impl Store {
 
     /// Indexes a tar file on disk: reads headers only, seeking over data.
     pub fn index_tar(path: &Path) -> io::Result<Store> {
+        Self::index_tar_probe(path, false)?
+            .ok_or_else(|| io::Error::other("tar index: unreachable probe result"))
+    }
+
+    /// Like [`Store::index_tar`], but gives up (`None`) at the first entry whose name does
+    /// not fit an image archive ([`image_shaped`]).
+    pub fn probe_tar(path: &Path) -> io::Result<Option<Store>> {
+        Self::index_tar_probe(path, true)
+    }
+
+    fn index_tar_probe(path: &Path, probe: bool) -> io::Result<Option<Store>> {
         let file = File::open(path)?;
         let mut tar = TarReader::new(Seekable(BufReader::with_capacity(16 << 10, file)));
         let mut items = HashMap::new();
         while let Some(e) = tar.next_entry()? {
             let name = e.name();
+            if probe && !image_shaped(&name) {
+                return Ok(None);
+            }
             let item = match e.kind {
                 Kind::File => Item::File {
                     offset: e.data_offset,
@@ -67,10 +118,83 @@ impl Store {
             };
             items.insert(name, item);
         }
-        Ok(Store::Tar {
+        Ok(Some(Store::Tar {
             path: path.to_path_buf(),
             items,
-        })
+        }))
+    }
+
+    /// First pass over a compressed tar file: indexes names, keeps small entries that may
+    /// be JSON documents. `None` when it is not a tar, or not shaped like an image archive.
+    pub fn probe_stream(path: &Path, budget: &crate::archive::Budget) -> io::Result<Option<Store>> {
+        use crate::archive::{Flow, for_each_entry};
+        let file = File::open(path)?;
+        let mut items = HashMap::new();
+        let mut kept = HashMap::new();
+        let mut kept_total = 0u64;
+        let mut shaped = true;
+        let is_tar = for_each_entry(
+            &mut BufReader::with_capacity(256 << 10, file),
+            budget,
+            &mut |e, data| {
+                let name = e.name();
+                if !image_shaped(&name) {
+                    shaped = false;
+                    return Flow::Stop;
+                }
+                let item = match e.kind {
+                    Kind::File => Item::File {
+                        offset: 0,
+                        size: e.size,
+                    },
+                    Kind::Hardlink => Item::Link(normalize(&String::from_utf8_lossy(&e.link))),
+                    Kind::Symlink => {
+                        Item::Link(resolve_relative(&name, &String::from_utf8_lossy(&e.link)))
+                    }
+                    Kind::Dir | Kind::Other => return Flow::Continue,
+                };
+                if e.kind == Kind::File && e.size <= KEEP_ENTRY && kept_total + e.size <= KEEP_TOTAL
+                {
+                    let mut v = Vec::with_capacity(e.size as usize);
+                    if data.take(KEEP_ENTRY).read_to_end(&mut v).is_ok()
+                        && matches!(
+                            v.iter().find(|b| !b.is_ascii_whitespace()),
+                            Some(b'{' | b'[')
+                        )
+                    {
+                        kept_total += v.len() as u64;
+                        kept.insert(name.clone(), v);
+                    }
+                }
+                items.insert(name, item);
+                Flow::Continue
+            },
+        )?;
+        if !is_tar || !shaped {
+            return Ok(None);
+        }
+        let store = Store::Stream {
+            path: path.to_path_buf(),
+            items,
+            kept,
+        };
+        Ok(store.is_image().then_some(store))
+    }
+
+    /// The name of the file `name` leads to, following links.
+    pub fn resolve(&self, name: &str) -> Option<String> {
+        let items = match self {
+            Store::Dir(_) => return Some(name.to_string()),
+            Store::Tar { items, .. } | Store::Stream { items, .. } => items,
+        };
+        let mut name = normalize(name);
+        for _ in 0..MAX_LINKS {
+            match items.get(&name)? {
+                Item::File { .. } => return Some(name),
+                Item::Link(target) => name = target.clone(),
+            }
+        }
+        None
     }
 
     /// Whether this looks like an image: a `docker save` `manifest.json`, or an OCI
@@ -83,22 +207,18 @@ impl Store {
     pub fn has(&self, name: &str) -> bool {
         match self {
             Store::Dir(root) => safe_join(root, name).is_some_and(|p| p.is_file()),
-            Store::Tar { .. } => self.locate(name).is_some(),
+            Store::Tar { .. } | Store::Stream { .. } => self.locate(name).is_some(),
         }
     }
 
     fn locate(&self, name: &str) -> Option<(u64, u64)> {
-        let Store::Tar { items, .. } = self else {
+        let (Store::Tar { items, .. } | Store::Stream { items, .. }) = self else {
             return None;
         };
-        let mut name = normalize(name);
-        for _ in 0..MAX_LINKS {
-            match items.get(&name)? {
-                Item::File { offset, size } => return Some((*offset, *size)),
-                Item::Link(target) => name = target.clone(),
-            }
+        match items.get(&self.resolve(name)?)? {
+            Item::File { offset, size } => Some((*offset, *size)),
+            Item::Link(_) => None,
         }
-        None
     }
 
     /// Size of `name` in bytes, if it exists.
@@ -108,7 +228,7 @@ impl Store {
                 .and_then(|p| std::fs::metadata(p).ok())
                 .filter(|m| m.is_file())
                 .map(|m| m.len()),
-            Store::Tar { .. } => self.locate(name).map(|(_, s)| s),
+            Store::Tar { .. } | Store::Stream { .. } => self.locate(name).map(|(_, s)| s),
         }
     }
 
@@ -122,6 +242,15 @@ impl Store {
                 io::ErrorKind::InvalidData,
                 format!("{name}: {size} bytes is too large for an image document"),
             ));
+        }
+        if let Store::Stream { kept, .. } = self {
+            let resolved = self.resolve(name).unwrap_or_default();
+            return kept.get(&resolved).cloned().ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{name}: not a JSON document, or too large to keep from a compressed archive"),
+                )
+            });
         }
         let mut v = Vec::with_capacity(size as usize);
         self.open(name)?.take(MAX_JSON).read_to_end(&mut v)?;
@@ -139,6 +268,10 @@ impl Store {
                     File::open(p)?,
                 )))
             }
+            Store::Stream { .. } => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{name}: a compressed archive is read in order, not opened at offsets"),
+            )),
             Store::Tar { path, .. } => {
                 let (offset, size) = self.locate(name).ok_or_else(missing)?;
                 let mut f = File::open(path)?;

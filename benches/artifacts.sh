@@ -9,6 +9,7 @@
 #   --runs N      timed runs per tool and artifact; the best wall time is reported (default 3)
 #   --scale S     --scale for make-artifacts.py when building (default 1: ~600 MB image)
 #   --out DIR     reports and timings (default /tmp/shush-art-peers)
+#   --tools LIST  space-separated subset of "shush kingfisher betterleaks" (default: all)
 # Environment: PEERS=/opt/peers, SHUSH_BIN=path (default: target/release/shush, built with
 # `cargo build --release` if absent).
 #
@@ -16,7 +17,8 @@
 # no network):
 #   shush        shush scan ART --show-secrets -q -f json -o REPORT   (images auto-detected)
 #   kingfisher   image: kingfisher scan docker --archive ART …; archive: kingfisher scan ART …
-#                (--no-validate --no-update-check -q -f json -o REPORT)
+#                (--no-limits --no-validate --no-update-check -q -f json -o REPORT;
+#                under its default content limits it skips a 600 MB image whole)
 #   betterleaks  betterleaks fs ART --max-archive-depth 8 -o REPORT --no-banner --exit-code 0
 #                --log-level error
 # Columns: wall s (best of N), user and sys CPU s of that run, peak RSS (GNU time %M), and
@@ -28,12 +30,14 @@ DIR=/tmp/shush-art
 RUNS=3
 SCALE=1
 OUT=/tmp/shush-art-peers
+TOOLS="shush kingfisher betterleaks"
 while [ $# -gt 0 ]; do
   case $1 in
     --dir) DIR=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --scale) SCALE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --tools) TOOLS=$2; shift 2 ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -54,9 +58,9 @@ cmd() { # tool artifact report
     shush) echo "$SHUSH_BIN" scan "$2" --show-secrets -q -f json -o "$3" ;;
     kingfisher)
       if [ $kind = image ]; then
-        echo "$P/kingfisher" scan docker --archive "$2" --no-validate --no-update-check -q -f json -o "$3"
+        echo "$P/kingfisher" scan docker --archive "$2" --no-limits --no-validate --no-update-check -q -f json -o "$3"
       else
-        echo "$P/kingfisher" scan "$2" --no-validate --no-update-check -q -f json -o "$3"
+        echo "$P/kingfisher" scan "$2" --no-limits --no-validate --no-update-check -q -f json -o "$3"
       fi ;;
     betterleaks) echo "$P/betterleaks" fs "$2" --max-archive-depth 8 -o "$3" --no-banner --exit-code 0 --log-level error ;;
   esac
@@ -76,7 +80,7 @@ EOF
 
 printf '%-16s %-12s %8s %8s %8s %10s %8s\n' artifact tool wall_s user_s sys_s peak_MB planted
 for art in image.tar image-oci.tar release.tar.gz; do
-  for tool in shush kingfisher betterleaks; do
+  for tool in $TOOLS; do
     if [ $tool != shush ] && [ ! -x "$P/$tool" ]; then continue; fi
     report=$OUT/$tool-$art.json
     read -r -a c <<<"$(cmd $tool "$DIR/$art" "$report")"

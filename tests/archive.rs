@@ -127,6 +127,56 @@ fn formats_are_recognised_by_content_not_name() {
     assert_eq!(got, want);
 }
 
+/// An `ar` archive (the container of a Debian package).
+fn ar(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    for (name, data) in members {
+        let h = format!(
+            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            format!("{name}/"),
+            0,
+            0,
+            0,
+            "100644",
+            data.len()
+        );
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn debian_packages_are_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let deb = ar(&[
+        ("debian-binary", b"2.0\n"),
+        (
+            "control.tar.gz",
+            &gz(&tar(&[("./control", b"Package: app\n")])),
+        ),
+        (
+            "data.tar.xz",
+            &xz(&tar(&[("./etc/app/app.env", secret_line(15).as_bytes())])),
+        ),
+    ]);
+    let p = write(dir.path(), "app_1.0_amd64.deb", &deb);
+    let (code, findings, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        paths(&findings),
+        [format!("{p}!data.tar.xz!etc/app/app.env")]
+    );
+    // Truncated: the package is at fault.
+    let p = write(dir.path(), "cut.deb", &deb[..deb.len() - 10]);
+    let (code, _, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("{p}")), "{err}");
+}
+
 #[test]
 fn traversal_names_never_touch_the_filesystem() {
     let dir = tempfile::tempdir().unwrap();
@@ -370,6 +420,7 @@ fn seeds() -> Vec<Vec<u8>> {
         xz(&t),
         zip(&[("x.env", secret_line(71).as_bytes()), ("t.tar", &t)]),
         release(),
+        ar(&[("a.tar.gz", &gz(&t)), ("b", b"x")]),
     ]
 }
 
@@ -383,7 +434,7 @@ proptest! {
 
     #[test]
     fn mutated_archives_never_panic(
-        which in 0usize..7,
+        which in 0usize..8,
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16),
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),

@@ -16,6 +16,7 @@
 //! Hitting a cap, a corrupt or truncated member, or an encrypted zip entry is a [`Problem`]
 //! with its chain: an artifact gate must not pass what it could not read.
 
+pub mod ar;
 pub mod sniff;
 pub mod tar;
 
@@ -288,7 +289,7 @@ impl<'a> Walker<'a> {
                 };
                 self.scan_inner(&mut guard, chain, depth, wraps + 1)
             }
-            Some(Format::Tar) | Some(Format::Zip) if depth >= limits.max_depth => {
+            Some(Format::Tar | Format::Zip | Format::Ar) if depth >= limits.max_depth => {
                 let e = cap(format!(
                     "{} nested deeper than --max-depth {}; scanned as plain bytes",
                     format.map_or("", |f| f.as_str()),
@@ -298,6 +299,7 @@ impl<'a> Walker<'a> {
                 self.leaf(&mut rd, chain, wraps > 0)
             }
             Some(Format::Tar) => self.scan_tar(&mut rd, chain, depth + 1, None),
+            Some(Format::Ar) => self.scan_ar(&mut rd, chain, depth + 1),
             Some(Format::Zip) => {
                 let max = limits.max_entry_size;
                 let mut data = Vec::new();
@@ -399,6 +401,40 @@ impl<'a> Walker<'a> {
             let r = self.scan_inner(&mut tar.data(), chain, depth, 0);
             if let Err(e) = r {
                 if tar.is_broken() {
+                    chain.pop();
+                    return Err(e);
+                }
+                self.problem(chain, &e);
+            }
+            chain.pop();
+        }
+    }
+
+    /// Scans an `ar` archive's members (a `.deb`: its `control.tar.*` and `data.tar.*`).
+    pub fn scan_ar(
+        &mut self,
+        src: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: usize,
+    ) -> io::Result<()> {
+        let mut ar = ar::ArReader::new(src);
+        loop {
+            if self.budget.aborted() {
+                return Ok(());
+            }
+            let Some(m) = ar.next_member()? else {
+                return Ok(());
+            };
+            if m.special {
+                continue;
+            }
+            if !self.count_entry(chain) {
+                return Ok(());
+            }
+            chain.push(tar::normalize(&m.name));
+            let r = self.scan_inner(&mut ar.data(), chain, depth, 0);
+            if let Err(e) = r {
+                if ar.is_broken() {
                     chain.pop();
                     return Err(e);
                 }
@@ -513,7 +549,9 @@ fn decoder<'r>(format: Format, r: &'r mut dyn Read) -> io::Result<Box<dyn Read +
             // The default window limit (128 MiB) bounds memory; larger windows are refused.
             Box::new(zstd::stream::read::Decoder::new(r)?)
         }
-        Format::Tar | Format::Zip => unreachable!("not a compression format"),
+        Format::Tar | Format::Zip | Format::Ar => {
+            return Err(io::Error::other("not a compression format"));
+        }
     })
 }
 

@@ -20,12 +20,14 @@ pub enum Format {
     Xz,
     /// A zstd stream.
     Zstd,
+    /// An `ar` archive (Debian packages, static libraries).
+    Ar,
 }
 
 impl Format {
     /// Whether this is a compression wrapper (one stream) rather than a container of entries.
     pub fn is_compression(self) -> bool {
-        !matches!(self, Format::Tar | Format::Zip)
+        !matches!(self, Format::Tar | Format::Zip | Format::Ar)
     }
 
     /// A short lowercase name.
@@ -37,6 +39,7 @@ impl Format {
             Format::Bzip2 => "bzip2",
             Format::Xz => "xz",
             Format::Zstd => "zstd",
+            Format::Ar => "ar",
         }
     }
 }
@@ -66,6 +69,9 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         || head.starts_with(b"PK\x07\x08PK\x03\x04")
     {
         return Some(Format::Zip);
+    }
+    if head.starts_with(super::ar::MAGIC) {
+        return Some(Format::Ar);
     }
     if looks_like_tar(head) {
         return Some(Format::Tar);

@@ -353,6 +353,25 @@ mod tests {
     }
 
     #[test]
+    fn image_shapes() {
+        let hex = "ab".repeat(32);
+        for n in [
+            "manifest.json".to_string(),
+            "blobs/sha256/x".into(),
+            format!("{hex}/layer.tar"),
+            format!("{hex}.json"),
+            format!("sha256:{hex}"),
+            format!("{hex}.tar.gz"),
+            "oci-layout".into(),
+        ] {
+            assert!(image_shaped(&n), "{n}");
+        }
+        for n in ["app/README", "etc/passwd", "abc.json", "release"] {
+            assert!(!image_shaped(n), "{n}");
+        }
+    }
+
+    #[test]
     fn joins_only_plain_names() {
         let root = Path::new("/r");
         assert!(safe_join(root, "blobs/sha256/ab").is_some());

@@ -174,7 +174,7 @@ fn debian_packages_are_opened() {
     let p = write(dir.path(), "cut.deb", &deb[..deb.len() - 10]);
     let (code, _, err) = run_json(&["scan", &p]);
     assert_eq!(code, 2);
-    assert!(err.contains(&format!("{p}")), "{err}");
+    assert!(err.contains(&format!("{p}: ")), "{err}");
 }
 
 #[test]

@@ -624,10 +624,13 @@ pub fn redact(engine: &Engine, st: &mut crate::engine::ScanState, text: &str) ->
 /// Scans a file that may be an archive or an image: `None` when it is neither (the caller
 /// scans it as a plain file). A tar holding `manifest.json`, or `index.json` with
 /// `oci-layout`, is scanned as an image; other archives entry by entry.
+/// `file` is `path` opened; when `None` is returned its position is anywhere (rewind it).
+#[allow(clippy::too_many_arguments)]
 pub fn scan_file(
     engine: &Engine,
     st: &mut crate::engine::ScanState,
     buf: &mut Vec<u8>,
+    file: &mut std::fs::File,
     path: &Path,
     display: &str,
     opts: &ArtifactOptions,
@@ -636,9 +639,8 @@ pub fn scan_file(
     if opts.limits.max_depth == 0 {
         return Ok(None);
     }
-    let mut file = std::fs::File::open(path)?;
     let mut head = Vec::new();
-    let Some(format) = archive::sniff_reader(&mut file, &mut head)? else {
+    let Some(format) = archive::sniff_reader(file, &mut head)? else {
         return Ok(None);
     };
     let store = if format == archive::sniff::Format::Tar {
@@ -657,7 +659,7 @@ pub fn scan_file(
         engine,
         st,
         buf,
-        &mut file,
+        file,
         display,
         &opts.limits,
         reveal,

@@ -194,49 +194,63 @@ pub fn scan_paths(
             .parents(true)
             .require_git(false);
     }
-    if !roots.is_empty() {
-        builder.build_parallel().run(|| {
-            let mut st = engine.new_state();
-            let mut buf = Vec::new();
-            let collector = &collector;
-            Box::new(move |entry| {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(err) => {
-                        collector.error(walk_error(&err));
-                        return ignore::WalkState::Continue;
-                    }
-                };
-                let path = entry.path();
-                let ft = entry.file_type();
-                let is_root = entry.depth() == 0;
-                if let Some(ft) = ft {
-                    if ft.is_dir() {
-                        return ignore::WalkState::Continue;
-                    }
-                    if ft.is_symlink() && !is_root {
-                        stats.skipped_symlinks.fetch_add(1, Ordering::Relaxed);
-                        return ignore::WalkState::Continue;
-                    }
-                }
-                match scan_file(engine, &mut st, &mut buf, path, opts, stats) {
-                    Ok(FileResult::Scanned(findings)) => collector.findings(findings),
-                    Ok(FileResult::TooLarge(size)) => collector.warn(format!(
-                        "{}: skipped, {size} bytes is over the --max-file-size cap of {} bytes",
-                        display_path(path),
-                        opts.max_file_size
-                    )),
-                    Ok(FileResult::Special) => {}
-                    Ok(FileResult::Artifact(a)) => collector.artifact(a, opts, stats),
-                    Err(msg) => collector.error(msg),
-                }
-                progress.tick();
-                ignore::WalkState::Continue
-            })
-        });
+    if roots.is_empty() {
+        scan_layouts(engine, &layouts, opts, stats, &collector);
+        return collector.into_outcome();
     }
-    let layouts = std::mem::take(&mut *layouts.lock().unwrap_or_else(|e| e.into_inner()));
-    for dir in layouts {
+    builder.build_parallel().run(|| {
+        let mut st = engine.new_state();
+        let mut buf = Vec::new();
+        let collector = &collector;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    collector.error(walk_error(&err));
+                    return ignore::WalkState::Continue;
+                }
+            };
+            let path = entry.path();
+            let ft = entry.file_type();
+            let is_root = entry.depth() == 0;
+            if let Some(ft) = ft {
+                if ft.is_dir() {
+                    return ignore::WalkState::Continue;
+                }
+                if ft.is_symlink() && !is_root {
+                    stats.skipped_symlinks.fetch_add(1, Ordering::Relaxed);
+                    return ignore::WalkState::Continue;
+                }
+            }
+            match scan_file(engine, &mut st, &mut buf, path, opts, stats) {
+                Ok(FileResult::Scanned(findings)) => collector.findings(findings),
+                Ok(FileResult::TooLarge(size)) => collector.warn(format!(
+                    "{}: skipped, {size} bytes is over the --max-file-size cap of {} bytes",
+                    display_path(path),
+                    opts.max_file_size
+                )),
+                Ok(FileResult::Special) => {}
+                Ok(FileResult::Artifact(a)) => collector.artifact(a, opts, stats),
+                Err(msg) => collector.error(msg),
+            }
+            progress.tick();
+            ignore::WalkState::Continue
+        })
+    });
+    scan_layouts(engine, &layouts, opts, stats, &collector);
+    collector.into_outcome()
+}
+
+/// Scans the image layout directories met (or named), as images.
+fn scan_layouts(
+    engine: &Engine,
+    layouts: &Mutex<Vec<PathBuf>>,
+    opts: &ScanOptions,
+    stats: &Stats,
+    collector: &Collector,
+) {
+    let dirs = std::mem::take(&mut *layouts.lock().unwrap_or_else(|e| e.into_inner()));
+    for dir in dirs {
         let store = crate::image::store::Store::dir(&dir);
         let a = crate::image::scan_store(
             engine,
@@ -247,7 +261,6 @@ pub fn scan_paths(
         );
         collector.artifact(a, opts, stats);
     }
-    collector.into_outcome()
 }
 
 /// Whether a walked entry is an image layout directory (collected to be scanned as an
@@ -302,11 +315,13 @@ fn scan_file(
         }
         return Ok(FileResult::Special);
     }
+    let mut file = File::open(path).map_err(|e| format!("{display}: {e}"))?;
     // Archives and images are bounded by their own caps, not --max-file-size.
     if let Some(a) = crate::image::scan_file(
         engine,
         st,
         buf,
+        &mut file,
         path,
         &display,
         &opts.artifacts,
@@ -320,7 +335,7 @@ fn scan_file(
         stats.skipped_large.fetch_add(1, Ordering::Relaxed);
         return Ok(FileResult::TooLarge(md.len()));
     }
-    let file = File::open(path).map_err(|e| format!("{display}: {e}"))?;
+    std::io::Seek::rewind(&mut file).map_err(|e| format!("{display}: {e}"))?;
     let meta = InputMeta {
         path: Some(&display),
         ..Default::default()

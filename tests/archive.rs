@@ -290,6 +290,41 @@ fn deep_nesting_hits_the_depth_cap() {
 }
 
 #[test]
+fn archives_on_standard_input() {
+    let (code, findings, err) = {
+        let out = shush()
+            .args(["scan", "-", "--format", "json", "--no-config"])
+            .write_stdin(release())
+            .output()
+            .unwrap();
+        let f: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            out.status.code(),
+            f,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        paths(&findings),
+        [
+            "-!app/.env",
+            "-!app/app.war!WEB-INF/classes/app.env",
+            "-!app/app.war!WEB-INF/lib/core.jar!com/acme/Config.properties",
+        ]
+    );
+    // Plain text on stdin is unchanged.
+    let out = shush()
+        .args(["scan", "-", "--format", "json", "--no-config"])
+        .write_stdin(secret_line(5))
+        .output()
+        .unwrap();
+    let f: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["source"]["kind"], "stdin");
+}
+
+#[test]
 fn max_depth_zero_scans_archives_as_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(

@@ -803,6 +803,36 @@ impl ArtifactScan {
     }
 }
 
+/// Scans a stream (standard input) if it is an archive or a compressed stream; otherwise
+/// returns `Ok(None)` with the bytes consumed to tell in `head`, for the caller to scan
+/// (`head` then the rest of `reader`). Errors are failures to read the head.
+#[allow(clippy::too_many_arguments)]
+pub fn scan_stream<R: Read>(
+    engine: &Engine,
+    st: &mut ScanState,
+    buf: &mut Vec<u8>,
+    reader: &mut R,
+    head: &mut Vec<u8>,
+    name: &str,
+    limits: &Limits,
+    reveal: bool,
+) -> io::Result<Option<ArtifactScan>> {
+    let format = sniff_reader(reader, head)?;
+    if format.is_none() || limits.max_depth == 0 {
+        return Ok(None);
+    }
+    let budget = Budget::new(limits.clone());
+    let mut out = ArtifactScan::default();
+    let mut walker = Walker::new(engine, st, buf, &budget);
+    let mut chain = vec![name.to_string()];
+    let mut rd = io::Cursor::new(&head[..]).chain(reader);
+    if let Err(e) = walker.scan(&mut rd, &mut chain, 0) {
+        walker.problem(&chain, &e);
+    }
+    out.absorb(engine, walker, reveal);
+    Ok(Some(out))
+}
+
 /// Scans a file on disk already recognised as `format` (its position anywhere; it is
 /// rewound). Zips are read in place, with random access; streams are read once.
 pub fn scan_file(

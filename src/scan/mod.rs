@@ -366,7 +366,30 @@ pub fn scan_stdin<R: Read>(
     let collector = Collector::new();
     let mut st = engine.new_state();
     let mut buf = Vec::new();
-    match input::scan_reader(engine, &mut st, reader, &mut buf, InputMeta::default()) {
+    // An archive piped in (`docker save app | shush scan -`) is opened like a file.
+    let mut head = Vec::new();
+    match crate::archive::scan_stream(
+        engine,
+        &mut st,
+        &mut buf,
+        reader,
+        &mut head,
+        "-",
+        &opts.artifacts.limits,
+        opts.reveal,
+    ) {
+        Ok(Some(a)) => {
+            collector.artifact(a, opts, stats);
+            return collector.into_outcome();
+        }
+        Ok(None) => {}
+        Err(e) => {
+            collector.error(format!("<stdin>: {e}"));
+            return collector.into_outcome();
+        }
+    }
+    let mut reader = std::io::Cursor::new(head).chain(reader);
+    match input::scan_reader(engine, &mut st, &mut reader, &mut buf, InputMeta::default()) {
         Ok((located, bytes)) => {
             stats.files.fetch_add(1, Ordering::Relaxed);
             stats.bytes.fetch_add(bytes, Ordering::Relaxed);

@@ -138,7 +138,7 @@ impl Store {
             budget,
             &mut |e, data| {
                 let name = e.name();
-                if !image_shaped(&name) {
+                if !image_shaped(&name) || !budget.add_entry() {
                     shaped = false;
                     return Flow::Stop;
                 }

@@ -1,6 +1,6 @@
 //! Archives and compressed streams, opened in memory and scanned entry by entry.
 //!
-//! Formats are recognised by their first bytes ([`sniff`]): tar, zip and its family (jar,
+//! Formats are recognised by their first bytes ([`sniff()`]): tar, zip and its family (jar,
 //! war, ear, whl, nupkg, apk, aar, vsix, docx…), gzip, bzip2, xz and zstd, nested to any mix
 //! up to [`Limits::max_depth`]. Nothing is extracted to disk: entries stream through the
 //! engine ([`crate::scan::input::scan_reader`]), so path-traversal names in entries never
@@ -318,7 +318,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Scans an image layer: a tar stream, plain or compressed (gzip, zstd, any format
-    /// [`sniff`] knows). `visit` sees every entry's header first and says whether to scan it
+    /// [`sniff()`] knows). `visit` sees every entry's header first and says whether to scan it
     /// (the image scanner records whiteouts there). An empty stream is an empty layer.
     pub fn scan_layer(
         &mut self,
@@ -686,7 +686,7 @@ pub enum Flow {
     Stop,
 }
 
-/// Reads a tar stream, decompressing it first if it is compressed (any format [`sniff`]
+/// Reads a tar stream, decompressing it first if it is compressed (any format [`sniff()`]
 /// knows, stacked up to [`MAX_STACKED_COMPRESSION`]), and hands each entry's header and
 /// data to `f`. Inflated bytes are charged to `budget`. `Ok(false)` when the (decompressed)
 /// stream is not a tar. Errors are the stream's own: an error while `f` reads an entry is

@@ -70,16 +70,9 @@ impl Default for Limits {
 }
 
 /// A cap that was hit, carried inside an [`io::Error`] so it travels up through readers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
 pub struct CapHit(pub String);
-
-impl fmt::Display for CapHit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CapHit {}
 
 fn cap(msg: String) -> io::Error {
     io::Error::other(CapHit(msg))
@@ -571,16 +564,9 @@ fn zip_error(e: zip::result::ZipError) -> io::Error {
 }
 
 /// An input shush cannot read by design (an encrypted entry), as opposed to a corrupt one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
 pub struct Unreadable(pub String);
-
-impl fmt::Display for Unreadable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unreadable {}
 
 /// A problem's message: caps as they are, other errors with a hint of their kind.
 fn describe(e: &io::Error) -> String {

@@ -325,6 +325,25 @@ fn archives_on_standard_input() {
 }
 
 #[test]
+fn path_allowlists_apply_to_archives_and_to_their_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = gz(&tar(&[
+        ("vendor/lib.env", secret_line(80).as_bytes()),
+        ("app/app.env", secret_line(81).as_bytes()),
+    ]));
+    let allowed = write(dir.path(), "fixtures/x.tar.gz", &data);
+    let other = write(dir.path(), "dist/x.tar.gz", &data);
+    let cfg = write(
+        dir.path(),
+        "rules.toml",
+        b"[extend]\nuseDefault = true\n[allowlist]\npaths = ['''(^|/)fixtures/''', '''(^|/)vendor/''']\n",
+    );
+    let (code, findings, err) = run_json(&["scan", "--config", &cfg, &allowed, &other]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(paths(&findings), [format!("{other}!app/app.env")]);
+}
+
+#[test]
 fn max_depth_zero_scans_archives_as_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(

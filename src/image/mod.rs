@@ -640,9 +640,18 @@ pub fn scan_file(
         return Ok(None);
     }
     let mut head = Vec::new();
+    let allowlisted = engine
+        .rules()
+        .global_allowlists
+        .iter()
+        .any(|a| a.allows_path(Some(display)));
     let Some(format) = archive::sniff_reader(file, &mut head)? else {
         return Ok(None);
     };
+    if allowlisted {
+        // A globally allowlisted path is skipped whole, archive or not.
+        return Ok(Some(ArtifactScan::default()));
+    }
     let store = if format == archive::sniff::Format::Tar {
         Store::probe_tar(path).ok().flatten()
     } else if format.is_compression() {

@@ -877,3 +877,33 @@ fn engine() -> &'static shush::Engine {
     static E: std::sync::OnceLock<shush::Engine> = std::sync::OnceLock::new();
     E.get_or_init(|| shush::Engine::builtin().unwrap())
 }
+
+/// A FIFO planted as a layer blob in a layout directory is refused, not read (it would
+/// block forever).
+#[cfg(unix)]
+#[test]
+fn fifo_blobs_in_a_layout_are_refused() {
+    let mut oci = Oci { files: Vec::new() };
+    let data = gz(&layer(&[("a", b"b")]));
+    let m = oci.manifest(
+        vec![(data.clone(), "application/vnd.oci.image.layer.v1.tar+gzip")],
+        vec![],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let files: Vec<(String, Vec<u8>)> = oci
+        .finish(vec![m])
+        .into_iter()
+        .filter(|(n, _)| *n != format!("blobs/sha256/{}", sha(&data)))
+        .collect();
+    write_dir(&layout, &files);
+    let fifo = layout.join(format!("blobs/sha256/{}", sha(&data)));
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipping: mkfifo unavailable");
+        return;
+    }
+    let (code, _, err) = run_image(&layout.to_string_lossy(), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}

@@ -263,6 +263,14 @@ impl Store {
         match self {
             Store::Dir(root) => {
                 let p = safe_join(root, name).ok_or_else(missing)?;
+                // Only regular files: a FIFO or device planted in a layout must not block or
+                // stream forever.
+                if !std::fs::metadata(&p)?.is_file() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{name}: not a regular file"),
+                    ));
+                }
                 Ok(Box::new(BufReader::with_capacity(
                     256 << 10,
                     File::open(p)?,

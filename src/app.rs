@@ -23,6 +23,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => scan_cmd(args),
+        Command::Image(args) => crate::image::cmd::run(args),
         Command::Rules(RulesCommand::List { rules, json }) => rules_list(&rules, json),
         Command::Rules(RulesCommand::Check { file, strict }) => {
             rules_check(file.as_deref(), strict)
@@ -100,6 +101,7 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         max_file_size: args.max_file_size,
         threads: args.threads,
         reveal: out_args.show_secrets,
+        artifacts: args.artifacts.options(),
     };
     let stats = Arc::new(Stats::default());
     let (stdin_args, path_args): (Vec<_>, Vec<_>) = args

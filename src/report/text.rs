@@ -20,6 +20,18 @@ pub fn write_text(out: &mut dyn Write, findings: &[Finding], color: bool) -> io:
             }
             None => String::new(),
         };
+        let decoded = match &f.source {
+            crate::finding::Source::Image(img) => match &img.hidden_by {
+                Some(h) => format!(
+                    "{decoded} (deleted in layer {} by {}, still shipped in layer {})",
+                    h.layer_index,
+                    h.how,
+                    img.layer_index.unwrap_or_default()
+                ),
+                None => decoded,
+            },
+            _ => decoded,
+        };
         let path = sanitize(&f.path);
         let secret = sanitize(&f.secret);
         if color {

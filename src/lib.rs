@@ -21,6 +21,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod finding;
+pub mod git;
 pub mod location;
 pub mod progress;
 pub mod report;

@@ -1,0 +1,148 @@
+//! Opening a repository and finding its object stores: packs (with alternates) and loose
+//! objects.
+
+use super::GitError;
+use gix::ObjectId;
+use gix::odb::pack;
+use std::path::{Path, PathBuf};
+
+/// Opens the repository at (or above) `path`. Inside a git hook, `GIT_DIR` names it.
+pub(crate) fn open(path: &Path) -> Result<gix::Repository, GitError> {
+    let opts = gix::open::Options::isolated();
+    let env_dir = std::env::var_os("GIT_DIR").filter(|_| path == Path::new("."));
+    let result = match env_dir {
+        Some(dir) => gix::open_opts(PathBuf::from(dir), opts).map_err(|e| e.to_string()),
+        None => gix::discover_opts(path, Default::default(), opts).map_err(|e| e.to_string()),
+    };
+    let mut repo = result.map_err(|message| GitError::Open {
+        path: path.display().to_string(),
+        message,
+    })?;
+    repo.object_cache_size_if_unset(32 << 20);
+    Ok(repo)
+}
+
+/// Every object directory of the repository: its own, then alternates (recursively).
+pub(crate) fn object_dirs(repo: &gix::Repository) -> Vec<PathBuf> {
+    let mut dirs = vec![repo.objects.store_ref().path().to_path_buf()];
+    let mut i = 0;
+    while i < dirs.len() && dirs.len() < 64 {
+        let alternates = dirs[i].join("info").join("alternates");
+        if let Ok(text) = std::fs::read_to_string(&alternates) {
+            for line in text.lines() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let p = dirs[i].join(line);
+                let p = p.canonicalize().unwrap_or(p);
+                if !dirs.contains(&p) {
+                    dirs.push(p);
+                }
+            }
+        }
+        i += 1;
+    }
+    dirs
+}
+
+/// Opens every pack of every object directory, in a stable order (by path).
+pub(crate) fn open_packs(
+    dirs: &[PathBuf],
+    hash: gix::hash::Kind,
+    errors: &mut Vec<String>,
+) -> Vec<pack::Bundle> {
+    let mut bundles = Vec::new();
+    for dir in dirs {
+        let Ok(read) = std::fs::read_dir(dir.join("pack")) else {
+            continue;
+        };
+        let mut idx: Vec<PathBuf> = read
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+            .collect();
+        idx.sort();
+        for p in idx {
+            match pack::Bundle::at(&p, hash) {
+                Ok(b) => bundles.push(b),
+                Err(e) => errors.push(format!("{}: cannot open pack: {e}", p.display())),
+            }
+        }
+    }
+    bundles
+}
+
+/// Whether `id` is in one of `packs`.
+pub(crate) fn in_packs(packs: &[pack::Bundle], id: &gix::oid) -> bool {
+    packs.iter().any(|b| b.index.lookup(id).is_some())
+}
+
+/// What reading an object found.
+pub(crate) enum Read<'a> {
+    /// The object.
+    Found(gix::objs::Data<'a>),
+    /// The object is not in the database (partial clone, shallow boundary, corruption).
+    Missing,
+}
+
+/// Reads an object into `buf`: `Missing` when absent, an error when present but unreadable.
+pub(crate) fn read<'a>(
+    repo: &gix::Repository,
+    id: &gix::oid,
+    buf: &'a mut Vec<u8>,
+) -> Result<Read<'a>, GitError> {
+    use gix::objs::Find;
+    match repo.objects.try_find(id, buf) {
+        Ok(Some(data)) => Ok(Read::Found(data)),
+        Ok(None) => Ok(Read::Missing),
+        Err(e) => Err(GitError::object(id.to_owned(), error_chain(&*e))),
+    }
+}
+
+/// An error and its sources, joined with `: ` (gix errors nest the useful part).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// The object ids of the loose objects in `dir` (`xx/yyyy…` files), sorted.
+pub(crate) fn loose_ids(dir: &Path, hash: gix::hash::Kind) -> Vec<ObjectId> {
+    let mut ids = Vec::new();
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return ids;
+    };
+    let hex_len = hash.len_in_hex();
+    for sub in read.flatten() {
+        let name = sub.file_name();
+        let Some(prefix) = name.to_str() else {
+            continue;
+        };
+        if prefix.len() != 2 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        let Ok(files) = std::fs::read_dir(sub.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let fname = f.file_name();
+            let Some(rest) = fname.to_str() else { continue };
+            if rest.len() + 2 != hex_len {
+                continue;
+            }
+            if let Ok(id) = ObjectId::from_hex(format!("{prefix}{rest}").as_bytes()) {
+                ids.push(id);
+            }
+        }
+    }
+    ids.sort();
+    ids
+}

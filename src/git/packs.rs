@@ -14,6 +14,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+/// Decoded bytes between two releases of a pack's resident pages.
+const RELEASE_EVERY: u64 = 64 << 20;
+
 /// The first line of a git-lfs pointer file.
 const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
@@ -27,7 +30,7 @@ pub(crate) struct PassCounters {
 }
 
 /// What the blob pass found.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct PassResult {
     /// Blobs with at least one path-free finding.
     pub hits: HashSet<ObjectId>,
@@ -37,6 +40,8 @@ pub(crate) struct PassResult {
     pub gitlinks: HashSet<ObjectId>,
     /// Objects that could not be read; each one is an error.
     pub errors: Vec<String>,
+    /// The packs, opened once, for the attribution that follows.
+    pub packs: Vec<pack::Bundle>,
 }
 
 struct Shared<'a> {
@@ -48,6 +53,8 @@ struct Shared<'a> {
     hits: Mutex<HashSet<ObjectId>>,
     commits: Mutex<Vec<ObjectId>>,
     gitlinks: Mutex<HashSet<ObjectId>>,
+    /// Bytes decoded from the current pack (drives [`odb::release_pages`]).
+    decoded: AtomicU64,
 }
 
 /// One traversal thread: its own scan state and a batch of commit ids flushed on drop.
@@ -56,6 +63,8 @@ struct Worker<'s, 'a> {
     st: ScanState,
     /// Packs before this one: an object also there was already handled.
     earlier: &'s [pack::Bundle],
+    /// The whole mapped pack being traversed.
+    mapped: &'s [u8],
     commits: Vec<ObjectId>,
 }
 
@@ -65,6 +74,7 @@ impl Clone for Worker<'_, '_> {
             shared: self.shared,
             st: self.shared.engine.new_state(),
             earlier: self.earlier,
+            mapped: self.mapped,
             commits: Vec::new(),
         }
     }
@@ -84,6 +94,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Worker<'_, '_> {
     fn process(&mut self, kind: Kind, data: &[u8], id: &gix::oid) {
+        let n = data.len() as u64;
+        let before = self.shared.decoded.fetch_add(n, Relaxed);
+        if before / RELEASE_EVERY != (before + n) / RELEASE_EVERY {
+            odb::release_pages(self.mapped);
+        }
         if !self.earlier.is_empty() && odb::in_packs(self.earlier, id) {
             self.shared.counters.duplicates.fetch_add(1, Relaxed);
             return;
@@ -157,13 +172,19 @@ pub(crate) fn scan_database(
         hits: Mutex::new(HashSet::new()),
         commits: Mutex::new(Vec::new()),
         gitlinks: Mutex::new(HashSet::new()),
+        decoded: AtomicU64::new(0),
     };
     let interrupt = AtomicBool::new(false);
     for (k, bundle) in packs.iter().enumerate() {
+        let mapped = bundle
+            .pack
+            .entry_slice(0..bundle.pack.data_len() as u64)
+            .unwrap_or(&[]);
         let worker = Worker {
             shared: &shared,
             st: engine.new_state(),
             earlier: &packs[..k],
+            mapped,
             commits: Vec::new(),
         };
         let mut w = worker;
@@ -185,6 +206,7 @@ pub(crate) fn scan_database(
                 make_pack_lookup_cache: || pack::cache::Never,
             },
         );
+        odb::release_pages(mapped);
         if let Err(e) = result {
             // A damaged pack: report it, then read what can be read object by object.
             errors.push(format!(
@@ -244,6 +266,7 @@ pub(crate) fn scan_database(
             .into_inner()
             .unwrap_or_else(|e| e.into_inner()),
         errors,
+        packs,
     }
 }
 

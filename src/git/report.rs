@@ -5,7 +5,7 @@ use super::diff::TreeReader;
 use super::graph::{self, Graph, Tips};
 use super::odb::{self, Read};
 use super::packs::{self, PassCounters};
-use super::{GitError, format_git_time};
+use super::{GitError, format_git_time, timing};
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
 use crate::scan::Stats;
@@ -107,6 +107,9 @@ struct Occurrence {
     /// The ref name, for trees and blobs tagged directly.
     via: Option<String>,
 }
+
+/// Blobs a batch of commits introduce: (commit index, path, blob).
+type Introduced = Vec<(u32, Vec<u8>, ObjectId)>;
 
 /// Runs an audit of the repository at `path`.
 pub fn audit(
@@ -216,6 +219,8 @@ fn full_history(
 ) {
     let dirs = odb::object_dirs(repo);
     let counters = PassCounters::default();
+    let t0 = std::time::Instant::now();
+    let sampler = timing::Sampler::start();
     let pass = packs::scan_database(
         repo,
         engine,
@@ -227,6 +232,8 @@ fn full_history(
         &counters,
     );
     report.errors.extend(pass.errors);
+    sampler.stop();
+    timing::phase("blob pass", t0);
     report.stats.skipped_lfs = counters.lfs.load(Relaxed);
     report.stats.duplicates = counters.duplicates.load(Relaxed);
     report.stats.submodules = pass.gitlinks.len() as u64;
@@ -260,9 +267,14 @@ fn full_history(
             &mut report.errors,
         );
     }
+    timing::phase("graph load", t0);
     let mut occurrences = Vec::new();
     let mut placed: HashSet<ObjectId> = HashSet::new();
-    let mut reader = TreeReader::new(repo);
+    let sync = repo.clone().into_sync();
+    let packs = std::sync::Arc::new(pass.packs);
+    let mut readers: Vec<TreeReader> = (0..threads.max(1))
+        .map(|_| TreeReader::new(odb::thread_local(&sync), packs.clone()))
+        .collect();
     let mut walked = 0u64;
     let want = |blob: &ObjectId, path: &[u8]| {
         pass.hits.contains(blob)
@@ -274,32 +286,75 @@ fn full_history(
                     .any(|r| r.path.as_ref().is_some_and(|re| re.is_match(path))))
     };
     let mut gitlinks = 0u64;
-    for i in g.oldest_first() {
+    // Commits are diffed in parallel, a batch at a time, in oldest-first order; results are
+    // merged in that order, so the first introduction wins exactly as in a serial walk.
+    let order = g.oldest_first();
+    let batch = 512 * readers.len();
+    let mut pos = 0;
+    while pos < order.len() {
         if !path_rules && !opts.all_occurrences && placed.len() == pass.hits.len() {
             break;
         }
-        walked += 1;
-        let node = &g.nodes[i as usize];
-        let base = node.parents.first().map(|&p| g.nodes[p as usize].tree);
-        let mut prefix = Vec::new();
-        reader.diff(
-            base,
-            node.tree,
-            &mut prefix,
-            &mut gitlinks,
-            &mut |path, blob| {
-                if want(&blob, path) && (opts.all_occurrences || path_rules || placed.insert(blob))
-                {
+        let chunk = &order[pos..(pos + batch).min(order.len())];
+        pos += chunk.len();
+        walked += chunk.len() as u64;
+        let per = chunk.len().div_ceil(readers.len());
+        let g = &g;
+        let want = &want;
+        let results: Vec<(Introduced, u64)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = readers
+                .iter_mut()
+                .zip(chunk.chunks(per))
+                .map(|(reader, part)| {
+                    scope.spawn(move || {
+                        let mut found = Vec::new();
+                        let mut links = 0u64;
+                        for &i in part {
+                            let node = &g.nodes[i as usize];
+                            let base = node.parents.first().map(|&p| g.nodes[p as usize].tree);
+                            let mut prefix = Vec::new();
+                            reader.diff(
+                                base,
+                                node.tree,
+                                &mut prefix,
+                                &mut links,
+                                &mut |path, blob| {
+                                    if want(&blob, path) {
+                                        found.push((i, path.to_vec(), blob));
+                                    }
+                                },
+                            );
+                        }
+                        (found, links)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (found, links) in results {
+            gitlinks += links;
+            for (i, path, blob) in found {
+                if opts.all_occurrences || path_rules || placed.insert(blob) {
                     placed.insert(blob);
                     occurrences.push(Occurrence {
                         blob,
-                        path: Some(String::from_utf8_lossy(path).into_owned()),
+                        path: Some(String::from_utf8_lossy(&path).into_owned()),
                         commit: Some(i),
                         via: None,
                     });
                 }
-            },
-        );
+            }
+        }
+    }
+    let mut reader = readers
+        .pop()
+        .unwrap_or_else(|| TreeReader::new(odb::thread_local(&sync), packs.clone()));
+    for r in &mut readers {
+        reader.missing.append(&mut r.missing);
+        reader.errors.append(&mut r.errors);
     }
     // Trees and blobs that refs name directly (e.g. `git tag t $(git hash-object -w f)`).
     for (tree, name) in &tips.trees {
@@ -333,6 +388,7 @@ fn full_history(
             });
         }
     }
+    timing::phase("attribution walk", t0);
     report.stats.commits = walked;
     report.stats.missing = (reader.missing.len() + g.missing.len()) as u64;
     report.errors.append(&mut reader.errors);
@@ -366,6 +422,7 @@ fn full_history(
             }
         }
     }
+    timing::phase("rescan", t0);
     report.findings = findings;
 }
 
@@ -502,7 +559,7 @@ fn range(
         shallow,
         &mut report.errors,
     );
-    let mut reader = TreeReader::new(repo);
+    let mut reader = TreeReader::new(repo.clone(), Default::default());
     let mut occurrences: Vec<Occurrence> = Vec::new();
     let mut gitlinks = 0u64;
     let mut buf = Vec::new();

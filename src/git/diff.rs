@@ -4,6 +4,7 @@
 use super::odb::{self, Read};
 use gix::ObjectId;
 use gix::objs::tree::EntryKind;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc as Rc;
 
@@ -11,14 +12,9 @@ use std::sync::Arc as Rc;
 const PAGE_RELEASE_READS: u64 = 8192;
 
 /// Parsed trees kept per reader: consecutive commits share most of their trees.
-const TREE_CACHE: usize = 2048;
-
-/// One tree entry, owned.
-struct Entry {
-    name: Vec<u8>,
-    kind: EntryKind,
-    id: ObjectId,
-}
+const TREE_CACHE: usize = 4096;
+/// ... and at most this many bytes of them.
+const TREE_CACHE_BYTES: usize = 4 << 20;
 
 /// Reads trees through the repository's object cache; remembers what was missing or corrupt.
 pub(crate) struct TreeReader {
@@ -26,10 +22,12 @@ pub(crate) struct TreeReader {
     /// Packs read directly (bounded delta-base cache, pages released as reading goes).
     packs: Rc<Vec<gix::odb::pack::Bundle>>,
     inflate: gix::zlib::Inflate,
-    pack_cache: gix::odb::pack::cache::lru::StaticLinkedList<64>,
+    pack_cache: gix::odb::pack::cache::lru::MemoryCappedHashmap,
     reads: u64,
     buf: Vec<u8>,
-    cache: HashMap<ObjectId, Rc<Vec<Entry>>>,
+    /// Raw tree objects by id (empty when missing or unreadable).
+    cache: HashMap<ObjectId, Rc<Vec<u8>>>,
+    cached_bytes: usize,
     /// Trees named but absent (partial clone): treated as empty.
     pub missing: Vec<ObjectId>,
     /// Trees present but unreadable: treated as empty, each an error.
@@ -42,28 +40,31 @@ impl TreeReader {
             repo,
             packs,
             inflate: Default::default(),
-            pack_cache: gix::odb::pack::cache::lru::StaticLinkedList::new(8 << 20),
+            pack_cache: gix::odb::pack::cache::lru::MemoryCappedHashmap::new(8 << 20),
             reads: 0,
             buf: Vec::new(),
             cache: HashMap::new(),
+            cached_bytes: 0,
             missing: Vec::new(),
             errors: Vec::new(),
         }
     }
 
-    fn entries(&mut self, id: &ObjectId) -> Rc<Vec<Entry>> {
+    fn tree(&mut self, id: &ObjectId) -> Rc<Vec<u8>> {
         if let Some(e) = self.cache.get(id) {
             return e.clone();
         }
-        let parsed = Rc::new(self.read_entries(id));
-        if self.cache.len() >= TREE_CACHE {
+        let parsed = Rc::new(self.read_tree(id));
+        self.cached_bytes += parsed.len();
+        if self.cache.len() >= TREE_CACHE || self.cached_bytes > TREE_CACHE_BYTES {
             self.cache.clear();
+            self.cached_bytes = parsed.len();
         }
         self.cache.insert(*id, parsed.clone());
         parsed
     }
 
-    fn read_entries(&mut self, id: &ObjectId) -> Vec<Entry> {
+    fn read_tree(&mut self, id: &ObjectId) -> Vec<u8> {
         self.reads += 1;
         if self.reads % PAGE_RELEASE_READS == 0 {
             for b in self.packs.iter() {
@@ -115,22 +116,7 @@ impl TreeReader {
             ));
             return Vec::new();
         }
-        let mut out = Vec::new();
-        for e in gix::objs::TreeRefIter::from_bytes(data.data, id.kind()) {
-            match e {
-                Ok(e) => out.push(Entry {
-                    name: e.filename.to_vec(),
-                    kind: e.mode.kind(),
-                    id: e.oid.to_owned(),
-                }),
-                Err(err) => {
-                    self.errors
-                        .push(format!("object {id}: corrupt tree ({err}); rest skipped"));
-                    break;
-                }
-            }
-        }
-        out
+        data.data.to_vec()
     }
 
     /// Calls `visit(path, blob)` for every blob (or symlink) in `new` whose path is absent
@@ -146,42 +132,116 @@ impl TreeReader {
         if old == Some(new) {
             return;
         }
-        let new_entries = self.entries(&new);
-        let old_entries = match old {
-            Some(o) => self.entries(&o),
+        let new_tree = self.tree(&new);
+        let old_tree = match old {
+            Some(o) => self.tree(&o),
             None => Rc::new(Vec::new()),
         };
-        let old_map: HashMap<&[u8], (EntryKind, ObjectId)> = old_entries
-            .iter()
-            .map(|e| (e.name.as_slice(), (e.kind, e.id)))
-            .collect();
-        for e in new_entries.iter() {
-            let before = old_map.get(e.name.as_slice()).copied();
-            if before.is_some_and(|(k, id)| id == e.id && same_class(k, e.kind)) {
+        let hash = new.kind();
+        let mut olds = gix::objs::TreeRefIter::from_bytes(&old_tree, hash);
+        let mut news = gix::objs::TreeRefIter::from_bytes(&new_tree, hash);
+        let mut a = self.next_entry(&mut olds, old);
+        let mut b = self.next_entry(&mut news, Some(new));
+        // Both trees are sorted in git's order: a merge join finds what `new` adds or changes.
+        while let Some(nb) = b {
+            let before = match a {
+                Some(oa) => match git_order(
+                    oa.filename,
+                    oa.mode.is_tree(),
+                    nb.filename,
+                    nb.mode.is_tree(),
+                ) {
+                    Ordering::Less => {
+                        a = self.next_entry(&mut olds, old);
+                        continue;
+                    }
+                    Ordering::Greater => None,
+                    Ordering::Equal => {
+                        a = self.next_entry(&mut olds, old);
+                        Some(oa)
+                    }
+                },
+                None => None,
+            };
+            b = self.next_entry(&mut news, Some(new));
+            let kind = nb.mode.kind();
+            if before.is_some_and(|o| o.oid == nb.oid && same_class(o.mode.kind(), kind)) {
                 continue;
             }
             let len = prefix.len();
             if !prefix.is_empty() {
                 prefix.push(b'/');
             }
-            prefix.extend_from_slice(&e.name);
-            match e.kind {
+            prefix.extend_from_slice(nb.filename);
+            match kind {
                 EntryKind::Tree => {
-                    let old_sub = before.and_then(|(k, id)| (k == EntryKind::Tree).then_some(id));
-                    self.diff(old_sub, e.id, prefix, gitlinks, visit);
+                    let old_sub = before.and_then(|o| o.mode.is_tree().then(|| o.oid.to_owned()));
+                    self.diff(old_sub, nb.oid.to_owned(), prefix, gitlinks, visit);
                 }
                 EntryKind::Commit => *gitlinks += 1,
                 EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
-                    visit(prefix, e.id)
+                    visit(prefix, nb.oid.to_owned())
                 }
             }
             prefix.truncate(len);
         }
     }
+
+    /// The next entry of a tree, recording a decoding error (and ending the tree) on one.
+    fn next_entry<'t>(
+        &mut self,
+        iter: &mut gix::objs::TreeRefIter<'t>,
+        id: Option<ObjectId>,
+    ) -> Option<gix::objs::tree::EntryRef<'t>> {
+        match iter.next()? {
+            Ok(e) => Some(e),
+            Err(err) => {
+                if let Some(id) = id {
+                    self.errors
+                        .push(format!("object {id}: corrupt tree ({err}); rest skipped"));
+                }
+                *iter = gix::objs::TreeRefIter::from_bytes(
+                    &[],
+                    id.map_or(gix::hash::Kind::Sha1, |i| i.kind()),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// git's tree order: names compared bytewise, a tree's name as if it ended in `/`.
+fn git_order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> Ordering {
+    let common = a.len().min(b.len());
+    match a[..common].cmp(&b[..common]) {
+        Ordering::Equal => {}
+        o => return o,
+    }
+    let end = |name: &[u8], tree: bool| match name.get(common) {
+        Some(&c) => c,
+        None if tree => b'/',
+        None => 0,
+    };
+    end(a, a_tree).cmp(&end(b, b_tree))
 }
 
 /// Blob and executable blob are the same content class (a mode change is not new content).
 fn same_class(a: EntryKind, b: EntryKind) -> bool {
     let blobish = |k| matches!(k, EntryKind::Blob | EntryKind::BlobExecutable);
     a == b || (blobish(a) && blobish(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_tree_order() {
+        // "a.txt" < "a" (tree, compared as "a/") < "a0"; a blob "a" sorts before "a.txt".
+        assert_eq!(git_order(b"a.txt", false, b"a", true), Ordering::Less);
+        assert_eq!(git_order(b"a", true, b"a0", false), Ordering::Less);
+        assert_eq!(git_order(b"a", false, b"a.txt", false), Ordering::Less);
+        assert_eq!(git_order(b"a", true, b"a", true), Ordering::Equal);
+        assert_ne!(git_order(b"a", true, b"a", false), Ordering::Equal);
+    }
 }

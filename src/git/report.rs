@@ -221,18 +221,39 @@ fn full_history(
     let counters = PassCounters::default();
     let t0 = std::time::Instant::now();
     let sampler = timing::Sampler::start();
-    let pass = packs::scan_database(
-        repo,
-        engine,
-        &dirs,
-        threads,
-        opts.max_blob_size,
-        opts.all_objects,
-        stats,
-        &counters,
-    );
+    // The commit graph loads on its own thread while the packs are traversed: the
+    // traversal has serial phases (building its delta tree) that leave a core free.
+    let sync = repo.clone().into_sync();
+    let (pass, loaded) = std::thread::scope(|scope| {
+        let loader = scope.spawn(|| {
+            let r = odb::thread_local(&sync);
+            let mut errors = Vec::new();
+            let mut g = Graph::default();
+            g.load(
+                &r,
+                &tips.commits,
+                &HashSet::new(),
+                false,
+                shallow,
+                &mut errors,
+            );
+            (g, errors)
+        });
+        let pass = packs::scan_database(
+            repo,
+            engine,
+            &dirs,
+            threads,
+            opts.max_blob_size,
+            opts.all_objects,
+            stats,
+            &counters,
+        );
+        (pass, loader.join())
+    });
     report.errors.extend(pass.errors);
     sampler.stop();
+    odb::trim_heap();
     timing::phase("blob pass", t0);
     report.stats.skipped_lfs = counters.lfs.load(Relaxed);
     report.stats.duplicates = counters.duplicates.load(Relaxed);
@@ -242,15 +263,18 @@ fn full_history(
         return;
     }
     // Attribution: walk the history oldest first until every blob with hits is placed.
-    let mut g = Graph::default();
-    g.load(
-        repo,
-        &tips.commits,
-        &HashSet::new(),
-        false,
-        shallow,
-        &mut report.errors,
-    );
+    let mut g = match loaded {
+        Ok((g, errors)) => {
+            report.errors.extend(errors);
+            g
+        }
+        Err(_) => {
+            report
+                .errors
+                .push("loading the commit graph failed; findings are not attributed".into());
+            Graph::default()
+        }
+    };
     if opts.all_objects {
         let dangling: Vec<ObjectId> = pass
             .commits
@@ -270,7 +294,6 @@ fn full_history(
     timing::phase("graph load", t0);
     let mut occurrences = Vec::new();
     let mut placed: HashSet<ObjectId> = HashSet::new();
-    let sync = repo.clone().into_sync();
     let packs = std::sync::Arc::new(pass.packs);
     let mut readers: Vec<TreeReader> = (0..threads.max(1))
         .map(|_| TreeReader::new(odb::thread_local(&sync), packs.clone()))

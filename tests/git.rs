@@ -884,3 +884,34 @@ fn pre_push_scans_only_pushed_commits() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn path_rules_from_a_config_apply_to_history() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("init");
+    r.write("certs/client.p12", b"\x30\x82binary".as_slice());
+    let added = r.commit("add cert");
+    std::fs::remove_file(r.path.join("certs/client.p12")).unwrap();
+    r.commit("remove cert");
+    let cfg = r.path.parent().unwrap().join("rules.toml");
+    std::fs::write(
+        &cfg,
+        "[[rules]]\nid = \"pkcs12-file\"\ndescription = \"PKCS#12 file\"\npath = '''\\.p12$'''\n",
+    )
+    .unwrap();
+    let out = r
+        .shush()
+        .args(["git", "--format", "json", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(f.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(f[0]["rule_id"], "pkcs12-file");
+    assert_eq!(f[0]["source"]["commit"], added.as_str());
+    assert_eq!(f[0]["path"], "certs/client.p12");
+}

@@ -209,7 +209,11 @@ pub fn hook_message(findings: &[Finding], push: bool) -> String {
         };
         s.push_str(&format!(
             "  {}:{}:{}: {} {}{commit}\n",
-            f.path, f.line, f.column, f.rule_id, f.secret
+            printable(&f.path),
+            f.line,
+            f.column,
+            f.rule_id,
+            printable(&f.secret)
         ));
     }
     s.push_str(&format!(
@@ -230,6 +234,13 @@ pub fn hook_message(findings: &[Finding], push: bool) -> String {
         },
     ));
     s
+}
+
+/// Control characters replaced, so a hostile path cannot drive the developer's terminal.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 fn summary_line(report: &GitReport, started: Instant, suppressed: usize) -> String {

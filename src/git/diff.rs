@@ -8,6 +8,10 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc as Rc;
 
+/// Deepest directory nesting followed (hostile repositories can nest without bound; git
+/// itself refuses trees deeper than 4096 by default).
+const MAX_DEPTH: usize = 2048;
+
 /// Tree reads between two releases of the packs' resident pages.
 const PAGE_RELEASE_READS: u64 = 8192;
 
@@ -130,6 +134,12 @@ impl TreeReader {
         visit: &mut dyn FnMut(&[u8], ObjectId),
     ) {
         if old == Some(new) {
+            return;
+        }
+        if prefix.iter().filter(|&&b| b == b'/').count() >= MAX_DEPTH {
+            self.errors.push(format!(
+                "tree {new}: nested deeper than {MAX_DEPTH} directories; not descended"
+            ));
             return;
         }
         let new_tree = self.tree(&new);

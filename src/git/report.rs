@@ -324,40 +324,48 @@ fn full_history(
         let per = chunk.len().div_ceil(readers.len());
         let g = &g;
         let want = &want;
-        let results: Vec<(Introduced, u64)> = std::thread::scope(|scope| {
+        let results: Vec<Option<(Introduced, u64)>> = std::thread::scope(|scope| {
             let handles: Vec<_> = readers
                 .iter_mut()
                 .zip(chunk.chunks(per))
                 .map(|(reader, part)| {
-                    scope.spawn(move || {
-                        let mut found = Vec::new();
-                        let mut links = 0u64;
-                        for &i in part {
-                            let node = &g.nodes[i as usize];
-                            let base = node.parents.first().map(|&p| g.nodes[p as usize].tree);
-                            let mut prefix = Vec::new();
-                            reader.diff(
-                                base,
-                                node.tree,
-                                &mut prefix,
-                                &mut links,
-                                &mut |path, blob| {
-                                    if want(&blob, path) {
-                                        found.push((i, path.to_vec(), blob));
-                                    }
-                                },
-                            );
-                        }
-                        (found, links)
-                    })
+                    std::thread::Builder::new()
+                        .stack_size(16 << 20)
+                        .spawn_scoped(scope, move || {
+                            let mut found = Vec::new();
+                            let mut links = 0u64;
+                            for &i in part {
+                                let node = &g.nodes[i as usize];
+                                let base = node.parents.first().map(|&p| g.nodes[p as usize].tree);
+                                let mut prefix = Vec::new();
+                                reader.diff(
+                                    base,
+                                    node.tree,
+                                    &mut prefix,
+                                    &mut links,
+                                    &mut |path, blob| {
+                                        if want(&blob, path) {
+                                            found.push((i, path.to_vec(), blob));
+                                        }
+                                    },
+                                );
+                            }
+                            (found, links)
+                        })
                 })
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_default())
+                .map(|h| h.ok().and_then(|h| h.join().ok()))
                 .collect()
         });
-        for (found, links) in results {
+        for result in results {
+            let Some((found, links)) = result else {
+                report
+                    .errors
+                    .push("an attribution thread failed; some findings may be missing".into());
+                continue;
+            };
             gitlinks += links;
             for (i, path, blob) in found {
                 if opts.all_occurrences || path_rules || placed.insert(blob) {

@@ -915,3 +915,105 @@ fn path_rules_from_a_config_apply_to_history() {
     assert_eq!(f[0]["source"]["commit"], added.as_str());
     assert_eq!(f[0]["path"], "certs/client.p12");
 }
+
+#[test]
+fn stash_and_notes_are_refs_too() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("app.cfg", "user=me\n");
+    r.commit("init");
+    r.write("app.cfg", format!("user=me\ntoken={}\n", token(26)));
+    r.tick += 1;
+    r.git(&["stash", "-q"]);
+    // An older stash stays reachable only through the stash reflog.
+    r.write("app.cfg", format!("user=me\nother={}\n", token(27)));
+    r.git(&["stash", "-q"]);
+    r.git(&[
+        "notes",
+        "add",
+        "-m",
+        &format!("deploy key {}", token(28)),
+        "HEAD",
+    ]);
+    let run = scan(&r, &[]);
+    assert_eq!(run.findings.len(), 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.findings
+            .iter()
+            .all(|f| src(f, "unreachable") == false && !src(f, "commit").is_null())
+    );
+}
+
+#[test]
+fn linked_worktree_staged_and_history() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("init");
+    let wt = r.path.parent().unwrap().join("linked");
+    r.git(&["worktree", "add", "-q", "-b", "wt", wt.to_str().unwrap()]);
+    std::fs::write(wt.join("s.env"), format!("K={}\n", token(29))).unwrap();
+    let mut cmd = Std::new("git");
+    git_env(&mut cmd);
+    assert!(
+        cmd.current_dir(&wt)
+            .args(["add", "s.env"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = Command::cargo_bin("shush")
+        .unwrap()
+        .current_dir(&wt)
+        .args(["git", "--staged", "--no-config", "--format", "json"])
+        .output()
+        .unwrap();
+    let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(f[0]["path"], "s.env");
+    // The main work tree has nothing staged.
+    let main = scan(&r, &["--staged"]);
+    assert_eq!(main.code, 0);
+    assert!(main.findings.is_empty());
+}
+
+#[test]
+fn partial_clone_missing_blobs_are_not_fatal() {
+    if !have_git() {
+        return;
+    }
+    let mut origin = Repo::new();
+    origin.git(&["config", "uploadpack.allowFilter", "true"]);
+    origin.write("old.txt", "old\n");
+    origin.commit("old");
+    std::fs::remove_file(origin.path.join("old.txt")).unwrap();
+    origin.write("live.env", format!("T={}\n", token(30)));
+    let c = origin.commit("live");
+    let clone = origin.path.parent().unwrap().join("partial");
+    let url = format!("file://{}", origin.path.display());
+    let mut cmd = Std::new("git");
+    git_env(&mut cmd);
+    let st = cmd
+        .args(["clone", "-q", "--filter=blob:none", &url])
+        .arg(&clone)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = Command::cargo_bin("shush")
+        .unwrap()
+        .arg("git")
+        .arg(&clone)
+        .args(["--format", "json", "--no-config"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["source"]["commit"], c.as_str());
+    assert!(!stderr.contains("error"), "{stderr}");
+}

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 /// Decoded bytes between two releases of a pack's resident pages.
-const RELEASE_EVERY: u64 = 64 << 20;
+const RELEASE_EVERY: u64 = 16 << 20;
 
 /// The first line of a git-lfs pointer file.
 const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";

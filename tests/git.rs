@@ -1017,3 +1017,57 @@ fn partial_clone_missing_blobs_are_not_fatal() {
     assert_eq!(f[0]["source"]["commit"], c.as_str());
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+#[test]
+fn corrupt_pack_entry_is_reported_and_the_rest_is_scanned() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("secret.txt", format!("{}\n", token(31)));
+    // Incompressible, so its pack entry is long and stored whole.
+    let mut x = 7u64;
+    let junk: Vec<u8> = (0..8192)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    r.write("junk.bin", &junk);
+    let c = r.commit("two files");
+    r.git(&["repack", "-q", "-a", "-d"]);
+    let junk_id = r.git(&["rev-parse", "HEAD:junk.bin"]);
+    let pack_dir = r.path.join(".git/objects/pack");
+    let idx = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .unwrap();
+    let listing = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    // `<id> blob <size> <size-in-pack> <offset>`
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with(&junk_id))
+        .expect("junk blob in the pack");
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let (in_pack, offset): (usize, usize) = (f[3].parse().unwrap(), f[4].parse().unwrap());
+    let pack = idx.with_extension("pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    for b in &mut bytes[offset + in_pack / 2..offset + in_pack / 2 + 64] {
+        *b ^= 0x5a;
+    }
+    let mut perm = std::fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(&pack, perm).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+    let run = scan(&r, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&junk_id), "{}", run.stderr);
+    assert_eq!(commits_of(&run), vec![c]);
+    assert_eq!(src(&run.findings[0], "path"), "secret.txt");
+    // Each readable blob counted once, the damaged one not at all.
+    assert!(run.stderr.contains("shush: 1 blobs,"), "{}", run.stderr);
+}

@@ -193,6 +193,13 @@ pub(crate) fn scan_database(
                 w.process(kind, data, &entry.oid);
                 Ok::<(), std::convert::Infallible>(())
             };
+        let before = (
+            stats.files.load(Relaxed),
+            stats.bytes.load(Relaxed),
+            stats.skipped_large.load(Relaxed),
+            counters.lfs.load(Relaxed),
+            counters.duplicates.load(Relaxed),
+        );
         let result = bundle.index.traverse(
             &bundle.pack,
             &mut gix::progress::Discard,
@@ -214,6 +221,12 @@ pub(crate) fn scan_database(
                 bundle.index.path().display(),
                 odb::error_chain(&e)
             ));
+            // Count what the fallback reads, not what the failed traversal had reached.
+            stats.files.store(before.0, Relaxed);
+            stats.bytes.store(before.1, Relaxed);
+            stats.skipped_large.store(before.2, Relaxed);
+            counters.lfs.store(before.3, Relaxed);
+            counters.duplicates.store(before.4, Relaxed);
             let ids: Vec<ObjectId> = bundle.index.iter().map(|e| e.oid).collect();
             scan_by_lookup(repo, &shared, &ids, &packs[..k], &mut errors);
         }

@@ -162,7 +162,6 @@ pub fn audit(
                 &inc,
                 &exc,
                 opts,
-                threads,
                 &shallow,
                 stats,
                 &mut report,
@@ -570,7 +569,6 @@ fn range(
     include: &[ObjectId],
     exclude: &[ObjectId],
     opts: &GitOptions,
-    threads: usize,
     shallow: &HashSet<ObjectId>,
     stats: &Stats,
     report: &mut GitReport,
@@ -672,7 +670,6 @@ fn range(
             },
         )
         .collect();
-    let _ = threads;
     let mut hits = HashSet::new();
     for (id, r) in results {
         match r {

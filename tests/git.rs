@@ -1016,6 +1016,7 @@ fn partial_clone_missing_blobs_are_not_fatal() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["source"]["commit"], c.as_str());
     assert!(!stderr.contains("error"), "{stderr}");
+    assert!(stderr.contains("warning: partial clone"), "{stderr}");
 }
 
 #[test]

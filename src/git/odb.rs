@@ -87,6 +87,15 @@ pub(crate) fn open_packs(
     bundles
 }
 
+/// Whether the repository is a partial clone: one of its packs came from a promisor remote.
+pub(crate) fn is_partial(dirs: &[PathBuf]) -> bool {
+    dirs.iter().any(|d| {
+        std::fs::read_dir(d.join("pack")).is_ok_and(|mut it| {
+            it.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "promisor")))
+        })
+    })
+}
+
 /// Whether `id` is in one of `packs`.
 pub(crate) fn in_packs(packs: &[pack::Bundle], id: &gix::oid) -> bool {
     packs.iter().any(|b| b.index.lookup(id).is_some())

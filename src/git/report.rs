@@ -217,6 +217,13 @@ fn full_history(
     report: &mut GitReport,
 ) {
     let dirs = odb::object_dirs(repo);
+    if odb::is_partial(&dirs) {
+        report.warnings.push(
+            "partial clone (promisor packs): blobs that were never fetched are not in the \
+             object database and cannot be scanned"
+                .into(),
+        );
+    }
     let counters = PassCounters::default();
     let t0 = std::time::Instant::now();
     let sampler = timing::Sampler::start();

@@ -30,6 +30,12 @@ pub enum Command {
     /// List the rules, or test rules against their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Audit git history (every blob of every ref, each once), a range of commits, the
+    /// staged changes (pre-commit) or the commits being pushed (pre-push).
+    Git(Box<crate::git::GitArgs>),
+    /// Install or remove the pre-commit and pre-push hooks.
+    #[command(subcommand)]
+    Hook(crate::git::hook::HookCommand),
 }
 
 /// Where the rules come from.

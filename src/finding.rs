@@ -25,6 +25,26 @@ pub enum Source {
     },
     /// A container image: a file in one of its layers, or a field of its config.
     Image(Box<ImageSource>),
+    /// A blob in a git repository's history or index.
+    Git {
+        /// The commit that introduced the blob at `path` (the oldest one, unless every
+        /// occurrence is listed); null for staged content and blobs no commit reaches.
+        commit: Option<String>,
+        /// The blob's object id.
+        blob: String,
+        /// The file's path in the commit's tree; null for a blob found without a path.
+        path: Option<String>,
+        /// The commit's author name.
+        author_name: Option<String>,
+        /// The commit's author email.
+        author_email: Option<String>,
+        /// The commit's author date, RFC 3339.
+        date: Option<String>,
+        /// The first line of the commit message.
+        summary: Option<String>,
+        /// Whether the object is unreachable from every ref (found with `--all-objects`).
+        unreachable: bool,
+    },
 }
 
 /// Where in a container image a finding sits.

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod finding;
+pub mod git;
 pub mod image;
 pub mod location;
 pub mod progress;

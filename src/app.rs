@@ -23,12 +23,15 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => scan_cmd(args),
+        Command::Image(args) => crate::image::cmd::run(args),
         Command::Rules(RulesCommand::List { rules, json }) => rules_list(&rules, json),
         Command::Rules(RulesCommand::Check { file, strict }) => {
             rules_check(file.as_deref(), strict)
         }
         Command::Redact(args) => crate::redact::redact_cmd(args),
         Command::Run(args) => crate::redact::run::run_cmd(args),
+        Command::Git(args) => crate::git::cli::run(*args),
+        Command::Hook(cmd) => crate::git::hook::run(cmd),
     }
 }
 
@@ -59,9 +62,13 @@ pub fn load_engine(args: &RuleArgs, root: &Path, quiet: bool) -> Result<Engine> 
         }
         None => LoadedConfig::builtin(),
     };
-    let rules = RuleSet::from_loaded(loaded)?;
+    let origin = loaded.origin.clone();
+    let rules =
+        RuleSet::from_loaded(loaded).with_context(|| format!("loading rules from {origin}"))?;
     if path.is_some() {
-        rules.validate()?;
+        rules
+            .validate()
+            .with_context(|| format!("loading rules from {origin}"))?;
     }
     if !quiet {
         for w in &rules.warnings {
@@ -98,6 +105,7 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         max_file_size: args.max_file_size,
         threads: args.threads,
         reveal: out_args.show_secrets,
+        artifacts: args.artifacts.options(),
     };
     let stats = Arc::new(Stats::default());
     let (stdin_args, path_args): (Vec<_>, Vec<_>) = args
@@ -108,10 +116,8 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     let mut outcome = scan::Outcome::default();
     if !path_args.is_empty() {
         for p in &path_args {
-            if std::fs::symlink_metadata(p).is_err() {
-                outcome
-                    .errors
-                    .push(format!("{}: no such file or directory", p.display()));
+            if let Err(e) = std::fs::symlink_metadata(p) {
+                outcome.errors.push(format!("{}: {e}", p.display()));
             }
         }
         let existing: Vec<PathBuf> = path_args
@@ -140,7 +146,13 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         outcome.findings.retain(|f| !b.contains(&f.fingerprint));
         suppressed = before - outcome.findings.len();
     }
-    emit(&engine, &outcome.findings, out_args)?;
+    if let Err(e) = emit(&engine, &outcome.findings, out_args) {
+        // The reader went away (`shush scan | head`): stop writing, but the verdict stands.
+        // Exiting 0 here would let `set -o pipefail; shush scan | head` pass a CI gate.
+        if !is_broken_pipe(&e) {
+            return Err(e);
+        }
+    }
     if !out_args.quiet {
         for w in &outcome.warnings {
             eprintln!("shush: warning: {w}");
@@ -159,6 +171,14 @@ fn merge(into: &mut scan::Outcome, from: scan::Outcome) {
     into.findings.extend(from.findings);
     into.errors.extend(from.errors);
     into.warnings.extend(from.warnings);
+}
+
+/// Whether `err` comes from writing to a pipe whose reader has gone.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// 2 on any error (fail closed), else the `--exit-code` when something was found, else 0.
@@ -279,9 +299,9 @@ fn rules_list(args: &RuleArgs, json: bool) -> Result<u8> {
         )?;
         for r in rules {
             let mut kw = r.keywords.join(",");
-            if kw.len() > 24 {
-                kw.truncate(21);
-                kw.push_str("...");
+            if kw.chars().count() > 24 {
+                // By characters: keywords need not be ASCII.
+                kw = kw.chars().take(21).chain("...".chars()).collect();
             }
             if matches!(r.strategy, Strategy::Full { .. }) && kw.is_empty() {
                 kw = "(none: full scan)".into();
@@ -309,7 +329,7 @@ fn rules_check(file: Option<&Path>, strict: bool) -> Result<u8> {
         None => LoadedConfig::builtin(),
     };
     let origin = loaded.origin.clone();
-    let rules = RuleSet::from_loaded(loaded)?;
+    let rules = RuleSet::from_loaded(loaded).with_context(|| format!("loading {origin}"))?;
     for w in &rules.warnings {
         eprintln!("shush: warning: {w}");
     }

@@ -24,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan files, directories, or standard input (`-`) for secrets.
     Scan(ScanArgs),
+    /// Scan container images (docker save tarballs, OCI layouts as a directory or a tar):
+    /// config, history and every file of every layer, deleted ones included.
+    Image(ImageArgs),
     /// List the rules, or test rules against their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -31,6 +34,12 @@ pub enum Command {
     Redact(crate::redact::RedactArgs),
     /// Run a command with its standard output and standard error redacted.
     Run(crate::redact::RunArgs),
+    /// Audit git history (every blob of every ref, each once), a range of commits, the
+    /// staged changes (pre-commit) or the commits being pushed (pre-push).
+    Git(Box<crate::git::GitArgs>),
+    /// Install or remove the pre-commit and pre-push hooks.
+    #[command(subcommand)]
+    Hook(crate::git::hook::HookCommand),
 }
 
 /// Where the rules come from.
@@ -116,6 +125,72 @@ pub struct ScanArgs {
     /// Never draw a progress line.
     #[arg(long)]
     pub no_progress: bool,
+    /// Archives and images.
+    #[command(flatten)]
+    pub artifacts: ArtifactArgs,
+}
+
+/// How archives and container images are read.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Archives and images")]
+pub struct ArtifactArgs {
+    /// Archives nested inside one another that are opened (0: scan archives as plain bytes).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_depth: usize,
+    /// Largest archive entry read, inflated; also bounds the memory holding a nested zip.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub max_entry_size: u64,
+    /// Total bytes one artifact may inflate to.
+    #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = parse_size)]
+    pub max_total_size: u64,
+    /// Entries one artifact may hold, at every level.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_entries: u64,
+    /// Largest compression ratio of a stream or entry (checked past 16 MiB inflated).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_ratio: u64,
+    /// Report corrupt, truncated, encrypted or over-cap members as warnings (default: they
+    /// are errors and the exit code is 2).
+    #[arg(long)]
+    pub skip_unreadable: bool,
+    /// Cache image layer results in DIR, keyed by layer digest and rule-set version (no
+    /// full secret is ever written there; ignored with --show-secrets).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
+
+impl ArtifactArgs {
+    /// The library's options.
+    pub fn options(&self) -> crate::archive::ArtifactOptions {
+        crate::archive::ArtifactOptions {
+            limits: crate::archive::Limits {
+                max_depth: self.max_depth,
+                max_entry_size: self.max_entry_size,
+                max_total_size: self.max_total_size,
+                max_entries: self.max_entries,
+                max_ratio: self.max_ratio,
+            },
+            skip_unreadable: self.skip_unreadable,
+            cache: self.cache.clone(),
+        }
+    }
+}
+
+/// `shush image`.
+#[derive(Debug, Clone, Args)]
+pub struct ImageArgs {
+    /// Image tarballs (`docker save`, OCI layout tar) or OCI layout directories.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Archives and images.
+    #[command(flatten)]
+    pub artifacts: ArtifactArgs,
 }
 
 /// `shush rules …`.

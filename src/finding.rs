@@ -18,6 +18,77 @@ pub enum Source {
     },
     /// Standard input.
     Stdin,
+    /// An entry inside an archive (at any depth).
+    Archive {
+        /// The archive's path, then each entry's path inside its container, outermost first.
+        chain: Vec<String>,
+    },
+    /// A container image: a file in one of its layers, or a field of its config.
+    Image(Box<ImageSource>),
+    /// A blob in a git repository's history or index.
+    Git {
+        /// The commit that introduced the blob at `path` (the oldest one, unless every
+        /// occurrence is listed); null for staged content and blobs no commit reaches.
+        commit: Option<String>,
+        /// The blob's object id.
+        blob: String,
+        /// The file's path in the commit's tree; null for a blob found without a path.
+        path: Option<String>,
+        /// The commit's author name.
+        author_name: Option<String>,
+        /// The commit's author email.
+        author_email: Option<String>,
+        /// The commit's author date, RFC 3339.
+        date: Option<String>,
+        /// The first line of the commit message.
+        summary: Option<String>,
+        /// Whether the object is unreachable from every ref (found with `--all-objects`).
+        unreachable: bool,
+    },
+}
+
+/// Where in a container image a finding sits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageSource {
+    /// The image file or layout directory scanned.
+    pub artifact: String,
+    /// The image's name and tag, where the archive records one.
+    pub image: Option<String>,
+    /// Digest of the image manifest (OCI layouts; legacy `docker save` archives have none).
+    pub manifest_digest: Option<String>,
+    /// Platform of this manifest in a multi-platform index (`linux/arm64`).
+    pub platform: Option<String>,
+    /// Digest of the image config.
+    pub config_digest: Option<String>,
+    /// Index of the layer (0 = base), for a finding in a layer or in the history line that
+    /// created one.
+    pub layer_index: Option<usize>,
+    /// The layer's digest.
+    pub layer_digest: Option<String>,
+    /// The build instruction that created the layer (the config's `history[].created_by`).
+    pub created_by: Option<String>,
+    /// The file's path inside the layer, for a finding in a layer.
+    pub path: Option<String>,
+    /// Entries inside that file, when it is itself an archive (a jar in a layer…).
+    pub inner: Vec<String>,
+    /// The config field, for a finding in the image config (`config.Env[2]`,
+    /// `history[3].created_by`, `annotations.<key>`).
+    pub field: Option<String>,
+    /// Set when a later layer deletes or replaces the file: it is not in the running
+    /// container's filesystem, but it still ships in the image.
+    pub hidden_by: Option<HiddenBy>,
+}
+
+/// How a later layer hides a file that an earlier layer added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HiddenBy {
+    /// Index of the hiding layer.
+    pub layer_index: usize,
+    /// Its digest.
+    pub layer_digest: String,
+    /// `whiteout` (the file or a parent deleted), `opaque` (a parent directory replaced
+    /// whole) or `replaced` (the same path written again).
+    pub how: String,
 }
 
 /// One reported secret.

@@ -15,12 +15,15 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod archive;
 pub mod baseline;
 pub mod checksum;
 pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod finding;
+pub mod git;
+pub mod image;
 pub mod location;
 pub mod progress;
 pub mod redact;

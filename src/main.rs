@@ -8,19 +8,13 @@ fn main() -> ExitCode {
     match shush::app::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            if is_broken_pipe(&err) {
-                // The reader went away (`shush scan | head`): stop quietly.
+            if shush::app::is_broken_pipe(&err) {
+                // The reader went away (`shush rules list | head`): stop quietly. (A scan
+                // handles this itself, so that its exit code still reports findings.)
                 return ExitCode::from(shush::app::EXIT_CLEAN);
             }
             eprintln!("shush: error: {err:#}");
             ExitCode::from(shush::app::EXIT_ERROR)
         }
     }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

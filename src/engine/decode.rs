@@ -33,12 +33,34 @@ pub(crate) struct Buffers {
     /// For percent decoding: source offset of each decoded byte.
     map: Vec<u32>,
     found: Vec<Match>,
-    done: Vec<Range<usize>>,
-    regions: Vec<(usize, usize)>,
+    done: Vec<Run>,
 }
 
 /// Shortest base64 run worth decoding.
 const MIN_B64_RUN: usize = 16;
+/// Encoded characters kept as context where a decoded base64 run or percent region was cut
+/// out of longer text: matches that reach into it are left to a run or region that holds them
+/// whole, so a finding never depends on where a cut happened to fall (`\b` and `^` see a cut
+/// as an edge of the input).
+pub(crate) const B64_EDGE: usize = 8;
+
+/// A decoded base64 run: its encoded range, and the part of it whose matches are reported.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    range: Range<usize>,
+    interior: Range<usize>,
+    real_start: bool,
+    real_end: bool,
+}
+
+impl Run {
+    /// Whether every match that could contain an encoded keyword at `pos` lies in the interior.
+    fn covers(&self, pos: usize, margin: usize) -> bool {
+        (self.real_start || self.interior.start + margin <= pos)
+            && (self.real_end || pos + margin <= self.interior.end)
+            && self.range.contains(&pos)
+    }
+}
 
 fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
@@ -68,7 +90,6 @@ impl Engine {
         st: &mut ScanState,
         hay: &[u8],
         owned: &Range<usize>,
-        windows: &[(u32, usize, usize)],
         meta: &InputMeta<'_>,
         depth: usize,
         out: &mut Vec<Match>,
@@ -79,18 +100,30 @@ impl Engine {
         let mut bufs = std::mem::take(&mut st.decode_bufs[depth]);
         bufs.done.clear();
         let hits = std::mem::take(&mut st.b64_hits);
+        let mut plain = std::mem::take(&mut st.plain_hits);
         let inner_meta = InputMeta {
             binary: false,
             ..*meta
         };
+        let margin = self.b64_margin();
         for &(pos, off) in &hits {
-            if bufs.done.iter().any(|d| d.contains(&pos)) {
+            // Hits are in input order: a run decoded for an earlier hit usually covers this one.
+            if bufs.done.iter().rev().any(|d| d.covers(pos, margin)) {
                 continue;
             }
-            let Some(run) = base64_run(hay, pos, off as usize, self.max_len) else {
+            let Some(run) = base64_run(hay, pos, off as usize, margin + B64_EDGE) else {
                 continue;
             };
-            bufs.done.push(run.clone());
+            let real_start = run.start == 0 || !is_b64(hay[run.start - 1]);
+            let real_end = run.end == hay.len() || !is_b64(hay[run.end]);
+            let interior = run.start + if real_start { 0 } else { B64_EDGE }
+                ..run.end.saturating_sub(if real_end { 0 } else { B64_EDGE });
+            bufs.done.push(Run {
+                range: run.clone(),
+                interior: interior.clone(),
+                real_start,
+                real_end,
+            });
             bufs.decoded.clear();
             if !decode_base64_into(&hay[run.clone()], &mut bufs.decoded) {
                 continue;
@@ -113,6 +146,13 @@ impl Engine {
                 };
                 let secret_span = enc(&m.secret_span);
                 let span = enc(&m.span);
+                if span.start.min(secret_span.start) < interior.start
+                    || span.end.max(secret_span.end) > interior.end
+                {
+                    // Too close to where the run was cut: a run around its own keyword
+                    // holds it whole.
+                    continue;
+                }
                 self.push_decoded(
                     hay,
                     owned,
@@ -127,26 +167,31 @@ impl Engine {
         }
         st.b64_hits = hits;
 
-        // Windows reach `max_len` beyond the owned span; so may an escape that matters.
-        let reach =
-            owned.start.saturating_sub(self.max_len)..(owned.end + self.max_len).min(hay.len());
-        if memchr::memchr(b'%', &hay[reach]).is_some() {
-            bufs.regions.clear();
-            bufs.regions.extend(windows.iter().map(|&(_, s, e)| (s, e)));
-            bufs.regions.sort_unstable();
-            let mut merged: Vec<(usize, usize)> = Vec::new();
-            for &(s, e) in &bufs.regions {
-                match merged.last_mut() {
-                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                    _ => merged.push((s, e)),
-                }
-            }
-            for (s, e) in merged {
-                let region = &hay[s..e];
-                if !has_percent_escape(region) {
+        // Percent-encoded runs: the run of URL characters around a plain keyword hit, when it
+        // holds an escape. A run is a property of the text (not of where a chunk or window
+        // was cut), and only matches in its uncut interior are reported, so whole and chunked
+        // scans agree. One SIMD pass first: most inputs have no `%` near any keyword.
+        // (Taken before the base64 pass: nested scans reuse `st`'s hit lists.)
+        // Hits come in order of their end; keywords of different lengths can interleave starts.
+        plain.sort_unstable();
+        plain.dedup();
+        let reach = self.percent_reach();
+        let area = plain
+            .first()
+            .zip(plain.last())
+            .map(|(&lo, &hi)| lo.saturating_sub(reach)..(hi + reach).min(hay.len()));
+        if area.is_some_and(|a| memchr::memchr(b'%', &hay[a]).is_some()) {
+            bufs.done.clear();
+            for &pos in &plain {
+                if bufs.done.iter().rev().any(|d| d.covers(pos, reach)) {
                     continue;
                 }
-                percent_decode(region, s, &mut bufs.decoded, &mut bufs.map);
+                let Some(run) = percent_run(hay, pos, reach) else {
+                    continue;
+                };
+                bufs.done.push(run.clone());
+                let (s, e) = (run.range.start, run.range.end);
+                percent_decode(&hay[s..e], s, &mut bufs.decoded, &mut bufs.map);
                 bufs.found.clear();
                 let decoded = std::mem::take(&mut bufs.decoded);
                 self.scan_depth(
@@ -164,7 +209,7 @@ impl Engine {
                             return 0..0;
                         }
                         // Decoded bytes [a, b) came from source bytes [map[a], map[b]), the
-                        // last ones running to the region's end. (A `%` that does not start an
+                        // last ones running to the run's end. (A `%` that does not start an
                         // escape is a single byte.)
                         let start = map[r.start] as usize;
                         let end = map.get(r.end).map_or(e, |&next| next as usize);
@@ -185,6 +230,15 @@ impl Engine {
                         continue;
                     }
                     let span = enc(&m.span);
+                    let (lo, hi) = (
+                        span.start.min(secret_span.start),
+                        span.end.max(secret_span.end),
+                    );
+                    if lo < run.interior.start || hi > run.interior.end {
+                        // Too close to where the run was cut: the run around a nearer hit
+                        // holds it whole.
+                        continue;
+                    }
                     self.push_decoded(
                         hay,
                         owned,
@@ -198,6 +252,7 @@ impl Engine {
                 bufs.decoded = decoded;
             }
         }
+        st.plain_hits = plain;
         st.decode_bufs[depth] = bufs;
     }
 
@@ -212,14 +267,15 @@ impl Engine {
         how: Encoding,
         out: &mut Vec<Match>,
     ) {
-        // Ownership follows the (encoded) match start, as for plain matches.
-        if !owned.contains(&span.start.min(secret_span.start)) {
+        let span = span.start.min(secret_span.start)..span.end.max(secret_span.end);
+        // Like a plain match, a decoded one belongs to the chunk where it starts.
+        if !owned.contains(&span.start) {
             return;
         }
         if self.options.inline_allow && has_allow_marker(&hay[line_of(hay, span.clone())]) {
             return;
         }
-        m.span = span.start.min(secret_span.start)..span.end.max(secret_span.end);
+        m.span = span;
         m.secret_span = secret_span;
         m.decoded.insert(0, how);
         out.push(m);
@@ -227,15 +283,11 @@ impl Engine {
 }
 
 /// The base64 run around an encoded-keyword hit at `pos` whose first character sits at
-/// `quantum_offset` inside a 4-character quantum, bounded to what a match could need.
-fn base64_run(
-    hay: &[u8],
-    pos: usize,
-    quantum_offset: usize,
-    max_len: usize,
-) -> Option<Range<usize>> {
+/// `quantum_offset` inside a 4-character quantum, extending at most about `reach` encoded
+/// characters on each side.
+fn base64_run(hay: &[u8], pos: usize, quantum_offset: usize, reach: usize) -> Option<Range<usize>> {
     let q = pos.checked_sub(quantum_offset)?;
-    let reach = max_len * 4 / 3 + 8;
+    let reach = reach + 4;
     let all_b64 = |r: Range<usize>| hay[r].iter().all(|&b| is_b64(b));
     let mut start = q;
     while start >= 4 && q - start < reach && all_b64(start - 4..start) {
@@ -254,6 +306,54 @@ fn base64_run(
         end += tail;
     }
     (end >= pos + 4 && end - start >= MIN_B64_RUN).then_some(start..end)
+}
+
+/// Bytes that can be part of a percent-encoded run (a URL, a query string, a form body):
+/// printable ASCII but for the quotes and angle brackets that delimit URLs in text. Sloppy
+/// URLs carry raw `^`, `{`, `|`… (often inside the very password that matters), so they
+/// stay in the run.
+fn is_url_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`')
+}
+
+/// The percent-encoded run around a plain keyword hit at `pos`: URL bytes up to `reach` on
+/// each side, if it holds an escape.
+fn percent_run(hay: &[u8], pos: usize, reach: usize) -> Option<Run> {
+    if !hay.get(pos).copied().is_some_and(is_url_byte) {
+        return None;
+    }
+    let mut start = pos;
+    while start > 0 && pos - start < reach && is_url_byte(hay[start - 1]) {
+        start -= 1;
+    }
+    let mut end = pos;
+    while end < hay.len() && end - pos < reach && is_url_byte(hay[end]) {
+        end += 1;
+    }
+    if !has_percent_escape(&hay[start..end]) {
+        return None;
+    }
+    let real_start = start == 0 || !is_url_byte(hay[start - 1]);
+    let real_end = end == hay.len() || !is_url_byte(hay[end]);
+    // The delimiters themselves belong to the text a rule sees: `password%3D%22…"` closes its
+    // quote with a raw one.
+    if real_start && start > 0 {
+        start -= 1;
+    }
+    if real_end && end < hay.len() {
+        end += 1;
+    }
+    let interior = start + if real_start { 0 } else { B64_EDGE }..end.saturating_sub(if real_end {
+        0
+    } else {
+        B64_EDGE
+    });
+    Some(Run {
+        range: start..end,
+        interior,
+        real_start,
+        real_end,
+    })
 }
 
 /// Decodes a base64 run (either alphabet, padding optional) into `out`.
@@ -312,7 +412,7 @@ mod tests {
     fn run_bounds() {
         let hay = b"x = \"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=\";";
         // "hello world hello world" base64; pretend a hit at the start of the run.
-        let run = base64_run(hay, 5, 0, 100).unwrap();
+        let run = base64_run(hay, 5, 0, 140).unwrap();
         assert_eq!(&hay[run.clone()], b"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ");
         let mut out = Vec::new();
         assert!(decode_base64_into(&hay[run], &mut out));

@@ -13,7 +13,7 @@ use aho_corasick::{Anchored, MatchKind};
 use std::collections::HashMap;
 use std::ops::Range;
 
-/// Interleaved streams.
+/// Interleaved streams (the search loop is written out for exactly four).
 const STREAMS: usize = 4;
 /// Below this many bytes a single stream is used.
 const INTERLEAVE_MIN: usize = 4096;
@@ -224,8 +224,9 @@ impl KeywordScanner {
                 .trans
                 .iter()
                 .max()
-                .is_some_and(|&t| (t as usize) < self.trans.len())
-            && (self.start as usize) < self.trans.len()
+                .is_some_and(|&t| t as usize <= self.trans.len().saturating_sub(stride))
+            && self.trans.len() >= stride
+            && (self.start as usize) <= self.trans.len() - stride
             && n_match.is_some_and(|n| self.match_offsets.len() == n + 1)
             && self.match_offsets.windows(2).all(|w| w[0] <= w[1])
             && self
@@ -252,17 +253,6 @@ impl KeywordScanner {
             .map(move |&p| (p, hit.end - self.pattern_lens[p as usize] as usize))
     }
 
-    #[inline(always)]
-    fn step(&self, state: u32, byte: u8) -> u32 {
-        let idx = state as usize + self.classes[byte as usize] as usize;
-        // Every entry of `trans` is a premultiplied state id and every class is < stride, so
-        // `idx` is always in bounds; `get` keeps that a checked fact at negligible cost.
-        match self.trans.get(idx) {
-            Some(&next) => next,
-            None => self.start,
-        }
-    }
-
     /// Every keyword occurrence that lies entirely inside `range`, in order of end offset.
     pub fn find_all(
         &self,
@@ -287,23 +277,49 @@ impl KeywordScanner {
         for (k, b) in base.iter_mut().enumerate() {
             *b = if k == 0 { a } else { a + k * seg - warm };
         }
-        let lanes: [&[u8]; STREAMS] = std::array::from_fn(|k| &hay[base[k]..base[k] + steps]);
-        let mut state = [self.start; STREAMS];
+        let (l0, l1, l2, l3) = (
+            &hay[base[0]..base[0] + steps],
+            &hay[base[1]..base[1] + steps],
+            &hay[base[2]..base[2] + steps],
+            &hay[base[3]..base[3] + steps],
+        );
         for buf in &mut scratch.streams {
             buf.clear();
         }
-        // Indexing all lanes by one counter keeps the four streams in lockstep.
-        #[allow(clippy::needless_range_loop)]
-        for i in 0..steps {
-            for k in 0..STREAMS {
-                state[k] = self.step(state[k], lanes[k][i]);
-                if state[k] < self.match_limit {
-                    scratch.streams[k].push(RawHit {
-                        state: state[k] / self.stride,
-                        end: base[k] + i + 1,
-                    });
+        let (trans, classes, limit) = (
+            self.trans.as_ptr(),
+            self.classes.as_ptr(),
+            self.match_limit as usize,
+        );
+        // SAFETY (the raw reads below): each lane pointer walks `steps` bytes of its slice and
+        // `i < steps`; every state id is a multiple of `stride` at most `trans.len() - stride`
+        // and every class is `< stride` (established by `new`, checked by `from_bytes`), so
+        // `state + class < trans.len()`. States live in `usize` registers: the loop keeps
+        // four lane pointers, two table pointers and four states without spilling.
+        let (p0, p1, p2, p3) = (l0.as_ptr(), l1.as_ptr(), l2.as_ptr(), l3.as_ptr());
+        let start = self.start as usize;
+        let (mut s0, mut s1, mut s2, mut s3) = (start, start, start, start);
+        let mut i = 0usize;
+        while i < steps {
+            unsafe {
+                s0 = *trans.add(s0 + *classes.add(*p0.add(i) as usize) as usize) as usize;
+                s1 = *trans.add(s1 + *classes.add(*p1.add(i) as usize) as usize) as usize;
+                s2 = *trans.add(s2 + *classes.add(*p2.add(i) as usize) as usize) as usize;
+                s3 = *trans.add(s3 + *classes.add(*p3.add(i) as usize) as usize) as usize;
+            }
+            // One predictable branch per step: `min` of four is below the limit only if one
+            // of them is (matches are rare).
+            if s0.min(s1).min(s2.min(s3)) < limit {
+                for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
+                    if s < limit {
+                        scratch.streams[k].push(RawHit {
+                            state: (s / self.stride as usize) as u32,
+                            end: base[k] + i + 1,
+                        });
+                    }
                 }
             }
+            i += 1;
         }
         for (k, buf) in scratch.streams.iter().enumerate() {
             let own = a + k * seg..a + (k + 1) * seg;
@@ -320,8 +336,12 @@ impl KeywordScanner {
     /// (hits ending exactly at `own.start` belong to the previous owner).
     fn single(&self, hay: &[u8], from: usize, own: Range<usize>, out: &mut Vec<RawHit>) {
         let mut s = self.start;
+        let (trans, classes) = (&self.trans[..], &self.classes);
         for (i, &b) in hay[from..own.end].iter().enumerate() {
-            s = self.step(s, b);
+            // SAFETY: as in `find_all`, `state + class < trans.len()` by construction.
+            s = unsafe {
+                *trans.get_unchecked(s as usize + *classes.get_unchecked(b as usize) as usize)
+            };
             let end = from + i + 1;
             if s < self.match_limit && end > own.start {
                 out.push(RawHit {

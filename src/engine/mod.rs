@@ -27,6 +27,12 @@ pub use decode::Encoding;
 
 /// Inline markers that suppress a finding on their line.
 const ALLOW_MARKERS: [&[u8]; 2] = [b"shush:allow", b"gitleaks:allow"];
+/// Base64 layers whose keywords the prefilter searches for directly: base64 inside base64
+/// is found from the outer text. A third layer is decoded only inside a run that was found
+/// through a keyword of its own.
+const MAX_B64_NESTING: usize = 2;
+/// Longest stretch of a percent-encoded run followed on each side of a keyword hit.
+const MAX_PERCENT_REACH: usize = 12 * 1024;
 /// How far around a match the engine looks for its line (bounds work on huge lines).
 const LINE_CONTEXT: usize = 4096;
 
@@ -89,6 +95,8 @@ pub struct ScanState {
     anchored: Vec<(u32, usize)>,
     gate_seen: Vec<bool>,
     b64_hits: Vec<(usize, u8)>,
+    /// Starts of plain keyword hits (where percent-encoded runs are looked for).
+    plain_hits: Vec<usize>,
     hits: Vec<kwscan::RawHit>,
     kw_scratch: kwscan::KwScratch,
     decode_bufs: Vec<decode::Buffers>,
@@ -144,9 +152,6 @@ pub struct Engine {
     /// Whether some global allowlist has `paths`.
     global_path_allowlists: bool,
     max_len: usize,
-    /// How far past its owned span an encoded match can reach (a base64 encoding is 4/3 the
-    /// size of what it encodes, at every decode level).
-    encoded_reach: usize,
 }
 
 impl Engine {
@@ -178,7 +183,6 @@ impl Engine {
             .max()
             .unwrap_or(1)
             .max(prefilter.max_pattern_len);
-        let encoded_reach = encoded_len(max_len, options.decode_depth);
         let path_sensitive = rules
             .rules
             .iter()
@@ -196,7 +200,6 @@ impl Engine {
             path_sensitive,
             global_path_allowlists,
             max_len,
-            encoded_reach,
         })
     }
 
@@ -244,7 +247,32 @@ impl Engine {
     /// Context a chunk needs on each side of its owned span for chunked scanning to find
     /// exactly what a whole-input scan finds.
     pub fn overlap(&self) -> usize {
-        self.max_len + self.encoded_reach + 8
+        // Plain matches need `max_len` of context on each side; a base64 run is decoded
+        // around an encoded keyword up to `b64_margin` past the owned span, and reaches
+        // `b64_margin` plus an edge further (see `decode`); the line of a match (inline
+        // allow markers, `regexTarget = "line"`) is looked at up to `LINE_CONTEXT` bytes
+        // around it.
+        (2 * self.max_len + 8)
+            .max(2 * self.b64_margin() + decode::B64_EDGE + 16)
+            .max(2 * self.percent_reach() + decode::B64_EDGE + 16)
+            .max(LINE_CONTEXT + self.max_len + 8)
+    }
+
+    /// How far a percent-encoded run is followed from a keyword hit: an encoded match is at
+    /// most three times its decoded length, capped so a long URL costs bounded work.
+    pub(crate) fn percent_reach(&self) -> usize {
+        (3 * self.max_len).min(MAX_PERCENT_REACH) + decode::B64_EDGE
+    }
+
+    /// How far (in encoded bytes) a base64-encoded match can extend from its encoded keyword:
+    /// 4/3 of its length per level of base64 whose keywords the prefilter searches for.
+    pub(crate) fn b64_margin(&self) -> usize {
+        let levels = self.options.decode_depth.clamp(1, MAX_B64_NESTING);
+        let mut len = self.max_len;
+        for _ in 0..levels {
+            len = len.div_ceil(3) * 4 + 8;
+        }
+        len
     }
 
     /// Fresh per-thread state.
@@ -260,6 +288,7 @@ impl Engine {
             anchored: Vec::new(),
             gate_seen: vec![false; self.prefilter.gate_count],
             b64_hits: Vec::new(),
+            plain_hits: Vec::new(),
             hits: Vec::new(),
             kw_scratch: kwscan::KwScratch::default(),
             decode_bufs: Vec::new(),
@@ -360,7 +389,7 @@ impl Engine {
         }
         let decode_here = depth < self.options.decode_depth && !meta.binary;
         self.collect_windows(st, hay, &owned, decode_here, depth == 0);
-        let mut windows = std::mem::take(&mut st.windows);
+        let windows = std::mem::take(&mut st.windows);
         for &(r, ws, we) in &windows {
             let r = r as usize;
             if self.gate_ok(st, r) {
@@ -377,14 +406,6 @@ impl Engine {
                 self.run_rule(st, r, hay, pos..end, &owned, meta, true, out);
             }
         }
-        if decode_here {
-            // Percent-decoding looks at the text around every hit, anchored ones included
-            // (`KEY%3Dtok_…`: the escape sits just before the anchor).
-            windows.extend(anchored.iter().map(|&(r, pos)| {
-                let ml = self.rules.rules[r as usize].max_len;
-                (r, pos.saturating_sub(ml), (pos + ml).min(hay.len()))
-            }));
-        }
         st.anchored = anchored;
         for i in 0..self.full_rules.len() {
             let r = self.full_rules[i];
@@ -396,7 +417,7 @@ impl Engine {
             self.run_rule(st, r, hay, range, &owned, meta, false, out);
         }
         if decode_here {
-            self.decode_and_rescan(st, hay, &owned, &windows, meta, depth, out);
+            self.decode_and_rescan(st, hay, &owned, meta, depth, out);
         }
         st.windows = windows;
         st.windows.clear();
@@ -419,12 +440,21 @@ impl Engine {
         st.windows.clear();
         st.anchored.clear();
         st.b64_hits.clear();
+        st.plain_hits.clear();
         st.gate_seen.iter_mut().for_each(|g| *g = false);
         let Some(scanner) = &self.prefilter.scanner else {
             return;
         };
-        let region = owned.start.saturating_sub(self.max_len)
-            ..(owned.end + self.encoded_reach).min(hay.len());
+        // Encoded keywords belong to matches up to `b64_margin` away; plain ones to matches up
+        // to `max_len` away.
+        let reach = if want_b64 {
+            self.b64_margin()
+                .max(self.percent_reach())
+                .max(self.max_len)
+        } else {
+            self.max_len
+        };
+        let region = owned.start.saturating_sub(reach)..(owned.end + reach).min(hay.len());
         let mut hits = std::mem::take(&mut st.hits);
         hits.clear();
         scanner.find_all(hay, region, &mut st.kw_scratch, &mut hits);
@@ -439,6 +469,8 @@ impl Engine {
                     if want_b64 {
                         st.b64_hits.push((hs, off));
                     }
+                } else if want_b64 && st.plain_hits.last() != Some(&hs) {
+                    st.plain_hits.push(hs);
                 }
                 if record && !st.watch.is_empty() {
                     for &r in &info.anchor_rules {
@@ -447,7 +479,7 @@ impl Engine {
                         }
                     }
                 }
-                if hs < owned.start {
+                if hs < owned.start || hs >= owned.end + self.max_len {
                     continue;
                 }
                 for &r in &info.anchor_rules {
@@ -605,11 +637,6 @@ impl Engine {
             decoded: Vec::new(),
         })
     }
-}
-
-/// The longest encoding of a `len`-byte match after `depth` levels of base64 (plus padding).
-fn encoded_len(len: usize, depth: usize) -> usize {
-    (0..depth).fold(len, |l, _| l.div_ceil(3) * 4 + 4)
 }
 
 /// The span of the secret: the configured group, else the first non-empty group.

@@ -20,8 +20,21 @@ pub fn write_text(out: &mut dyn Write, findings: &[Finding], color: bool) -> io:
             }
             None => String::new(),
         };
+        let decoded = match &f.source {
+            crate::finding::Source::Image(img) => match &img.hidden_by {
+                Some(h) => format!(
+                    "{decoded} (deleted in layer {} by {}, still shipped in layer {})",
+                    h.layer_index,
+                    h.how,
+                    img.layer_index.unwrap_or_default()
+                ),
+                None => decoded,
+            },
+            _ => decoded,
+        };
         let path = sanitize(&f.path);
         let secret = sanitize(&f.secret);
+        let decoded = format!("{decoded}{}", sanitize(&git_origin(f)));
         if color {
             writeln!(
                 out,
@@ -37,6 +50,41 @@ pub fn write_text(out: &mut dyn Write, findings: &[Finding], color: bool) -> io:
         }
     }
     Ok(())
+}
+
+/// ` in abc1234567 by Name <email> 2021-01-02: summary` for a git finding.
+fn git_origin(f: &Finding) -> String {
+    let crate::finding::Source::Git {
+        commit,
+        author_name,
+        author_email,
+        date,
+        summary,
+        unreachable,
+        blob,
+        ..
+    } = &f.source
+    else {
+        return String::new();
+    };
+    let mut s = match commit {
+        Some(c) => format!(" in {}", &c[..c.len().min(10)]),
+        None if *unreachable => format!(" in dangling blob {}", &blob[..blob.len().min(10)]),
+        None => String::new(),
+    };
+    if let (Some(n), Some(e)) = (author_name, author_email) {
+        s.push_str(&format!(" by {n} <{e}>"));
+    }
+    if let Some(d) = date {
+        s.push_str(&format!(" {}", &d[..d.len().min(10)]));
+    }
+    if let Some(m) = summary {
+        s.push_str(&format!(": {m}"));
+    }
+    if *unreachable {
+        s.push_str(" [unreachable]");
+    }
+    s
 }
 
 /// Replaces control characters so a hostile path or secret cannot drive the terminal.

@@ -455,6 +455,19 @@ impl Rule {
                     Some(a) => a.clone(),
                     None => analysis::analyse(re).map_err(|e| err(format!("bad regex: {e}")))?,
                 };
+                if spec.secret_group > 0 {
+                    // Like gitleaks, refuse a group the regex does not have (it would
+                    // silently report the whole match instead).
+                    let groups = analysis::parse(re)
+                        .map(|(hir, _)| hir.properties().explicit_captures_len())
+                        .map_err(|e| err(format!("bad regex: {e}")))?;
+                    if spec.secret_group > groups {
+                        return Err(err(format!(
+                            "secretGroup = {} but the regex has {groups} capture group(s)",
+                            spec.secret_group
+                        )));
+                    }
+                }
                 (Some(LazyRegex::new(re, a.unicode)), Some(a))
             }
         };
@@ -531,7 +544,14 @@ impl Rule {
             id: spec.id.clone(),
             description: spec.description.clone(),
             family,
-            tags: spec.tags.clone(),
+            // `[extend]` accumulates tags; a tag listed twice is still one tag (and SARIF
+            // requires them unique).
+            tags: spec.tags.iter().fold(Vec::new(), |mut tags, t| {
+                if !tags.contains(t) {
+                    tags.push(t.clone());
+                }
+                tags
+            }),
             keywords: effective_keywords,
             confidence,
             references: spec.references.clone(),

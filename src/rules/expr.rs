@@ -10,9 +10,9 @@
 //!
 //! Supported: `||` `&&` `!`/`not`, comparisons (`< <= > >= == !=`), parentheses, numbers,
 //! strings (`"…"`, `'…'`, `` `…` ``), lists, `true`/`false`/`nil`, `??`,
-//! `finding["secret"|"match"|"line"]`, `attributes["path"]`, `get(map, key, default)`, and the
-//! functions `entropy`, `matchesAny`, `containsAny`, `lower`, `upper`, `len` (each also with a
-//! `filter.` prefix). Anything else is reported as unsupported when the rule is loaded, so the
+//! `finding["secret"|"match"|"line"]` (or `finding.secret`), `attributes["path"]`,
+//! `get(map, key, default)`, and the functions `entropy`, `matchesAny`, `containsAny`,
+//! `contains`, `lower`, `upper`, `len` (each also with a `filter.` prefix). Anything else is reported as unsupported when the rule is loaded, so the
 //! caller can warn instead of guessing.
 
 use super::compile::LazyRegex;
@@ -464,13 +464,24 @@ impl Parser {
             _ => None,
         };
         if let Some(map) = map {
-            self.expect("[")?;
-            let key = match self.tokens.get(self.pos).cloned() {
-                Some(Tok::Str(k)) => k,
-                other => return Err(format!("expected a string key, found {other:?}")),
+            // `finding["secret"]` or `finding.secret`.
+            let key = if self.eat_op(".") {
+                match self.tokens.get(self.pos).cloned() {
+                    Some(Tok::Ident(k)) => k,
+                    other => return Err(format!("expected a field name, found {other:?}")),
+                }
+            } else {
+                self.expect("[")?;
+                let key = match self.tokens.get(self.pos).cloned() {
+                    Some(Tok::Str(k)) => k,
+                    other => return Err(format!("expected a string key, found {other:?}")),
+                };
+                self.pos += 1;
+                self.expect("]")?;
+                self.pos -= 1;
+                key
             };
             self.pos += 1;
-            self.expect("]")?;
             check_key(map, &key)?;
             return Ok(Node::Field(map, key));
         }
@@ -521,6 +532,12 @@ impl Parser {
                     res.push(re);
                 }
                 Node::MatchesAny(Box::new(target), res)
+            }
+            "contains" => {
+                let target = self.expr()?;
+                self.expect(",")?;
+                let needle = self.expr()?;
+                Node::ContainsAny(Box::new(target), Box::new(Node::List(vec![needle])))
             }
             "containsAny" => {
                 let target = self.expr()?;

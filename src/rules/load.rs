@@ -114,13 +114,54 @@ fn parse_toml(text: &str, origin: &str) -> Result<ConfigFile> {
     })
 }
 
+/// Rule files larger than this are refused: real ones are a few hundred kilobytes.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Reads a rule file: a regular file of at most [`MAX_CONFIG_BYTES`]. An `[extend] path` in
+/// a config discovered in a scanned repository is not trusted to name a regular file: a
+/// device or a FIFO (`/dev/zero`, `/dev/stdin`) would never end or fill memory.
+fn read_config(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let refuse = |message: String| Error::Config {
+        origin: path.display().to_string(),
+        message,
+    };
+    // Checked before opening too: opening a FIFO blocks until someone writes to it.
+    let is_file = |md: std::fs::Metadata| md.is_file();
+    if !std::fs::metadata(path)
+        .map(is_file)
+        .map_err(|e| Error::io(path, e))?
+    {
+        return Err(refuse("not a regular file".into()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if !file
+        .metadata()
+        .map(is_file)
+        .map_err(|e| Error::io(path, e))?
+    {
+        return Err(refuse("not a regular file".into()));
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(refuse(format!(
+            "larger than {} MiB; not a rule file",
+            MAX_CONFIG_BYTES >> 20
+        )));
+    }
+    Ok(text)
+}
+
 fn load_file(
     path: &Path,
     depth: usize,
     warnings: &mut Vec<String>,
     uses_builtin: &mut bool,
 ) -> Result<ConfigFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = read_config(path)?;
     let origin = path.display().to_string();
     let cfg = parse_toml(&text, &origin)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();

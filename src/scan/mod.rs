@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Settings for a filesystem scan.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
-    /// Follow symbolic links while walking (explicitly named paths are always followed).
+    /// Follow symbolic links while walking (explicitly named paths are always followed, and
+    /// explicitly named pipes and devices are read as streams).
     pub follow_symlinks: bool,
     /// Honour `.gitignore`, `.ignore` and git's exclude files.
     pub gitignore: bool,
@@ -24,6 +25,8 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Put secrets in reports unmasked.
     pub reveal: bool,
+    /// Archives and container images: caps, unreadable members, layer cache.
+    pub artifacts: crate::archive::ArtifactOptions,
 }
 
 impl Default for ScanOptions {
@@ -34,6 +37,7 @@ impl Default for ScanOptions {
             max_file_size: 256 << 20,
             threads: 0,
             reveal: false,
+            artifacts: Default::default(),
         }
     }
 }
@@ -103,12 +107,39 @@ impl Collector {
         }
     }
 
+    fn artifact(&self, a: crate::archive::ArtifactScan, opts: &ScanOptions, stats: &Stats) {
+        stats.files.fetch_add(a.scanned, Ordering::Relaxed);
+        stats.bytes.fetch_add(a.bytes, Ordering::Relaxed);
+        for p in a.problems {
+            if opts.artifacts.skip_unreadable {
+                self.warn(format!("{p} (skipped: --skip-unreadable)"));
+            } else {
+                self.error(p.to_string());
+            }
+        }
+        for n in a.notes {
+            self.warn(n);
+        }
+        self.findings(a.findings);
+    }
+
     fn into_outcome(self) -> Outcome {
         let mut findings = self
             .findings
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
-        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        findings.sort_by(|a, b| {
+            (a.sort_key(), a.offset, &a.fingerprint).cmp(&(b.sort_key(), b.offset, &b.fingerprint))
+        });
+        // Overlapping arguments (`shush scan . src`, or a file and its directory) walk a
+        // file more than once; it is still one finding.
+        findings.dedup_by(|a, b| {
+            a.sort_key() == b.sort_key()
+                && a.offset == b.offset
+                && a.fingerprint == b.fingerprint
+                // The same layer shipped in two images is two findings.
+                && a.source == b.source
+        });
         let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
         errors.sort();
         let mut warnings = self
@@ -139,13 +170,23 @@ pub fn scan_paths(
     progress: &Progress,
 ) -> Outcome {
     let collector = Collector::new();
+    // Image layout directories are scanned as images, not walked.
+    let images_on = opts.artifacts.limits.max_depth > 0;
+    let (roots, top_layouts): (Vec<&PathBuf>, Vec<&PathBuf>) = paths
+        .iter()
+        .partition(|p| !(images_on && p.is_dir() && crate::image::is_layout_dir(p)));
+    let layouts = std::sync::Arc::new(Mutex::new(
+        top_layouts.into_iter().cloned().collect::<Vec<PathBuf>>(),
+    ));
+    let found = layouts.clone();
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         opts.threads
     };
-    let mut builder = ignore::WalkBuilder::new(&paths[0]);
-    for p in &paths[1..] {
+    let mut builder =
+        ignore::WalkBuilder::new(roots.first().map_or(Path::new(""), |p| p.as_path()));
+    for p in roots.iter().skip(1) {
         builder.add(p);
     }
     builder
@@ -153,7 +194,9 @@ pub fn scan_paths(
         .hidden(false)
         .follow_links(opts.follow_symlinks)
         .threads(threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            e.file_name() != ".git" && !(images_on && e.depth() > 0 && layout_dir(e, &found))
+        });
     if opts.gitignore {
         builder
             .git_ignore(true)
@@ -162,6 +205,10 @@ pub fn scan_paths(
             .ignore(true)
             .parents(true)
             .require_git(false);
+    }
+    if roots.is_empty() {
+        scan_layouts(engine, &layouts, opts, stats, &collector);
+        return collector.into_outcome();
     }
     builder.build_parallel().run(|| {
         let mut st = engine.new_state();
@@ -187,21 +234,67 @@ pub fn scan_paths(
                     return ignore::WalkState::Continue;
                 }
             }
-            match scan_file(engine, &mut st, &mut buf, path, opts, stats) {
+            match scan_file(engine, &mut st, &mut buf, path, is_root, opts, stats) {
                 Ok(FileResult::Scanned(findings)) => collector.findings(findings),
+                Ok(FileResult::Truncated(findings)) => {
+                    collector.findings(findings);
+                    collector.warn(format!(
+                        "{}: only the first {} bytes were scanned (--max-file-size)",
+                        display_path(path),
+                        opts.max_file_size
+                    ));
+                }
                 Ok(FileResult::TooLarge(size)) => collector.warn(format!(
                     "{}: skipped, {size} bytes is over the --max-file-size cap of {} bytes",
                     display_path(path),
                     opts.max_file_size
                 )),
                 Ok(FileResult::Special) => {}
+                Ok(FileResult::Artifact(a)) => collector.artifact(a, opts, stats),
                 Err(msg) => collector.error(msg),
             }
             progress.tick();
             ignore::WalkState::Continue
         })
     });
+    scan_layouts(engine, &layouts, opts, stats, &collector);
     collector.into_outcome()
+}
+
+/// Scans the image layout directories met (or named), as images.
+fn scan_layouts(
+    engine: &Engine,
+    layouts: &Mutex<Vec<PathBuf>>,
+    opts: &ScanOptions,
+    stats: &Stats,
+    collector: &Collector,
+) {
+    let dirs = std::mem::take(&mut *layouts.lock().unwrap_or_else(|e| e.into_inner()));
+    for dir in dirs {
+        let store = crate::image::store::Store::dir(&dir);
+        let a = crate::image::scan_store(
+            engine,
+            &store,
+            &display_path(&dir),
+            &opts.artifacts,
+            opts.reveal,
+        );
+        collector.artifact(a, opts, stats);
+    }
+}
+
+/// Whether a walked entry is an image layout directory (collected to be scanned as an
+/// image rather than walked).
+fn layout_dir(e: &ignore::DirEntry, found: &Mutex<Vec<PathBuf>>) -> bool {
+    let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+    if !is_dir || !crate::image::is_layout_dir(e.path()) {
+        return false;
+    }
+    found
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(e.path().to_path_buf());
+    true
 }
 
 fn walk_error(err: &ignore::Error) -> String {
@@ -221,31 +314,61 @@ fn walk_error(err: &ignore::Error) -> String {
 
 enum FileResult {
     Scanned(Vec<Finding>),
+    /// A stream (pipe, device) that went on past the size cap: its head was scanned.
+    Truncated(Vec<Finding>),
+    Artifact(crate::archive::ArtifactScan),
     TooLarge(u64),
     Special,
 }
 
+/// Scans one walked or named path. `explicit`: named on the command line, where a pipe or
+/// device (`shush scan <(git diff)`, `/dev/stdin`) is read as a stream; met while walking,
+/// such files are skipped (reading a FIFO could block forever).
 fn scan_file(
     engine: &Engine,
     st: &mut crate::engine::ScanState,
     buf: &mut Vec<u8>,
     path: &Path,
+    explicit: bool,
     opts: &ScanOptions,
     stats: &Stats,
 ) -> Result<FileResult, String> {
     let display = display_path(path);
     let md = std::fs::metadata(path).map_err(|e| format!("{display}: {e}"))?;
-    if !md.is_file() {
-        if !md.is_dir() {
-            stats.skipped_special.fetch_add(1, Ordering::Relaxed);
-        }
+    let stream = !md.is_file();
+    if md.is_dir() {
         return Ok(FileResult::Special);
     }
-    if md.len() > opts.max_file_size {
+    if stream && !explicit {
+        stats.skipped_special.fetch_add(1, Ordering::Relaxed);
+        return Ok(FileResult::Special);
+    }
+    let mut file = File::open(path).map_err(|e| format!("{display}: {e}"))?;
+    if !stream {
+        // Archives and images are bounded by their own caps, not --max-file-size.
+        if let Some(a) = crate::image::scan_file(
+            engine,
+            st,
+            buf,
+            &mut file,
+            path,
+            &display,
+            &opts.artifacts,
+            opts.reveal,
+        )
+        .map_err(|e| format!("{display}: {e}"))?
+        {
+            return Ok(FileResult::Artifact(a));
+        }
+    }
+    if !stream && md.len() > opts.max_file_size {
         stats.skipped_large.fetch_add(1, Ordering::Relaxed);
         return Ok(FileResult::TooLarge(md.len()));
     }
-    let file = File::open(path).map_err(|e| format!("{display}: {e}"))?;
+    if !stream {
+        // The artifact probe read the file's head.
+        std::io::Seek::rewind(&mut file).map_err(|e| format!("{display}: {e}"))?;
+    }
     let meta = InputMeta {
         path: Some(&display),
         ..Default::default()
@@ -253,17 +376,24 @@ fn scan_file(
     let mut reader = file.take(opts.max_file_size);
     let (located, bytes) = input::scan_reader(engine, st, &mut reader, buf, meta)
         .map_err(|e| format!("{display}: {e}"))?;
+    // A stream has no size to check up front: see whether it went on past the cap.
+    let truncated = stream
+        && bytes == opts.max_file_size
+        && reader.into_inner().read(&mut [0u8; 1]).is_ok_and(|n| n > 0);
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(bytes, Ordering::Relaxed);
     let source = Source::File {
         path: display.clone(),
     };
-    Ok(FileResult::Scanned(
-        located
-            .iter()
-            .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal))
-            .collect(),
-    ))
+    let findings = located
+        .iter()
+        .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal))
+        .collect();
+    Ok(if truncated {
+        FileResult::Truncated(findings)
+    } else {
+        FileResult::Scanned(findings)
+    })
 }
 
 /// Scans standard input (or any reader) as one input named `-`.
@@ -276,7 +406,30 @@ pub fn scan_stdin<R: Read>(
     let collector = Collector::new();
     let mut st = engine.new_state();
     let mut buf = Vec::new();
-    match input::scan_reader(engine, &mut st, reader, &mut buf, InputMeta::default()) {
+    // An archive piped in (`docker save app | shush scan -`) is opened like a file.
+    let mut head = Vec::new();
+    match crate::archive::scan_stream(
+        engine,
+        &mut st,
+        &mut buf,
+        reader,
+        &mut head,
+        "-",
+        &opts.artifacts.limits,
+        opts.reveal,
+    ) {
+        Ok(Some(a)) => {
+            collector.artifact(a, opts, stats);
+            return collector.into_outcome();
+        }
+        Ok(None) => {}
+        Err(e) => {
+            collector.error(format!("<stdin>: {e}"));
+            return collector.into_outcome();
+        }
+    }
+    let mut reader = std::io::Cursor::new(head).chain(reader);
+    match input::scan_reader(engine, &mut st, &mut reader, &mut buf, InputMeta::default()) {
         Ok((located, bytes)) => {
             stats.files.fetch_add(1, Ordering::Relaxed);
             stats.bytes.fetch_add(bytes, Ordering::Relaxed);

@@ -1,0 +1,859 @@
+//! Archives and compressed streams, opened in memory and scanned entry by entry.
+//!
+//! Formats are recognised by their first bytes ([`sniff()`]): tar, zip and its family (jar,
+//! war, ear, whl, nupkg, apk, aar, vsix, docx…), gzip, bzip2, xz and zstd, nested to any mix
+//! up to [`Limits::max_depth`]. Nothing is extracted to disk: entries stream through the
+//! engine ([`crate::scan::input::scan_reader`]), so path-traversal names in entries never
+//! touch the filesystem. A zip needs random access, so a zip nested inside another entry is
+//! held in memory, up to [`Limits::max_entry_size`].
+//!
+//! Where a finding sits is the whole chain of names, outermost first: the file's path, then
+//! each entry's path inside its container — `release.tar.gz!app/lib/core.jar!Config.properties`.
+//! Compression wrappers add no link to the chain (`x.tar.gz` is one link).
+//!
+//! Hostile input is bounded ([`Limits`]): total inflated bytes, the size of one entry, the
+//! compression ratio of every decompressed stream, the number of entries and the depth.
+//! Hitting a cap, a corrupt or truncated member, or an encrypted zip entry is a [`Problem`]
+//! with its chain: an artifact gate must not pass what it could not read.
+
+pub mod ar;
+pub mod sniff;
+pub mod tar;
+
+use crate::engine::{Engine, InputMeta, ScanState};
+use crate::finding::{Finding, Source};
+use crate::location::Located;
+use crate::scan::input;
+use sniff::{Format, HEAD_LEN, sniff};
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, Read, Seek};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Separator between the links of a chain in a displayed path.
+pub const CHAIN_SEPARATOR: &str = "!";
+
+/// Compression wrappers stacked directly on one another (`x.gz.gz.gz…`) beyond this are a
+/// cap hit: nothing legitimate needs more.
+pub const MAX_STACKED_COMPRESSION: usize = 4;
+
+/// Inflated bytes a stream may produce before its compression ratio is checked (small
+/// runs of zeros compress far better than any cap, harmlessly).
+pub const RATIO_GRACE: u64 = 16 << 20;
+
+/// Caps on what one artifact may make shush read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Containers nested inside one another that are opened (a top-level archive is depth 1;
+    /// 0 turns archive scanning off: archives are scanned as plain bytes).
+    pub max_depth: usize,
+    /// Largest entry read, inflated (also bounds the memory that holds a nested zip).
+    pub max_entry_size: u64,
+    /// Total bytes inflated from one artifact (every decompressed stream and zip entry).
+    pub max_total_size: u64,
+    /// Entries in one artifact, at every level.
+    pub max_entries: u64,
+    /// Largest compression ratio (inflated ÷ compressed) of any stream or zip entry.
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 8,
+            max_entry_size: 1 << 30,
+            max_total_size: 64 << 30,
+            max_entries: 1_000_000,
+            max_ratio: 1000,
+        }
+    }
+}
+
+/// A cap that was hit, carried inside an [`io::Error`] so it travels up through readers.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct CapHit(pub String);
+
+fn cap(msg: String) -> io::Error {
+    io::Error::other(CapHit(msg))
+}
+
+/// Whether an I/O error is a cap hit (rather than corrupt or unreadable input).
+pub fn is_cap(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<CapHit>())
+}
+
+/// The budget one artifact draws on. Shared (atomically) by every thread that scans a part
+/// of the artifact, e.g. the layers of an image.
+#[derive(Debug)]
+pub struct Budget {
+    limits: Limits,
+    inflated: AtomicU64,
+    entries: AtomicU64,
+    aborted: AtomicBool,
+}
+
+impl Budget {
+    /// A fresh budget under `limits`.
+    pub fn new(limits: Limits) -> Self {
+        Budget {
+            limits,
+            inflated: AtomicU64::new(0),
+            entries: AtomicU64::new(0),
+            aborted: AtomicBool::new(false),
+        }
+    }
+
+    /// The caps.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether a whole-artifact cap was hit: scanning stops.
+    pub fn aborted(&self) -> bool {
+        self.aborted.load(Ordering::Relaxed)
+    }
+
+    /// Bytes inflated so far.
+    pub fn inflated(&self) -> u64 {
+        self.inflated.load(Ordering::Relaxed)
+    }
+
+    fn add_inflated(&self, n: u64) -> io::Result<()> {
+        let total = self.inflated.fetch_add(n, Ordering::Relaxed) + n;
+        if total > self.limits.max_total_size {
+            self.aborted.store(true, Ordering::Relaxed);
+            return Err(cap(format!(
+                "inflates past --max-total-size ({} bytes); scanning of this artifact stopped",
+                self.limits.max_total_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Counts one entry; `false` once past the entry cap (and the artifact is aborted).
+    pub fn add_entry(&self) -> bool {
+        let n = self.entries.fetch_add(1, Ordering::Relaxed) + 1;
+        if n > self.limits.max_entries {
+            self.aborted.store(true, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
+/// A secret found inside an archive: the chain of names and the match in its entry.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Where the entry sits: the outermost name first.
+    pub chain: Vec<String>,
+    /// The match, located in the entry.
+    pub located: Located,
+}
+
+/// Something in an artifact that could not be read completely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where: the outermost name first.
+    pub chain: Vec<String>,
+    /// What went wrong (a cap, corruption, encryption…).
+    pub message: String,
+    /// Whether a cap was hit (rather than corrupt or unsupported input).
+    pub cap: bool,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.chain.join(CHAIN_SEPARATOR), self.message)
+    }
+}
+
+/// Walks one artifact: recognises what each input is, opens containers, and feeds
+/// everything else to the engine. One walker per thread.
+pub struct Walker<'a> {
+    engine: &'a Engine,
+    st: &'a mut ScanState,
+    buf: &'a mut Vec<u8>,
+    budget: &'a Budget,
+    /// Matches found, with their chains.
+    pub hits: Vec<Hit>,
+    /// Inputs that could not be read completely.
+    pub problems: Vec<Problem>,
+    /// Leaf inputs scanned.
+    pub scanned: u64,
+    /// Bytes of leaf inputs scanned.
+    pub bytes: u64,
+}
+
+impl fmt::Debug for Walker<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Walker")
+            .field("hits", &self.hits.len())
+            .field("problems", &self.problems)
+            .field("scanned", &self.scanned)
+            .finish()
+    }
+}
+
+impl<'a> Walker<'a> {
+    /// A walker drawing on `budget`, scanning with `engine` and the per-thread `st` and `buf`.
+    pub fn new(
+        engine: &'a Engine,
+        st: &'a mut ScanState,
+        buf: &'a mut Vec<u8>,
+        budget: &'a Budget,
+    ) -> Self {
+        Walker {
+            engine,
+            st,
+            buf,
+            budget,
+            hits: Vec::new(),
+            problems: Vec::new(),
+            scanned: 0,
+            bytes: 0,
+        }
+    }
+
+    /// The budget.
+    pub fn budget(&self) -> &Budget {
+        self.budget
+    }
+
+    /// Records a problem at `chain`.
+    pub fn problem(&mut self, chain: &[String], e: &io::Error) {
+        self.problems.push(Problem {
+            chain: chain.to_vec(),
+            message: describe(e),
+            cap: is_cap(e),
+        });
+    }
+
+    /// Scans one input whose name (last link) and containers are `chain`, after `depth`
+    /// containers were opened. Errors returned are the input's own (its bytes are corrupt,
+    /// truncated or over a cap), for the caller to attribute; problems found deeper are
+    /// recorded in [`Walker::problems`].
+    pub fn scan(
+        &mut self,
+        reader: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: usize,
+    ) -> io::Result<()> {
+        self.scan_inner(reader, chain, depth, 0)
+    }
+
+    fn scan_inner(
+        &mut self,
+        reader: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: usize,
+        wraps: usize,
+    ) -> io::Result<()> {
+        if self.budget.aborted() {
+            return Ok(());
+        }
+        let mut head = Vec::with_capacity(HEAD_LEN);
+        reader.take(HEAD_LEN as u64).read_to_end(&mut head)?;
+        let limits = self.budget.limits();
+        let format = if limits.max_depth == 0 {
+            None
+        } else {
+            sniff(&head)
+        };
+        let mut rd = io::Cursor::new(&head[..]).chain(reader);
+        match format {
+            Some(f) if f.is_compression() => {
+                if wraps >= MAX_STACKED_COMPRESSION {
+                    return Err(cap(format!(
+                        "more than {MAX_STACKED_COMPRESSION} compression layers stacked"
+                    )));
+                }
+                let consumed = Cell::new(0u64);
+                let mut counted = Counting {
+                    inner: &mut rd,
+                    n: &consumed,
+                };
+                let mut dec = decoder(f, &mut counted)?;
+                let mut guard = Inflate {
+                    inner: &mut *dec,
+                    input: InputSize::Counted(&consumed),
+                    out: 0,
+                    budget: self.budget,
+                };
+                self.scan_inner(&mut guard, chain, depth, wraps + 1)
+            }
+            Some(Format::Tar | Format::Zip | Format::Ar) if depth >= limits.max_depth => {
+                let e = cap(format!(
+                    "{} nested deeper than --max-depth {}; scanned as plain bytes",
+                    format.map_or("", |f| f.as_str()),
+                    limits.max_depth
+                ));
+                self.problem(chain, &e);
+                self.leaf(&mut rd, chain, wraps > 0)
+            }
+            Some(Format::Tar) => self.scan_tar(&mut rd, chain, depth + 1, None),
+            Some(Format::Ar) => self.scan_ar(&mut rd, chain, depth + 1),
+            Some(Format::Zip) => {
+                let max = limits.max_entry_size;
+                let mut data = Vec::new();
+                (&mut rd)
+                    .take(max.saturating_add(1))
+                    .read_to_end(&mut data)?;
+                if data.len() as u64 > max {
+                    return Err(cap(format!(
+                        "nested zip larger than --max-entry-size ({max} bytes); not opened"
+                    )));
+                }
+                self.scan_zip(io::Cursor::new(data), chain, depth + 1)
+            }
+            _ => self.leaf(&mut rd, chain, wraps > 0),
+        }
+    }
+
+    /// Scans an image layer: a tar stream, plain or compressed (gzip, zstd, any format
+    /// [`sniff()`] knows). `visit` sees every entry's header first and says whether to scan it
+    /// (the image scanner records whiteouts there). An empty stream is an empty layer.
+    pub fn scan_layer(
+        &mut self,
+        reader: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: usize,
+        visit: &mut dyn FnMut(&tar::Entry) -> bool,
+    ) -> io::Result<()> {
+        self.scan_layer_inner(reader, chain, depth, visit, 0)
+    }
+
+    fn scan_layer_inner(
+        &mut self,
+        reader: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: usize,
+        visit: &mut dyn FnMut(&tar::Entry) -> bool,
+        wraps: usize,
+    ) -> io::Result<()> {
+        let mut head = Vec::with_capacity(HEAD_LEN);
+        reader.take(HEAD_LEN as u64).read_to_end(&mut head)?;
+        if head.is_empty() {
+            return Ok(());
+        }
+        let mut rd = io::Cursor::new(&head[..]).chain(reader);
+        match sniff(&head) {
+            Some(f) if f.is_compression() && wraps < MAX_STACKED_COMPRESSION => {
+                let consumed = Cell::new(0u64);
+                let mut counted = Counting {
+                    inner: &mut rd,
+                    n: &consumed,
+                };
+                let mut dec = decoder(f, &mut counted)?;
+                let mut guard = Inflate {
+                    inner: &mut *dec,
+                    input: InputSize::Counted(&consumed),
+                    out: 0,
+                    budget: self.budget,
+                };
+                self.scan_layer_inner(&mut guard, chain, depth, visit, wraps + 1)
+            }
+            Some(Format::Tar) => self.scan_tar(&mut rd, chain, depth, Some(visit)),
+            _ if head.iter().all(|&b| b == 0) => Ok(()), // an empty tar: end-of-archive blocks
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "layer is not a tar stream",
+            )),
+        }
+    }
+
+    /// Scans a tar stream's entries; `visit` (if any) sees each header first and says
+    /// whether to scan the entry.
+    pub fn scan_tar(
+        &mut self,
+        src: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: usize,
+        mut visit: Option<&mut dyn FnMut(&tar::Entry) -> bool>,
+    ) -> io::Result<()> {
+        let mut tar = tar::TarReader::new(tar::Stream(src));
+        loop {
+            if self.budget.aborted() {
+                return Ok(());
+            }
+            let Some(entry) = tar.next_entry()? else {
+                return Ok(());
+            };
+            if let Some(v) = visit.as_mut() {
+                if !v(&entry) {
+                    continue;
+                }
+            }
+            if entry.kind != tar::Kind::File {
+                continue; // links are scanned where their targets are stored
+            }
+            if !self.count_entry(chain) {
+                return Ok(());
+            }
+            chain.push(entry.name());
+            let r = self.scan_inner(&mut tar.data(), chain, depth, 0);
+            if let Err(e) = r {
+                if tar.is_broken() {
+                    chain.pop();
+                    return Err(e);
+                }
+                self.problem(chain, &e);
+            }
+            chain.pop();
+        }
+    }
+
+    /// Scans an `ar` archive's members (a `.deb`: its `control.tar.*` and `data.tar.*`).
+    pub fn scan_ar(
+        &mut self,
+        src: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: usize,
+    ) -> io::Result<()> {
+        let mut ar = ar::ArReader::new(src);
+        loop {
+            if self.budget.aborted() {
+                return Ok(());
+            }
+            let Some(m) = ar.next_member()? else {
+                return Ok(());
+            };
+            if m.special {
+                continue;
+            }
+            if !self.count_entry(chain) {
+                return Ok(());
+            }
+            chain.push(tar::normalize(&m.name));
+            let r = self.scan_inner(&mut ar.data(), chain, depth, 0);
+            if let Err(e) = r {
+                if ar.is_broken() {
+                    chain.pop();
+                    return Err(e);
+                }
+                self.problem(chain, &e);
+            }
+            chain.pop();
+        }
+    }
+
+    /// Scans a zip archive's entries (`src` is the whole archive, seekable).
+    pub fn scan_zip<R: Read + Seek>(
+        &mut self,
+        src: R,
+        chain: &mut Vec<String>,
+        depth: usize,
+    ) -> io::Result<()> {
+        let mut zip = zip::ZipArchive::new(src).map_err(zip_error)?;
+        for i in 0..zip.len() {
+            if self.budget.aborted() {
+                return Ok(());
+            }
+            if !self.count_entry(chain) {
+                return Ok(());
+            }
+            let name = tar::normalize(zip.name_for_index(i).unwrap_or("?"));
+            chain.push(name);
+            let r = match zip.by_index(i) {
+                Ok(mut f) => {
+                    if f.is_dir() || f.is_symlink() {
+                        Ok(())
+                    } else {
+                        let compressed = f.compressed_size();
+                        let mut guard = Inflate {
+                            inner: &mut f,
+                            input: InputSize::Known(compressed),
+                            out: 0,
+                            budget: self.budget,
+                        };
+                        self.scan_inner(&mut guard, chain, depth, 0)
+                    }
+                }
+                Err(e) => Err(zip_error(e)),
+            };
+            if let Err(e) = r {
+                self.problem(chain, &e);
+            }
+            chain.pop();
+        }
+        Ok(())
+    }
+
+    fn count_entry(&mut self, chain: &[String]) -> bool {
+        if self.budget.add_entry() {
+            return true;
+        }
+        let e = cap(format!(
+            "more than --max-entries ({}) entries; scanning of this artifact stopped",
+            self.budget.limits().max_entries
+        ));
+        self.problem(chain, &e);
+        false
+    }
+
+    fn leaf(
+        &mut self,
+        reader: &mut dyn Read,
+        chain: &[String],
+        decompressed: bool,
+    ) -> io::Result<()> {
+        let last = chain.last().map_or("", String::as_str);
+        let name = if decompressed {
+            sniff::strip_compression_suffix(last)
+        } else {
+            last.to_string()
+        };
+        let mut limited = EntryCap {
+            inner: reader,
+            left: self.budget.limits().max_entry_size,
+            max: self.budget.limits().max_entry_size,
+        };
+        let meta = InputMeta {
+            path: Some(&name),
+            ..Default::default()
+        };
+        let (located, bytes) =
+            input::scan_reader(self.engine, self.st, &mut limited, self.buf, meta)?;
+        self.scanned += 1;
+        self.bytes += bytes;
+        self.hits.extend(located.into_iter().map(|l| Hit {
+            chain: chain.to_vec(),
+            located: l,
+        }));
+        Ok(())
+    }
+}
+
+/// A decoder for a compressed stream.
+fn decoder<'r>(format: Format, r: &'r mut dyn Read) -> io::Result<Box<dyn Read + 'r>> {
+    Ok(match format {
+        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
+        Format::Xz => {
+            // Bound the decoder's memory (the dictionary size comes from the stream).
+            let stream = liblzma::stream::Stream::new_stream_decoder(
+                256 << 20,
+                liblzma::stream::CONCATENATED,
+            )
+            .map_err(io::Error::other)?;
+            Box::new(liblzma::read::XzDecoder::new_stream(r, stream))
+        }
+        Format::Zstd => {
+            // The default window limit (128 MiB) bounds memory; larger windows are refused.
+            Box::new(zstd::stream::read::Decoder::new(r)?)
+        }
+        Format::Tar | Format::Zip | Format::Ar => {
+            return Err(io::Error::other("not a compression format"));
+        }
+    })
+}
+
+fn zip_error(e: zip::result::ZipError) -> io::Error {
+    match e {
+        zip::result::ZipError::Io(e) => e,
+        zip::result::ZipError::UnsupportedArchive(m)
+            if m == zip::result::ZipError::PASSWORD_REQUIRED =>
+        {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                Unreadable("encrypted entry: cannot be scanned".into()),
+            )
+        }
+        other => io::Error::new(io::ErrorKind::InvalidData, format!("zip: {other}")),
+    }
+}
+
+/// An input shush cannot read by design (an encrypted entry), as opposed to a corrupt one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+/// A problem's message: caps as they are, other errors with a hint of their kind.
+fn describe(e: &io::Error) -> String {
+    if is_cap(e) || e.get_ref().is_some_and(|i| i.is::<Unreadable>()) {
+        return e.to_string();
+    }
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => format!("truncated ({e})"),
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::Other => {
+            format!("corrupt or unsupported ({e})")
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counting<'a, 'b> {
+    inner: &'a mut dyn Read,
+    n: &'b Cell<u64>,
+}
+
+impl Read for Counting<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n.set(self.n.get() + n as u64);
+        Ok(n)
+    }
+}
+
+enum InputSize<'a> {
+    Counted(&'a Cell<u64>),
+    Known(u64),
+}
+
+/// Guards an inflating reader: charges its output to the budget and checks the ratio.
+struct Inflate<'a, 'b> {
+    inner: &'a mut dyn Read,
+    input: InputSize<'b>,
+    out: u64,
+    budget: &'b Budget,
+}
+
+/// Most bytes one read through [`Inflate`] delivers: caps are overshot by at most this.
+const INFLATE_STEP: usize = 64 << 10;
+
+impl Read for Inflate<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let step = buf.len().min(INFLATE_STEP);
+        let n = self.inner.read(&mut buf[..step])?;
+        self.out += n as u64;
+        self.budget.add_inflated(n as u64)?;
+        let max_ratio = self.budget.limits().max_ratio;
+        if self.out > RATIO_GRACE {
+            let input = match &self.input {
+                InputSize::Counted(c) => c.get(),
+                InputSize::Known(k) => *k,
+            };
+            if self.out / input.max(1) > max_ratio {
+                return Err(cap(format!(
+                    "compression ratio over --max-ratio {max_ratio}:1 (a decompression bomb?)"
+                )));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Fails a read that goes past the per-entry cap.
+struct EntryCap<'a> {
+    inner: &'a mut dyn Read,
+    left: u64,
+    max: u64,
+}
+
+impl Read for EntryCap<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(cap(format!(
+                    "entry larger than --max-entry-size ({} bytes)",
+                    self.max
+                ))),
+            };
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// What [`for_each_entry`] tells its callback to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on to the next entry.
+    Continue,
+    /// Stop reading the archive.
+    Stop,
+}
+
+/// Reads a tar stream, decompressing it first if it is compressed (any format [`sniff()`]
+/// knows, stacked up to [`MAX_STACKED_COMPRESSION`]), and hands each entry's header and
+/// data to `f`. Inflated bytes are charged to `budget`. `Ok(false)` when the (decompressed)
+/// stream is not a tar. Errors are the stream's own: an error while `f` reads an entry is
+/// returned only when the archive itself broke.
+pub fn for_each_entry(
+    reader: &mut dyn Read,
+    budget: &Budget,
+    f: &mut dyn FnMut(&tar::Entry, &mut dyn Read) -> Flow,
+) -> io::Result<bool> {
+    for_each_entry_inner(reader, budget, f, 0)
+}
+
+fn for_each_entry_inner(
+    reader: &mut dyn Read,
+    budget: &Budget,
+    f: &mut dyn FnMut(&tar::Entry, &mut dyn Read) -> Flow,
+    wraps: usize,
+) -> io::Result<bool> {
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    reader.take(HEAD_LEN as u64).read_to_end(&mut head)?;
+    let mut rd = io::Cursor::new(&head[..]).chain(reader);
+    match sniff(&head) {
+        Some(fmt) if fmt.is_compression() && wraps < MAX_STACKED_COMPRESSION => {
+            let consumed = Cell::new(0u64);
+            let mut counted = Counting {
+                inner: &mut rd,
+                n: &consumed,
+            };
+            let mut dec = decoder(fmt, &mut counted)?;
+            let mut guard = Inflate {
+                inner: &mut *dec,
+                input: InputSize::Counted(&consumed),
+                out: 0,
+                budget,
+            };
+            for_each_entry_inner(&mut guard, budget, f, wraps + 1)
+        }
+        Some(Format::Tar) => {
+            let mut tar = tar::TarReader::new(tar::Stream(&mut rd));
+            while let Some(entry) = tar.next_entry()? {
+                if budget.aborted() {
+                    break;
+                }
+                let flow = f(&entry, &mut tar.data());
+                if tar.is_broken() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "archive broken while reading an entry (truncated or corrupt)",
+                    ));
+                }
+                if flow == Flow::Stop {
+                    break;
+                }
+            }
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Reads `head` (up to [`HEAD_LEN`] bytes) from `r`, and tells the format.
+pub fn sniff_reader<R: Read>(r: &mut R, head: &mut Vec<u8>) -> io::Result<Option<Format>> {
+    head.clear();
+    r.take(HEAD_LEN as u64).read_to_end(head)?;
+    Ok(sniff(head))
+}
+
+/// How archives and images are read: the caps, and what to do with what cannot be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArtifactOptions {
+    /// Caps on hostile input.
+    pub limits: Limits,
+    /// Report unreadable members and cap hits as warnings instead of errors.
+    pub skip_unreadable: bool,
+    /// Directory caching image layer results across runs.
+    pub cache: Option<std::path::PathBuf>,
+}
+
+/// What scanning one artifact produced.
+#[derive(Debug, Default)]
+pub struct ArtifactScan {
+    /// Findings, with their sources.
+    pub findings: Vec<Finding>,
+    /// Parts that could not be read completely.
+    pub problems: Vec<Problem>,
+    /// Remarks that do not make the scan incomplete (skipped attestations…).
+    pub notes: Vec<String>,
+    /// Images found (for an image archive or layout).
+    pub images: Vec<crate::image::ImageSummary>,
+    /// Distinct layers of those images.
+    pub layers_scanned: u64,
+    /// Of which results came from the cache.
+    pub layers_cached: u64,
+    /// Leaf inputs scanned.
+    pub scanned: u64,
+    /// Bytes scanned.
+    pub bytes: u64,
+}
+
+impl ArtifactScan {
+    /// Builds findings from a walker's hits (`source.kind = archive`).
+    pub fn absorb(&mut self, engine: &Engine, walker: Walker<'_>, reveal: bool) {
+        for h in &walker.hits {
+            let path = h.chain.join(CHAIN_SEPARATOR);
+            let source = Source::Archive {
+                chain: h.chain.clone(),
+            };
+            self.findings
+                .push(Finding::new(engine, &h.located, &path, source, reveal));
+        }
+        self.problems.extend(walker.problems);
+        self.scanned += walker.scanned;
+        self.bytes += walker.bytes;
+    }
+}
+
+/// Scans a stream (standard input) if it is an archive or a compressed stream; otherwise
+/// returns `Ok(None)` with the bytes consumed to tell in `head`, for the caller to scan
+/// (`head` then the rest of `reader`). Errors are failures to read the head.
+#[allow(clippy::too_many_arguments)]
+pub fn scan_stream<R: Read>(
+    engine: &Engine,
+    st: &mut ScanState,
+    buf: &mut Vec<u8>,
+    reader: &mut R,
+    head: &mut Vec<u8>,
+    name: &str,
+    limits: &Limits,
+    reveal: bool,
+) -> io::Result<Option<ArtifactScan>> {
+    let format = sniff_reader(reader, head)?;
+    if format.is_none() || limits.max_depth == 0 {
+        return Ok(None);
+    }
+    let budget = Budget::new(limits.clone());
+    let mut out = ArtifactScan::default();
+    let mut walker = Walker::new(engine, st, buf, &budget);
+    let mut chain = vec![name.to_string()];
+    let mut rd = io::Cursor::new(&head[..]).chain(reader);
+    if let Err(e) = walker.scan(&mut rd, &mut chain, 0) {
+        walker.problem(&chain, &e);
+    }
+    out.absorb(engine, walker, reveal);
+    Ok(Some(out))
+}
+
+/// Scans a file on disk already recognised as `format` (its position anywhere; it is
+/// rewound). Zips are read in place, with random access; streams are read once.
+pub fn scan_file(
+    engine: &Engine,
+    st: &mut ScanState,
+    buf: &mut Vec<u8>,
+    file: &mut std::fs::File,
+    display: &str,
+    limits: &Limits,
+    reveal: bool,
+) -> ArtifactScan {
+    let budget = Budget::new(limits.clone());
+    let mut out = ArtifactScan::default();
+    let mut walker = Walker::new(engine, st, buf, &budget);
+    let mut chain = vec![display.to_string()];
+    let r = file.rewind().and_then(|()| {
+        let mut head = Vec::new();
+        let format = sniff_reader(file, &mut head)?;
+        file.rewind()?;
+        match format {
+            Some(Format::Zip) if limits.max_depth > 0 => walker.scan_zip(
+                io::BufReader::with_capacity(64 << 10, &mut *file),
+                &mut chain,
+                1,
+            ),
+            _ => walker.scan(
+                &mut io::BufReader::with_capacity(256 << 10, &mut *file),
+                &mut chain,
+                0,
+            ),
+        }
+    });
+    if let Err(e) = r {
+        walker.problem(&chain, &e);
+    }
+    out.absorb(engine, walker, reveal);
+    out
+}

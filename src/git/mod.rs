@@ -1,0 +1,152 @@
+//! Git sources: the whole-history audit (`shush git`), incremental ranges for CI and
+//! pre-push, and the staged index for pre-commit — all read in-process with `gix`, never a
+//! `git` subprocess.
+//!
+//! # How a full-history audit works
+//!
+//! 1. **Every blob once, straight from the packs.** Each pack is traversed with gix-pack's
+//!    delta-tree algorithm, which decodes every base and delta exactly once, in parallel;
+//!    each worker scans the blobs it decodes with its own [`ScanState`](crate::ScanState). An
+//!    object also in an earlier pack is skipped (lock-free dedup); loose objects come last,
+//!    skipped when packed. No path is known here, so blobs are scanned path-free.
+//! 2. **Attribution only for blobs with findings.** The commits reachable from the refs are
+//!    ordered oldest first (parents before children, ties by commit date) and each is diffed
+//!    against its first parent; identical subtrees are skipped. The first commit whose diff
+//!    adds or changes a path to a blob with findings is the one that introduced it. The walk
+//!    stops as soon as every such blob is attributed (unless `--all-occurrences`).
+//! 3. **Exact semantics per occurrence.** Each attributed blob is rescanned with its real
+//!    path and commit, so path and commit allowlists apply exactly as in `shush scan`.
+//!
+//! Blobs found in the object database but reached by no ref are unreachable: they are
+//! reported only with `--all-objects`, attributed through dangling commits when there are
+//! some, and flagged `unreachable`.
+
+pub mod cli;
+mod diff;
+mod graph;
+pub mod hook;
+mod odb;
+mod packs;
+pub mod prepush;
+mod report;
+pub mod staged;
+mod timing;
+
+pub use cli::GitArgs;
+pub use report::{GitOptions, GitReport, GitStats, Scope, audit};
+
+use gix::ObjectId;
+
+/// Errors of the git source. Messages name objects and paths, never secret material.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The repository could not be opened.
+    #[error("{path}: not a git repository ({message})")]
+    Open {
+        /// The path given.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// A revision did not resolve.
+    #[error("revision `{spec}`: {message}")]
+    Revision {
+        /// The revision as given.
+        spec: String,
+        /// Why.
+        message: String,
+    },
+    /// An object could not be read or decoded.
+    #[error("object {id}: {message}")]
+    Object {
+        /// The object id.
+        id: ObjectId,
+        /// Why.
+        message: String,
+    },
+    /// A pack could not be read.
+    #[error("{path}: {message}")]
+    Pack {
+        /// The pack index path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// Standard input (pre-push lines) was malformed.
+    #[error("pre-push input line {line}: {message}")]
+    PrePush {
+        /// 1-based line number.
+        line: usize,
+        /// Why.
+        message: String,
+    },
+    /// An I/O error with the path it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl GitError {
+    pub(crate) fn object(id: ObjectId, message: impl std::fmt::Display) -> Self {
+        GitError::Object {
+            id,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Formats a git signature time (seconds since the epoch, offset in seconds) as RFC 3339,
+/// in the signer's own offset: `2021-03-04T05:06:07+01:00`.
+pub fn format_git_time(seconds: i64, offset: i32) -> String {
+    let local = seconds + offset as i64;
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let off = offset.unsigned_abs();
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60,
+        off / 3600,
+        (off / 60) % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_times() {
+        assert_eq!(format_git_time(0, 0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(
+            format_git_time(1_614_834_367, 3600),
+            "2021-03-04T06:06:07+01:00"
+        );
+        assert_eq!(
+            format_git_time(951_782_400, -5 * 3600 - 1800),
+            "2000-02-28T18:30:00-05:30"
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! The blob pass: every object in the database decoded once (packs by delta-tree
+//! traversal, then loose objects), every blob under the size cap scanned once, in parallel.
+
+use super::odb;
+use crate::engine::{Engine, InputMeta, ScanState};
+use crate::scan::Stats;
+use crate::scan::input::scan_bytes;
+use gix::ObjectId;
+use gix::objs::Kind;
+use gix::odb::pack;
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+/// Decoded bytes between two releases of a pack's resident pages.
+const RELEASE_EVERY: u64 = 16 << 20;
+
+/// The first line of a git-lfs pointer file.
+const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
+
+/// Counters beyond [`Stats`] that only the git source has.
+#[derive(Debug, Default)]
+pub(crate) struct PassCounters {
+    /// LFS pointer blobs (not scanned: they hold only an id and a size).
+    pub lfs: AtomicU64,
+    /// Objects seen in more than one pack or both packed and loose (decoded once).
+    pub duplicates: AtomicU64,
+}
+
+/// What the blob pass found.
+#[derive(Default)]
+pub(crate) struct PassResult {
+    /// Blobs with at least one path-free finding.
+    pub hits: HashSet<ObjectId>,
+    /// Every commit in the database (collected only when asked, for `--all-objects`).
+    pub commits: Vec<ObjectId>,
+    /// Distinct submodule commits referenced by trees (gitlinks: nothing to scan).
+    pub gitlinks: HashSet<ObjectId>,
+    /// Objects that could not be read; each one is an error.
+    pub errors: Vec<String>,
+    /// The packs, opened once, for the attribution that follows.
+    pub packs: Vec<pack::Bundle>,
+}
+
+struct Shared<'a> {
+    engine: &'a Engine,
+    stats: &'a Stats,
+    counters: &'a PassCounters,
+    max_blob: u64,
+    want_commits: bool,
+    hits: Mutex<HashSet<ObjectId>>,
+    commits: Mutex<Vec<ObjectId>>,
+    gitlinks: Mutex<HashSet<ObjectId>>,
+    /// Bytes decoded from the current pack (drives [`odb::release_pages`]).
+    decoded: AtomicU64,
+}
+
+/// One traversal thread: its own scan state and a batch of commit ids flushed on drop.
+struct Worker<'s, 'a> {
+    shared: &'s Shared<'a>,
+    st: ScanState,
+    /// Packs before this one: an object also there was already handled.
+    earlier: &'s [pack::Bundle],
+    /// The whole mapped pack being traversed.
+    mapped: &'s [u8],
+    commits: Vec<ObjectId>,
+}
+
+impl Clone for Worker<'_, '_> {
+    fn clone(&self) -> Self {
+        Worker {
+            shared: self.shared,
+            st: self.shared.engine.new_state(),
+            earlier: self.earlier,
+            mapped: self.mapped,
+            commits: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Worker<'_, '_> {
+    fn drop(&mut self) {
+        if !self.commits.is_empty() {
+            lock(&self.shared.commits).append(&mut self.commits);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Worker<'_, '_> {
+    fn process(&mut self, kind: Kind, data: &[u8], id: &gix::oid) {
+        let n = data.len() as u64;
+        let before = self.shared.decoded.fetch_add(n, Relaxed);
+        if before / RELEASE_EVERY != (before + n) / RELEASE_EVERY {
+            odb::release_pages(self.mapped);
+        }
+        if !self.earlier.is_empty() && odb::in_packs(self.earlier, id) {
+            self.shared.counters.duplicates.fetch_add(1, Relaxed);
+            return;
+        }
+        process_object(self.shared, &mut self.st, &mut self.commits, kind, data, id);
+    }
+}
+
+fn process_object(
+    sh: &Shared<'_>,
+    st: &mut ScanState,
+    commits: &mut Vec<ObjectId>,
+    kind: Kind,
+    data: &[u8],
+    id: &gix::oid,
+) {
+    match kind {
+        Kind::Blob => {
+            if data.len() as u64 > sh.max_blob {
+                sh.stats.skipped_large.fetch_add(1, Relaxed);
+                return;
+            }
+            if data.len() < 1024 && data.starts_with(LFS_POINTER) {
+                sh.counters.lfs.fetch_add(1, Relaxed);
+                return;
+            }
+            sh.stats.files.fetch_add(1, Relaxed);
+            sh.stats.bytes.fetch_add(data.len() as u64, Relaxed);
+            if !scan_bytes(sh.engine, st, data, InputMeta::default()).is_empty() {
+                lock(&sh.hits).insert(id.to_owned());
+            }
+        }
+        Kind::Commit if sh.want_commits => commits.push(id.to_owned()),
+        // Gitlinks (mode 160000) are submodule commits: counted, never scanned.
+        Kind::Tree if memchr::memmem::find(data, b"160000 ").is_some() => {
+            let mut links = Vec::new();
+            for e in gix::objs::TreeRefIter::from_bytes(data, id.kind()).flatten() {
+                if e.mode.is_commit() {
+                    links.push(e.oid.to_owned());
+                }
+            }
+            if !links.is_empty() {
+                lock(&sh.gitlinks).extend(links);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Decodes every object of the repository once and scans its blobs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scan_database(
+    repo: &gix::Repository,
+    engine: &Engine,
+    dirs: &[PathBuf],
+    threads: usize,
+    max_blob: u64,
+    want_commits: bool,
+    stats: &Stats,
+    counters: &PassCounters,
+) -> PassResult {
+    let hash = repo.object_hash();
+    let mut errors = Vec::new();
+    let packs = odb::open_packs(dirs, hash, &mut errors);
+    let shared = Shared {
+        engine,
+        stats,
+        counters,
+        max_blob,
+        want_commits,
+        hits: Mutex::new(HashSet::new()),
+        commits: Mutex::new(Vec::new()),
+        gitlinks: Mutex::new(HashSet::new()),
+        decoded: AtomicU64::new(0),
+    };
+    let interrupt = AtomicBool::new(false);
+    for (k, bundle) in packs.iter().enumerate() {
+        let mapped = bundle
+            .pack
+            .entry_slice(0..bundle.pack.data_len() as u64)
+            .unwrap_or(&[]);
+        let worker = Worker {
+            shared: &shared,
+            st: engine.new_state(),
+            earlier: &packs[..k],
+            mapped,
+            commits: Vec::new(),
+        };
+        let mut w = worker;
+        let processor =
+            move |kind: Kind, data: &[u8], entry: &pack::index::Entry, _: &dyn gix::Progress| {
+                w.process(kind, data, &entry.oid);
+                Ok::<(), std::convert::Infallible>(())
+            };
+        let before = (
+            stats.files.load(Relaxed),
+            stats.bytes.load(Relaxed),
+            stats.skipped_large.load(Relaxed),
+            counters.lfs.load(Relaxed),
+            counters.duplicates.load(Relaxed),
+        );
+        let result = bundle.index.traverse(
+            &bundle.pack,
+            &mut gix::progress::Discard,
+            &interrupt,
+            processor,
+            pack::index::traverse::Options {
+                traversal: pack::index::traverse::Algorithm::DeltaTreeLookup,
+                thread_limit: Some(threads),
+                check: pack::index::traverse::SafetyCheck::SkipFileAndObjectChecksumVerification,
+                alloc_limit_bytes: None,
+                make_pack_lookup_cache: || pack::cache::Never,
+            },
+        );
+        odb::release_pages(mapped);
+        if let Err(e) = result {
+            // A damaged pack: report it, then read what can be read object by object.
+            errors.push(format!(
+                "{}: pack traversal failed ({}); reading its objects one by one",
+                bundle.index.path().display(),
+                odb::error_chain(&e)
+            ));
+            // Count what the fallback reads, not what the failed traversal had reached.
+            stats.files.store(before.0, Relaxed);
+            stats.bytes.store(before.1, Relaxed);
+            stats.skipped_large.store(before.2, Relaxed);
+            counters.lfs.store(before.3, Relaxed);
+            counters.duplicates.store(before.4, Relaxed);
+            let ids: Vec<ObjectId> = bundle.index.iter().map(|e| e.oid).collect();
+            scan_by_lookup(repo, &shared, &ids, &packs[..k], &mut errors);
+        }
+    }
+    // Loose objects not also packed.
+    for dir in dirs {
+        let loose = gix::odb::loose::Store::at(dir, hash);
+        let ids: Vec<ObjectId> = odb::loose_ids(dir, hash)
+            .into_iter()
+            .filter(|id| {
+                let packed = odb::in_packs(&packs, id);
+                if packed {
+                    counters.duplicates.fetch_add(1, Relaxed);
+                }
+                !packed
+            })
+            .collect();
+        let errs: Vec<String> = ids
+            .par_iter()
+            .with_min_len(16)
+            .map_init(
+                || (engine.new_state(), Vec::new(), Vec::new()),
+                |(st, buf, commits), id| match loose.try_find(id, buf) {
+                    Ok(Some(data)) => {
+                        process_object(&shared, st, commits, data.kind, data.data, id);
+                        if !commits.is_empty() {
+                            lock(&shared.commits).append(commits);
+                        }
+                        None
+                    }
+                    Ok(None) => None,
+                    Err(e) => Some(format!(
+                        "loose object {id}: cannot be read, skipped: {}",
+                        odb::error_chain(&e)
+                    )),
+                },
+            )
+            .flatten()
+            .collect();
+        errors.extend(errs);
+    }
+    PassResult {
+        hits: shared.hits.into_inner().unwrap_or_else(|e| e.into_inner()),
+        commits: shared
+            .commits
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+        gitlinks: shared
+            .gitlinks
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+        errors,
+        packs,
+    }
+}
+
+/// The fallback for a damaged pack: each object looked up on its own.
+fn scan_by_lookup(
+    repo: &gix::Repository,
+    shared: &Shared<'_>,
+    ids: &[ObjectId],
+    earlier: &[pack::Bundle],
+    errors: &mut Vec<String>,
+) {
+    let mut st = shared.engine.new_state();
+    let mut commits = Vec::new();
+    let mut buf = Vec::new();
+    for id in ids {
+        if odb::in_packs(earlier, id) {
+            continue;
+        }
+        match odb::read(repo, id, &mut buf) {
+            Ok(odb::Read::Found(data)) => {
+                process_object(shared, &mut st, &mut commits, data.kind, data.data, id);
+            }
+            Ok(odb::Read::Missing) => {}
+            Err(e) => errors.push(format!("{e}; skipped")),
+        }
+    }
+    lock(&shared.commits).append(&mut commits);
+}

@@ -1,0 +1,715 @@
+//! The audit: which blobs to scan (whole database, a branch, a range of commits), scanning
+//! them once, attributing what is found, and building findings.
+
+use super::diff::TreeReader;
+use super::graph::{self, Graph, Tips};
+use super::odb::{self, Read};
+use super::packs::{self, PassCounters};
+use super::{GitError, format_git_time, timing};
+use crate::engine::{Engine, InputMeta};
+use crate::finding::{Finding, Source};
+use crate::scan::Stats;
+use crate::scan::input::scan_bytes;
+use gix::ObjectId;
+use gix::objs::Kind;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// What part of the repository to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every blob reachable from every ref (branches, tags, remotes, notes, stash, HEAD).
+    All,
+    /// Every blob reachable from one branch (or any revision).
+    Branch(String),
+    /// The blobs introduced by the commits reachable from `include` but not from `exclude`
+    /// (revisions, as `git rev-parse` takes them).
+    Range {
+        /// Revisions whose history is scanned.
+        include: Vec<String>,
+        /// Revisions whose history is excluded.
+        exclude: Vec<String>,
+    },
+}
+
+/// Settings of a git audit.
+#[derive(Debug, Clone)]
+pub struct GitOptions {
+    /// Also scan unreachable objects (dangling commits and blobs) and report them flagged.
+    pub all_objects: bool,
+    /// Report every commit/path that introduced a blob with findings, not only the first.
+    pub all_occurrences: bool,
+    /// Blobs larger than this are skipped (and counted).
+    pub max_blob_size: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Put secrets in reports unmasked.
+    pub reveal: bool,
+}
+
+impl Default for GitOptions {
+    fn default() -> Self {
+        GitOptions {
+            all_objects: false,
+            all_occurrences: false,
+            max_blob_size: 64 << 20,
+            threads: 0,
+            reveal: false,
+        }
+    }
+}
+
+/// Counters of a git audit.
+#[derive(Debug, Default, Clone)]
+pub struct GitStats {
+    /// Distinct blobs scanned.
+    pub blobs: u64,
+    /// Bytes of blob content scanned.
+    pub bytes: u64,
+    /// Blobs over the size cap, not scanned.
+    pub skipped_large: u64,
+    /// Git LFS pointer blobs, not scanned.
+    pub skipped_lfs: u64,
+    /// Submodule entries (gitlinks): commits of another repository, not scanned.
+    pub submodules: u64,
+    /// Objects stored more than once (several packs, packed and loose), decoded once.
+    pub duplicates: u64,
+    /// Commits walked for attribution or for the range.
+    pub commits: u64,
+    /// Objects named but absent (partial clone, promisor packs): skipped.
+    pub missing: u64,
+    /// Findings in unreachable objects left out (they are reported with `--all-objects`).
+    pub unreachable_hidden: u64,
+}
+
+/// What a git audit produced.
+#[derive(Debug, Default)]
+pub struct GitReport {
+    /// Findings, sorted by commit date then path and position.
+    pub findings: Vec<Finding>,
+    /// Errors (each makes the exit code 2); the scan went on past each.
+    pub errors: Vec<String>,
+    /// Warnings that do not fail the scan.
+    pub warnings: Vec<String>,
+    /// Counters.
+    pub stats: GitStats,
+}
+
+/// One place a blob was introduced: at `path` by commit `commit` (a graph index), or by a
+/// ref that names a tree or blob directly (`commit` is `None`, `path` may be).
+#[derive(Debug, Clone)]
+struct Occurrence {
+    blob: ObjectId,
+    path: Option<String>,
+    commit: Option<u32>,
+    /// The ref name, for trees and blobs tagged directly.
+    via: Option<String>,
+}
+
+/// Blobs a batch of commits introduce: (commit index, path, blob).
+type Introduced = Vec<(u32, Vec<u8>, ObjectId)>;
+
+/// Runs an audit of the repository at `path`.
+pub fn audit(
+    path: &Path,
+    engine: &Engine,
+    scope: &Scope,
+    opts: &GitOptions,
+    stats: &Stats,
+) -> Result<GitReport, GitError> {
+    let repo = odb::open(path)?;
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let mut report = GitReport::default();
+    let shallow = graph::shallow_commits(&repo);
+    match scope {
+        Scope::All | Scope::Branch(_) => {
+            let tips = match scope {
+                Scope::Branch(rev) => {
+                    let id = resolve(&repo, rev)?;
+                    graph::classify(&repo, vec![(id, rev.clone())], &mut report.errors)
+                }
+                _ => graph::all_ref_tips(&repo, &mut report.errors),
+            };
+            full_history(
+                &repo,
+                engine,
+                &tips,
+                opts,
+                threads,
+                &shallow,
+                stats,
+                &mut report,
+            );
+        }
+        Scope::Range { include, exclude } => {
+            let inc = include
+                .iter()
+                .map(|r| resolve(&repo, r))
+                .collect::<Result<Vec<_>, _>>()?;
+            let exc = exclude
+                .iter()
+                .map(|r| resolve(&repo, r))
+                .collect::<Result<Vec<_>, _>>()?;
+            range(
+                &repo,
+                engine,
+                &inc,
+                &exc,
+                opts,
+                &shallow,
+                stats,
+                &mut report,
+            );
+        }
+    }
+    report.stats.blobs = stats.files.load(Relaxed);
+    report.stats.bytes = stats.bytes.load(Relaxed);
+    report.stats.skipped_large = stats.skipped_large.load(Relaxed);
+    report
+        .findings
+        .sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    report.errors.sort();
+    report.errors.dedup();
+    Ok(report)
+}
+
+fn sort_key(f: &Finding) -> (bool, String, &str, u64, u64, &str) {
+    match &f.source {
+        Source::Git {
+            date, unreachable, ..
+        } => (
+            *unreachable,
+            date.clone().unwrap_or_default(),
+            &f.path,
+            f.line,
+            f.column,
+            &f.rule_id,
+        ),
+        _ => (false, String::new(), &f.path, f.line, f.column, &f.rule_id),
+    }
+}
+
+/// Resolves a revision to an object id.
+pub(crate) fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, GitError> {
+    repo.rev_parse_single(rev)
+        .map(|id| id.detach())
+        .map_err(|e| GitError::Revision {
+            spec: rev.to_string(),
+            message: odb::error_chain(&e),
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn full_history(
+    repo: &gix::Repository,
+    engine: &Engine,
+    tips: &Tips,
+    opts: &GitOptions,
+    threads: usize,
+    shallow: &HashSet<ObjectId>,
+    stats: &Stats,
+    report: &mut GitReport,
+) {
+    let dirs = odb::object_dirs(repo);
+    if odb::is_partial(&dirs) {
+        report.warnings.push(
+            "partial clone (promisor packs): blobs that were never fetched are not in the \
+             object database and cannot be scanned"
+                .into(),
+        );
+    }
+    let counters = PassCounters::default();
+    let t0 = std::time::Instant::now();
+    let sampler = timing::Sampler::start();
+    // The commit graph loads on its own thread while the packs are traversed: the
+    // traversal has serial phases (building its delta tree) that leave a core free.
+    let sync = repo.clone().into_sync();
+    let (pass, loaded) = std::thread::scope(|scope| {
+        let loader = scope.spawn(|| {
+            let r = odb::thread_local(&sync);
+            let mut errors = Vec::new();
+            let mut g = Graph::default();
+            g.load(
+                &r,
+                &tips.commits,
+                &HashSet::new(),
+                false,
+                shallow,
+                &mut errors,
+            );
+            (g, errors)
+        });
+        let pass = packs::scan_database(
+            repo,
+            engine,
+            &dirs,
+            threads,
+            opts.max_blob_size,
+            opts.all_objects,
+            stats,
+            &counters,
+        );
+        (pass, loader.join())
+    });
+    report.errors.extend(pass.errors);
+    sampler.stop();
+    odb::trim_heap();
+    timing::phase("blob pass", t0);
+    report.stats.skipped_lfs = counters.lfs.load(Relaxed);
+    report.stats.duplicates = counters.duplicates.load(Relaxed);
+    report.stats.submodules = pass.gitlinks.len() as u64;
+    let path_rules = engine.rules().rules.iter().any(|r| r.path.is_some());
+    if pass.hits.is_empty() && !path_rules {
+        return;
+    }
+    // Attribution: walk the history oldest first until every blob with hits is placed.
+    let mut g = match loaded {
+        Ok((g, errors)) => {
+            report.errors.extend(errors);
+            g
+        }
+        Err(_) => {
+            report
+                .errors
+                .push("loading the commit graph failed; findings are not attributed".into());
+            Graph::default()
+        }
+    };
+    if opts.all_objects {
+        let dangling: Vec<ObjectId> = pass
+            .commits
+            .iter()
+            .filter(|c| !g.index.contains_key(*c))
+            .copied()
+            .collect();
+        g.load(
+            repo,
+            &dangling,
+            &HashSet::new(),
+            true,
+            shallow,
+            &mut report.errors,
+        );
+    }
+    timing::phase("graph load", t0);
+    let mut occurrences = Vec::new();
+    let mut placed: HashSet<ObjectId> = HashSet::new();
+    let packs = std::sync::Arc::new(pass.packs);
+    let mut readers: Vec<TreeReader> = (0..threads.max(1))
+        .map(|_| TreeReader::new(odb::thread_local(&sync), packs.clone()))
+        .collect();
+    let mut walked = 0u64;
+    let want = |blob: &ObjectId, path: &[u8]| {
+        pass.hits.contains(blob)
+            || (path_rules
+                && engine
+                    .rules()
+                    .rules
+                    .iter()
+                    .any(|r| r.path.as_ref().is_some_and(|re| re.is_match(path))))
+    };
+    let mut gitlinks = 0u64;
+    // Commits are diffed in parallel, a batch at a time, in oldest-first order; results are
+    // merged in that order, so the first introduction wins exactly as in a serial walk.
+    let order = g.oldest_first();
+    let batch = 512 * readers.len();
+    let mut pos = 0;
+    while pos < order.len() {
+        if !path_rules && !opts.all_occurrences && placed.len() == pass.hits.len() {
+            break;
+        }
+        let chunk = &order[pos..(pos + batch).min(order.len())];
+        pos += chunk.len();
+        walked += chunk.len() as u64;
+        let per = chunk.len().div_ceil(readers.len());
+        let g = &g;
+        let want = &want;
+        let results: Vec<Option<(Introduced, u64)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = readers
+                .iter_mut()
+                .zip(chunk.chunks(per))
+                .map(|(reader, part)| {
+                    std::thread::Builder::new()
+                        .stack_size(16 << 20)
+                        .spawn_scoped(scope, move || {
+                            let mut found = Vec::new();
+                            let mut links = 0u64;
+                            for &i in part {
+                                let node = &g.nodes[i as usize];
+                                let base = node.parents.first().map(|&p| g.nodes[p as usize].tree);
+                                let mut prefix = Vec::new();
+                                reader.diff(
+                                    base,
+                                    node.tree,
+                                    &mut prefix,
+                                    &mut links,
+                                    &mut |path, blob| {
+                                        if want(&blob, path) {
+                                            found.push((i, path.to_vec(), blob));
+                                        }
+                                    },
+                                );
+                            }
+                            (found, links)
+                        })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.ok().and_then(|h| h.join().ok()))
+                .collect()
+        });
+        for result in results {
+            let Some((found, links)) = result else {
+                report
+                    .errors
+                    .push("an attribution thread failed; some findings may be missing".into());
+                continue;
+            };
+            gitlinks += links;
+            for (i, path, blob) in found {
+                if opts.all_occurrences || path_rules || placed.insert(blob) {
+                    placed.insert(blob);
+                    occurrences.push(Occurrence {
+                        blob,
+                        path: Some(String::from_utf8_lossy(&path).into_owned()),
+                        commit: Some(i),
+                        via: None,
+                    });
+                }
+            }
+        }
+    }
+    let mut reader = readers
+        .pop()
+        .unwrap_or_else(|| TreeReader::new(odb::thread_local(&sync), packs.clone()));
+    for r in &mut readers {
+        reader.missing.append(&mut r.missing);
+        reader.errors.append(&mut r.errors);
+    }
+    // Trees and blobs that refs name directly (e.g. `git tag t $(git hash-object -w f)`).
+    for (tree, name) in &tips.trees {
+        let mut prefix = Vec::new();
+        reader.diff(
+            None,
+            *tree,
+            &mut prefix,
+            &mut gitlinks,
+            &mut |path, blob| {
+                if pass.hits.contains(&blob) && (opts.all_occurrences || placed.insert(blob)) {
+                    placed.insert(blob);
+                    occurrences.push(Occurrence {
+                        blob,
+                        path: Some(String::from_utf8_lossy(path).into_owned()),
+                        commit: None,
+                        via: Some(name.clone()),
+                    });
+                }
+            },
+        );
+    }
+    for (blob, name) in &tips.blobs {
+        if pass.hits.contains(blob) && (opts.all_occurrences || placed.insert(*blob)) {
+            placed.insert(*blob);
+            occurrences.push(Occurrence {
+                blob: *blob,
+                path: None,
+                commit: None,
+                via: Some(name.clone()),
+            });
+        }
+    }
+    timing::phase("attribution walk", t0);
+    report.stats.commits = walked;
+    report.stats.missing = (reader.missing.len() + g.missing.len()) as u64;
+    report.errors.append(&mut reader.errors);
+    let mut unplaced: Vec<ObjectId> = pass
+        .hits
+        .iter()
+        .filter(|b| !placed.contains(*b))
+        .copied()
+        .collect();
+    unplaced.sort();
+    let mut findings = rescan(repo, engine, &g, &occurrences, opts, report);
+    if opts.all_objects {
+        // Dangling blobs: in the database, in no commit or tree that anything reaches.
+        let occ: Vec<Occurrence> = unplaced
+            .iter()
+            .map(|b| Occurrence {
+                blob: *b,
+                path: None,
+                commit: None,
+                via: None,
+            })
+            .collect();
+        findings.extend(rescan(repo, engine, &g, &occ, opts, report));
+    } else if !unplaced.is_empty() {
+        let mut st = engine.new_state();
+        let mut buf = Vec::new();
+        for b in &unplaced {
+            if let Ok(Read::Found(d)) = odb::read(repo, b, &mut buf) {
+                report.stats.unreachable_hidden +=
+                    scan_bytes(engine, &mut st, d.data, InputMeta::default()).len() as u64;
+            }
+        }
+    }
+    timing::phase("rescan", t0);
+    report.findings = findings;
+}
+
+/// Scans each occurrence's blob with its path and commit (so path and commit allowlists
+/// apply exactly) and builds the findings. Without `--all-occurrences`, a blob is reported
+/// at its first occurrence that has findings.
+fn rescan(
+    repo: &gix::Repository,
+    engine: &Engine,
+    g: &Graph,
+    occurrences: &[Occurrence],
+    opts: &GitOptions,
+    report: &mut GitReport,
+) -> Vec<Finding> {
+    let mut st = engine.new_state();
+    let mut buf = Vec::new();
+    let mut done: HashSet<ObjectId> = HashSet::new();
+    let mut meta_cache: HashMap<u32, CommitMeta> = HashMap::new();
+    let mut out = Vec::new();
+    for occ in occurrences {
+        if !opts.all_occurrences && done.contains(&occ.blob) {
+            continue;
+        }
+        let data = match odb::read(repo, &occ.blob, &mut buf) {
+            Ok(Read::Found(d)) => d,
+            Ok(Read::Missing) => {
+                report.stats.missing += 1;
+                continue;
+            }
+            Err(e) => {
+                report.errors.push(format!("{e}; skipped"));
+                continue;
+            }
+        };
+        if data.data.len() as u64 > opts.max_blob_size {
+            continue;
+        }
+        let node = occ.commit.map(|i| &g.nodes[i as usize]);
+        let commit_hex = node.map(|n| n.id.to_string());
+        let meta = InputMeta {
+            path: occ.path.as_deref(),
+            commit: commit_hex.as_deref(),
+            binary: false,
+        };
+        let located = scan_bytes(engine, &mut st, data.data, meta);
+        if located.is_empty() {
+            continue;
+        }
+        done.insert(occ.blob);
+        let cm = match occ.commit {
+            Some(i) => meta_cache
+                .entry(i)
+                .or_insert_with(|| commit_meta(repo, g.nodes[i as usize].id))
+                .clone(),
+            None => CommitMeta::default(),
+        };
+        let source = Source::Git {
+            commit: commit_hex.clone(),
+            blob: occ.blob.to_string(),
+            path: occ.path.clone(),
+            author_name: cm.author_name,
+            author_email: cm.author_email,
+            date: cm.date,
+            summary: cm.summary.or_else(|| occ.via.clone()),
+            unreachable: node.map_or(occ.via.is_none(), |n| n.unreachable),
+        };
+        let display = match &occ.path {
+            Some(p) => p.clone(),
+            None => format!("blob:{}", occ.blob),
+        };
+        out.extend(
+            located
+                .iter()
+                .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal)),
+        );
+    }
+    out
+}
+
+/// Who made a commit, when, and why.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CommitMeta {
+    pub author_name: Option<String>,
+    pub author_email: Option<String>,
+    pub date: Option<String>,
+    pub summary: Option<String>,
+}
+
+pub(crate) fn commit_meta(repo: &gix::Repository, id: ObjectId) -> CommitMeta {
+    let mut buf = Vec::new();
+    let Ok(Read::Found(data)) = odb::read(repo, &id, &mut buf) else {
+        return CommitMeta::default();
+    };
+    let Ok(c) = gix::objs::CommitRef::from_bytes(data.data, id.kind()) else {
+        return CommitMeta::default();
+    };
+    let author = c.author().ok();
+    CommitMeta {
+        author_name: author.as_ref().map(|a| a.name.to_string()),
+        author_email: author.as_ref().map(|a| a.email.to_string()),
+        date: author
+            .as_ref()
+            .and_then(|a| a.time().ok())
+            .map(|t| format_git_time(t.seconds, t.offset)),
+        summary: Some(c.message().summary().to_string()),
+    }
+}
+
+/// The blobs introduced by commits reachable from `include` but not from `exclude`.
+#[allow(clippy::too_many_arguments)]
+fn range(
+    repo: &gix::Repository,
+    engine: &Engine,
+    include: &[ObjectId],
+    exclude: &[ObjectId],
+    opts: &GitOptions,
+    shallow: &HashSet<ObjectId>,
+    stats: &Stats,
+    report: &mut GitReport,
+) {
+    let tips = graph::classify(
+        repo,
+        include.iter().map(|i| (*i, i.to_string())).collect(),
+        &mut report.errors,
+    );
+    let hidden = graph::reachable(repo, exclude, shallow, &mut report.errors);
+    let mut g = Graph::default();
+    g.load(
+        repo,
+        &tips.commits,
+        &hidden,
+        false,
+        shallow,
+        &mut report.errors,
+    );
+    let mut reader = TreeReader::new(repo.clone(), Default::default());
+    let mut occurrences: Vec<Occurrence> = Vec::new();
+    let mut gitlinks = 0u64;
+    let mut buf = Vec::new();
+    let tree_of = |id: &ObjectId, buf: &mut Vec<u8>| -> Option<ObjectId> {
+        if let Some(&i) = g.index.get(id) {
+            return Some(g.nodes[i as usize].tree);
+        }
+        match odb::read(repo, id, buf) {
+            Ok(Read::Found(d)) if d.kind == Kind::Commit => {
+                gix::objs::CommitRefIter::from_bytes(d.data, id.kind())
+                    .tree_id()
+                    .ok()
+            }
+            _ => None,
+        }
+    };
+    for i in g.oldest_first() {
+        let node = &g.nodes[i as usize];
+        let parent_ids = commit_parents(repo, node.id, shallow, &mut buf);
+        let bases: Vec<Option<ObjectId>> = if parent_ids.is_empty() {
+            vec![None]
+        } else {
+            parent_ids.iter().map(|p| tree_of(p, &mut buf)).collect()
+        };
+        // A blob is introduced when it differs from every parent at that path.
+        let mut found: Option<Vec<(Vec<u8>, ObjectId)>> = None;
+        for base in bases {
+            let mut these = Vec::new();
+            let mut prefix = Vec::new();
+            reader.diff(base, node.tree, &mut prefix, &mut gitlinks, &mut |p, b| {
+                these.push((p.to_vec(), b))
+            });
+            found = Some(match found {
+                None => these,
+                Some(prev) => {
+                    let set: HashSet<&(Vec<u8>, ObjectId)> = these.iter().collect();
+                    prev.into_iter().filter(|x| set.contains(x)).collect()
+                }
+            });
+        }
+        for (p, b) in found.unwrap_or_default() {
+            occurrences.push(Occurrence {
+                blob: b,
+                path: Some(String::from_utf8_lossy(&p).into_owned()),
+                commit: Some(i),
+                via: None,
+            });
+        }
+    }
+    report.stats.commits = g.nodes.len() as u64;
+    report.stats.submodules = gitlinks;
+    report.stats.missing = (reader.missing.len() + g.missing.len()) as u64;
+    report.errors.append(&mut reader.errors);
+    // Scan each distinct blob once, in parallel; rescan per occurrence only where found.
+    let mut seen = HashSet::new();
+    let firsts: Vec<&Occurrence> = occurrences.iter().filter(|o| seen.insert(o.blob)).collect();
+    let sync = repo.clone().into_sync();
+    let results: Vec<(ObjectId, Result<bool, String>)> = firsts
+        .par_iter()
+        .with_min_len(8)
+        .map_init(
+            || (sync.to_thread_local(), engine.new_state(), Vec::new()),
+            |(repo, st, buf), occ| {
+                let r = match odb::read(repo, &occ.blob, buf) {
+                    Ok(Read::Found(d)) => {
+                        if d.data.len() as u64 > opts.max_blob_size {
+                            stats.skipped_large.fetch_add(1, Relaxed);
+                            Ok(false)
+                        } else {
+                            stats.files.fetch_add(1, Relaxed);
+                            stats.bytes.fetch_add(d.data.len() as u64, Relaxed);
+                            Ok(!scan_bytes(engine, st, d.data, InputMeta::default()).is_empty())
+                        }
+                    }
+                    Ok(Read::Missing) => Err(String::new()),
+                    Err(e) => Err(format!("{e}; skipped")),
+                };
+                (occ.blob, r)
+            },
+        )
+        .collect();
+    let mut hits = HashSet::new();
+    for (id, r) in results {
+        match r {
+            Ok(true) => {
+                hits.insert(id);
+            }
+            Ok(false) => {}
+            Err(e) if e.is_empty() => report.stats.missing += 1,
+            Err(e) => report.errors.push(e),
+        }
+    }
+    let occ: Vec<Occurrence> = occurrences
+        .into_iter()
+        .filter(|o| hits.contains(&o.blob))
+        .collect();
+    report.findings = rescan(repo, engine, &g, &occ, opts, report);
+}
+
+/// A commit's parents as written (including ones outside the graph), none at the shallow
+/// boundary.
+fn commit_parents(
+    repo: &gix::Repository,
+    id: ObjectId,
+    shallow: &HashSet<ObjectId>,
+    buf: &mut Vec<u8>,
+) -> Vec<ObjectId> {
+    if shallow.contains(&id) {
+        return Vec::new();
+    }
+    match odb::read(repo, &id, buf) {
+        Ok(Read::Found(d)) => gix::objs::CommitRefIter::from_bytes(d.data, id.kind())
+            .parent_ids()
+            .collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,520 @@
+//! Archive scanning: formats recognised by content, nesting and the `a!b!c` chain, caps on
+//! hostile input, corrupt and encrypted members, and parsers that never panic.
+
+mod artifacts_support;
+
+use artifacts_support::*;
+use proptest::prelude::*;
+use shush::archive::{Budget, Limits, Walker};
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, data: &[u8]) -> String {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, data).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// A jar inside a war inside a tar.gz, secrets at every level.
+fn release() -> Vec<u8> {
+    let props = format!("db.user=app\n{}", secret_line(1));
+    let jar = zip(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+        ("com/acme/Config.properties", props.as_bytes()),
+    ]);
+    let war = zip(&[
+        ("WEB-INF/web.xml", b"<web-app/>"),
+        ("WEB-INF/lib/core.jar", &jar),
+        ("WEB-INF/classes/app.env", secret_line(2).as_bytes()),
+    ]);
+    gz(&tar(&[
+        ("app/README", b"nothing here"),
+        ("app/app.war", &war),
+        ("app/.env", secret_line(3).as_bytes()),
+    ]))
+}
+
+#[test]
+fn nested_archives_name_the_whole_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "release.tar.gz", &release());
+    let (code, findings, _) = run_json(&["scan", &p]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        paths(&findings),
+        [
+            format!("{p}!app/.env"),
+            format!("{p}!app/app.war!WEB-INF/classes/app.env"),
+            format!("{p}!app/app.war!WEB-INF/lib/core.jar!com/acme/Config.properties"),
+        ]
+    );
+    let deep = findings
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("Config.properties"))
+        .unwrap();
+    assert_eq!(deep["source"]["kind"], "archive");
+    assert_eq!(
+        deep["source"]["chain"],
+        serde_json::json!([
+            p,
+            "app/app.war",
+            "WEB-INF/lib/core.jar",
+            "com/acme/Config.properties"
+        ])
+    );
+    assert_eq!(deep["line"], 2);
+    assert_eq!(deep["rule_id"], "github-pat");
+    // Masked unless --show-secrets.
+    let full = token(1);
+    assert!(!serde_json::to_string(&findings).unwrap().contains(&full));
+    let (_, shown, _) = run_json(&["scan", "--show-secrets", &p]);
+    assert!(serde_json::to_string(&shown).unwrap().contains(&full));
+}
+
+#[test]
+fn formats_are_recognised_by_content_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = tar(&[("conf/app.env", secret_line(10).as_bytes())]);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("a.bin", gz(&inner)),
+        ("b.data", bz2(&inner)),
+        ("c", xz(&inner)),
+        ("d.txt", zst(&inner)),
+        (
+            "e.docx",
+            zip(&[("word/document.xml", secret_line(11).as_bytes())]),
+        ),
+        (
+            "f.whl",
+            zip(&[("pkg/settings.py", secret_line(12).as_bytes())]),
+        ),
+        (
+            "g.nupkg",
+            zip(&[("content/app.config", secret_line(13).as_bytes())]),
+        ),
+        ("h.tar", inner.clone()),
+    ];
+    for (name, data) in &cases {
+        write(dir.path(), name, data);
+    }
+    // A compressed single file (not an archive): the file itself is the chain.
+    write(
+        dir.path(),
+        "logs/build.log.gz",
+        &gz(secret_line(14).as_bytes()),
+    );
+    let root = dir.path().to_string_lossy().into_owned();
+    let (code, findings, err) = run_json(&["scan", &root]);
+    assert_eq!(code, 1, "{err}");
+    let got = paths(&findings);
+    let want: Vec<String> = {
+        let mut w = vec![
+            format!("{root}/a.bin!conf/app.env"),
+            format!("{root}/b.data!conf/app.env"),
+            format!("{root}/c!conf/app.env"),
+            format!("{root}/d.txt!conf/app.env"),
+            format!("{root}/e.docx!word/document.xml"),
+            format!("{root}/f.whl!pkg/settings.py"),
+            format!("{root}/g.nupkg!content/app.config"),
+            format!("{root}/h.tar!conf/app.env"),
+            format!("{root}/logs/build.log.gz"),
+        ];
+        w.sort();
+        w
+    };
+    assert_eq!(got, want);
+}
+
+/// An `ar` archive (the container of a Debian package).
+fn ar(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    for (name, data) in members {
+        let h = format!(
+            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            format!("{name}/"),
+            0,
+            0,
+            0,
+            "100644",
+            data.len()
+        );
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn debian_packages_are_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let deb = ar(&[
+        ("debian-binary", b"2.0\n"),
+        (
+            "control.tar.gz",
+            &gz(&tar(&[("./control", b"Package: app\n")])),
+        ),
+        (
+            "data.tar.xz",
+            &xz(&tar(&[("./etc/app/app.env", secret_line(15).as_bytes())])),
+        ),
+    ]);
+    let p = write(dir.path(), "app_1.0_amd64.deb", &deb);
+    let (code, findings, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        paths(&findings),
+        [format!("{p}!data.tar.xz!etc/app/app.env")]
+    );
+    // Truncated: the package is at fault.
+    let p = write(dir.path(), "cut.deb", &deb[..deb.len() - 10]);
+    let (code, _, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("{p}: ")), "{err}");
+}
+
+#[test]
+fn traversal_names_never_touch_the_filesystem() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("scan");
+    std::fs::create_dir(&sub).unwrap();
+    let t = tar(&[
+        ("../../evil.env", secret_line(20).as_bytes()),
+        ("/etc/cron.d/evil", secret_line(21).as_bytes()),
+    ]);
+    let z = zip(&[("../../../zipslip.env", secret_line(22).as_bytes())]);
+    let a = write(&sub, "t.tar", &t);
+    let b = write(&sub, "z.zip", &z);
+    let (code, findings, _) = run_json(&["scan", &a, &b]);
+    assert_eq!(code, 1);
+    assert_eq!(findings.len(), 3);
+    // Names are reported, normalised, never resolved against the disk.
+    let got = paths(&findings);
+    assert!(got.contains(&format!("{a}!../../evil.env")), "{got:?}");
+    assert!(got.contains(&format!("{a}!etc/cron.d/evil")), "{got:?}");
+    assert!(
+        got.contains(&format!("{b}!../../../zipslip.env")),
+        "{got:?}"
+    );
+    assert!(!dir.path().join("evil.env").exists());
+    assert!(!dir.path().parent().unwrap().join("evil.env").exists());
+    assert!(!Path::new("/etc/cron.d/evil").exists());
+    let entries: Vec<_> = std::fs::read_dir(&sub).unwrap().collect();
+    assert_eq!(entries.len(), 2, "nothing extracted next to the archives");
+}
+
+#[test]
+fn archives_ignore_max_file_size_but_entries_have_their_own_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!("{}{}", "x".repeat(4096), secret_line(30));
+    let p = write(
+        dir.path(),
+        "a.tar.gz",
+        &gz(&tar(&[("big.txt", big.as_bytes())])),
+    );
+    // --max-file-size skips plain files, not archives (bounded by the archive caps).
+    let (code, findings, _) = run_json(&["scan", "--max-file-size", "100", &p]);
+    assert_eq!((code, findings.len()), (1, 1));
+    let (code, findings, err) = run_json(&["scan", "--max-entry-size", "1K", &p]);
+    assert_eq!(code, 2, "{err}");
+    assert!(findings.is_empty());
+    assert!(
+        err.contains(&format!("{p}!big.txt: entry larger than --max-entry-size")),
+        "{err}"
+    );
+    // Downgraded to a warning.
+    let (code, _, err) = run_json(&["scan", "--max-entry-size", "1K", "--skip-unreadable", &p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("--skip-unreadable"),
+        "{err}"
+    );
+}
+
+#[test]
+fn decompression_bomb_hits_the_ratio_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = vec![0u8; 40 << 20];
+    let bomb = gz(&tar(&[
+        ("zeros.bin", &zeros),
+        ("after.env", secret_line(31).as_bytes()),
+    ]));
+    assert!(bomb.len() < (1 << 20));
+    let p = write(dir.path(), "bomb.tar.gz", &bomb);
+    let (code, _, err) = run_json(&["scan", "--max-ratio", "100", &p]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("{p}: compression ratio over --max-ratio 100:1")),
+        "{err}"
+    );
+    // The same bomb under a total cap.
+    let (code, _, err) = run_json(&["scan", "--max-total-size", "8M", &p]);
+    assert_eq!(code, 2);
+    assert!(err.contains("inflates past --max-total-size"), "{err}");
+    // A zip entry bomb.
+    let z = write(dir.path(), "bomb.zip", &zip(&[("zeros.bin", &zeros)]));
+    let (code, _, err) = run_json(&["scan", "--max-ratio", "100", &z]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("{z}!zeros.bin: compression ratio")),
+        "{err}"
+    );
+    // Under the default caps it is scanned in full, and what follows is found.
+    let (code, findings, err) = run_json(&["scan", &p]);
+    assert_eq!((code, findings.len()), (1, 1), "{err}");
+}
+
+#[test]
+fn deep_nesting_hits_the_depth_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = tar(&[("deep.env", secret_line(40).as_bytes())]);
+    for i in 0..11 {
+        data = gz(&tar(&[(format!("level{i}.tar.gz").as_str(), &data)]));
+    }
+    let p = write(dir.path(), "nest.tar.gz", &data);
+    let (code, findings, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2);
+    assert!(findings.is_empty());
+    assert!(err.contains("nested deeper than --max-depth 8"), "{err}");
+    let (code, findings, err) = run_json(&["scan", "--max-depth", "20", &p]);
+    assert_eq!((code, findings.len()), (1, 1), "{err}");
+    assert_eq!(
+        findings[0]["source"]["chain"].as_array().unwrap().len(),
+        13,
+        "file, 11 nested tars, the secret file"
+    );
+}
+
+#[test]
+fn archives_on_standard_input() {
+    let (code, findings, err) = {
+        let out = shush()
+            .args(["scan", "-", "--format", "json", "--no-config"])
+            .write_stdin(release())
+            .output()
+            .unwrap();
+        let f: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            out.status.code(),
+            f,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        paths(&findings),
+        [
+            "-!app/.env",
+            "-!app/app.war!WEB-INF/classes/app.env",
+            "-!app/app.war!WEB-INF/lib/core.jar!com/acme/Config.properties",
+        ]
+    );
+    // Plain text on stdin is unchanged.
+    let out = shush()
+        .args(["scan", "-", "--format", "json", "--no-config"])
+        .write_stdin(secret_line(5))
+        .output()
+        .unwrap();
+    let f: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["source"]["kind"], "stdin");
+}
+
+#[test]
+fn path_allowlists_apply_to_archives_and_to_their_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = gz(&tar(&[
+        ("vendor/lib.env", secret_line(80).as_bytes()),
+        ("app/app.env", secret_line(81).as_bytes()),
+    ]));
+    let allowed = write(dir.path(), "fixtures/x.tar.gz", &data);
+    let other = write(dir.path(), "dist/x.tar.gz", &data);
+    let cfg = write(
+        dir.path(),
+        "rules.toml",
+        b"[extend]\nuseDefault = true\n[allowlist]\npaths = ['''(^|/)fixtures/''', '''(^|/)vendor/''']\n",
+    );
+    let (code, findings, err) = run_json(&["scan", "--config", &cfg, &allowed, &other]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(paths(&findings), [format!("{other}!app/app.env")]);
+}
+
+#[test]
+fn max_depth_zero_scans_archives_as_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "plain.tar",
+        &tar(&[("x.env", secret_line(41).as_bytes())]),
+    );
+    let (code, findings, _) = run_json(&["scan", "--max-depth", "0", &p]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&findings), [p]);
+    assert_eq!(findings[0]["source"]["kind"], "file");
+}
+
+#[test]
+fn entry_count_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+    let p = write(dir.path(), "many.tar", &tar(&entries));
+    let (code, _, err) = run_json(&["scan", "--max-entries", "3", &p]);
+    assert_eq!(code, 2);
+    assert!(err.contains("more than --max-entries (3) entries"), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "reported once: {err}");
+}
+
+#[test]
+fn truncated_and_corrupt_members_are_errors_with_their_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    // A truncated tar.gz: the archive itself is at fault.
+    let full = release();
+    let p = write(dir.path(), "cut.tar.gz", &full[..full.len() / 2]);
+    let (code, _, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("{p}: ")), "{err}");
+    // A corrupt member inside a sound archive: reported at the member, the rest scanned.
+    let mut bad = gz(secret_line(50).as_bytes());
+    let mid = bad.len() / 2;
+    for b in &mut bad[12..mid] {
+        *b ^= 0x5a;
+    }
+    let p = write(
+        dir.path(),
+        "mixed.tar",
+        &tar(&[("bad.gz", &bad), ("good.env", secret_line(51).as_bytes())]),
+    );
+    let (code, findings, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2);
+    assert_eq!(paths(&findings), [format!("{p}!good.env")]);
+    assert!(err.contains(&format!("{p}!bad.gz: ")), "{err}");
+    // Garbage after a zip signature.
+    let p = write(dir.path(), "junk.zip", b"PK\x03\x04 this is no zip at all");
+    let (code, _, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("{p}: ")), "{err}");
+    let (code, _, _) = run_json(&["scan", "--skip-unreadable", &p]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn encrypted_zip_entries_are_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = mark_zip_encrypted(zip(&[("secret.env", secret_line(60).as_bytes())]));
+    let outer = zip(&[("inner.zip", &z), ("open.env", secret_line(61).as_bytes())]);
+    let p = write(dir.path(), "outer.zip", &outer);
+    let (code, findings, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2);
+    assert_eq!(paths(&findings), [format!("{p}!open.env")]);
+    assert!(
+        err.contains(&format!("{p}!inner.zip!secret.env: encrypted entry")),
+        "{err}"
+    );
+}
+
+#[test]
+fn library_walker_reports_chains() {
+    let engine = shush::Engine::builtin().unwrap();
+    let mut st = engine.new_state();
+    let mut buf = Vec::new();
+    let budget = Budget::new(Limits::default());
+    let mut w = Walker::new(&engine, &mut st, &mut buf, &budget);
+    let data = release();
+    let mut chain = vec!["release.tar.gz".to_string()];
+    w.scan(&mut &data[..], &mut chain, 0).unwrap();
+    assert!(w.problems.is_empty(), "{:?}", w.problems);
+    let mut chains: Vec<String> = w.hits.iter().map(|h| h.chain.join("!")).collect();
+    chains.sort();
+    assert_eq!(
+        chains,
+        [
+            "release.tar.gz!app/.env",
+            "release.tar.gz!app/app.war!WEB-INF/classes/app.env",
+            "release.tar.gz!app/app.war!WEB-INF/lib/core.jar!com/acme/Config.properties",
+        ]
+    );
+    assert_eq!(w.scanned, 6);
+}
+
+/// Scans arbitrary bytes with tight caps; must never panic, and must stay in budget.
+fn walk(data: &[u8]) {
+    let engine = engine();
+    let mut st = engine.new_state();
+    let mut buf = Vec::new();
+    let budget = Budget::new(Limits {
+        max_entry_size: 1 << 20,
+        max_total_size: 4 << 20,
+        max_entries: 1000,
+        max_ratio: 50,
+        ..Limits::default()
+    });
+    let mut w = Walker::new(engine, &mut st, &mut buf, &budget);
+    let mut chain = vec!["fuzz".to_string()];
+    let _ = w.scan(&mut &data[..], &mut chain, 0);
+    assert!(budget.inflated() <= (4 << 20) + (64 << 10));
+}
+
+fn engine() -> &'static shush::Engine {
+    static E: std::sync::OnceLock<shush::Engine> = std::sync::OnceLock::new();
+    E.get_or_init(|| shush::Engine::builtin().unwrap())
+}
+
+fn seeds() -> Vec<Vec<u8>> {
+    let t = tar(&[("a/b.env", secret_line(70).as_bytes()), ("c", b"hello")]);
+    vec![
+        t.clone(),
+        gz(&t),
+        zst(&t),
+        bz2(&t),
+        xz(&t),
+        zip(&[("x.env", secret_line(71).as_bytes()), ("t.tar", &t)]),
+        release(),
+        ar(&[("a.tar.gz", &gz(&t)), ("b", b"x")]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        walk(&data);
+    }
+
+    #[test]
+    fn mutated_archives_never_panic(
+        which in 0usize..8,
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let mut data = seeds().swap_remove(which);
+        for (i, b) in flips {
+            let at = i.index(data.len());
+            data[at] ^= b;
+        }
+        if truncate {
+            let n = cut.index(data.len());
+            data.truncate(n);
+        }
+        walk(&data);
+    }
+
+    #[test]
+    fn tar_reader_never_panics(data in proptest::collection::vec(any::<u8>(), 0..8192)) {
+        use std::io::Read;
+        let mut r = shush::archive::tar::TarReader::new(shush::archive::tar::Stream(&data[..]));
+        let mut n = 0;
+        while let Ok(Some(_)) = r.next_entry() {
+            let mut v = Vec::new();
+            let _ = r.data().read_to_end(&mut v);
+            n += 1;
+            prop_assert!(n <= data.len() / 512 + 1);
+        }
+    }
+}

@@ -1,0 +1,1074 @@
+//! `shush git` and the hooks, on fixture repositories built in temporary directories with
+//! the `git` CLI. Every test skips (with a message) when `git` is not installed.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command as Std;
+
+/// Whether `git` can be run; prints why a test is skipped when not.
+fn have_git() -> bool {
+    let ok = Std::new("git")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: `git` is not installed (Debian package: git)");
+    }
+    ok
+}
+
+/// A fake GitHub token with a valid checksum, different for every seed.
+fn token(seed: u64) -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let random: String = (0..30)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ALNUM[((x >> 33) % 62) as usize] as char
+        })
+        .collect();
+    format!(
+        "ghp_{random}{}",
+        shush::checksum::github_checksum(random.as_bytes())
+    )
+}
+
+/// A repository in a temp dir, with isolated git config and deterministic dates.
+struct Repo {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    tick: u64,
+}
+
+fn git_env(cmd: &mut Std) {
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE");
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repo");
+        std::fs::create_dir(&path).unwrap();
+        let r = Repo {
+            _dir: dir,
+            path,
+            tick: 0,
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r.git(&["config", "commit.gpgsign", "false"]);
+        r.git(&["config", "gc.auto", "0"]);
+        r
+    }
+
+    fn git_cmd(&self, args: &[&str]) -> Std {
+        let mut cmd = Std::new("git");
+        cmd.current_dir(&self.path).args(args);
+        git_env(&mut cmd);
+        let date = format!("{} +0000", 1_600_000_000 + self.tick * 60);
+        cmd.env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date);
+        cmd
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = self.git_cmd(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn write(&self, path: &str, content: impl AsRef<[u8]>) {
+        let p = self.path.join(path);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// Stages everything and commits; returns the commit id.
+    fn commit(&mut self, msg: &str) -> String {
+        self.tick += 1;
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "--no-verify", "-m", msg]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    fn shush(&self) -> Command {
+        let mut cmd = Command::cargo_bin("shush").unwrap();
+        cmd.current_dir(&self.path)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE");
+        cmd
+    }
+}
+
+struct Run {
+    code: i32,
+    findings: Vec<Value>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `shush git ARGS --format json --no-config` in the repo.
+fn scan(repo: &Repo, args: &[&str]) -> Run {
+    let out = repo
+        .shush()
+        .arg("git")
+        .args(args)
+        .args(["--format", "json", "--no-config", "--no-progress"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let findings = match serde_json::from_str::<Value>(&stdout) {
+        Ok(Value::Array(a)) => a,
+        _ => panic!("not a JSON array: {stdout}\nstderr: {stderr}"),
+    };
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        findings,
+        stdout,
+        stderr,
+    }
+}
+
+fn src<'a>(f: &'a Value, key: &str) -> &'a Value {
+    &f["source"][key]
+}
+
+fn commits_of(run: &Run) -> Vec<String> {
+    run.findings
+        .iter()
+        .map(|f| src(f, "commit").as_str().unwrap_or("-").to_string())
+        .collect()
+}
+
+#[test]
+fn secret_added_then_deleted_is_attributed_to_the_commit_that_added_it() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("README", "hello\n");
+    r.commit("init");
+    let t = token(1);
+    r.write("config/app.env", format!("GITHUB_TOKEN={t}\n"));
+    let added = r.commit("add config");
+    std::fs::remove_file(r.path.join("config/app.env")).unwrap();
+    r.commit("remove config");
+    let run = scan(&r, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.findings.len(), 1, "{}", run.stdout);
+    let f = &run.findings[0];
+    assert_eq!(f["source"]["kind"], "git");
+    assert_eq!(src(f, "commit"), added.as_str());
+    assert_eq!(src(f, "path"), "config/app.env");
+    assert_eq!(f["path"], "config/app.env");
+    assert_eq!(src(f, "author_name"), "Ada Lovelace");
+    assert_eq!(src(f, "author_email"), "ada@example.com");
+    assert_eq!(src(f, "summary"), "add config");
+    assert_eq!(src(f, "date"), "2020-09-13T12:28:40+00:00");
+    assert_eq!(src(f, "unreachable"), false);
+    assert_eq!(f["line"], 1);
+    assert_eq!(f["column"], 14);
+    // Masked everywhere unless asked.
+    assert!(!run.stdout.contains(&t) && !run.stderr.contains(&t));
+    let shown = scan(&r, &["--show-secrets"]);
+    assert!(shown.stdout.contains(&t));
+}
+
+#[test]
+fn side_branch_only_and_branch_scope() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("b.txt", format!("token: {}\n", token(2)));
+    let c = r.commit("feature work");
+    r.git(&["checkout", "-q", "main"]);
+    let run = scan(&r, &[]);
+    assert_eq!(commits_of(&run), vec![c.clone()]);
+    let main_only = scan(&r, &["--branch", "main"]);
+    assert_eq!(main_only.code, 0, "{}", main_only.stderr);
+    assert!(main_only.findings.is_empty());
+    let feature = scan(&r, &["--branch", "feature"]);
+    assert_eq!(commits_of(&feature), vec![c]);
+}
+
+#[test]
+fn only_in_a_tag_and_a_tagged_blob() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "--detach"]);
+    r.write("release.cfg", format!("key={}\n", token(3)));
+    let c = r.commit("release");
+    r.git(&["tag", "-a", "v1", "-m", "v1"]);
+    r.git(&["checkout", "-q", "main"]);
+    // A tag naming a blob directly, in no commit at all.
+    let blob_file = r.path.join("../loose.txt");
+    std::fs::write(&blob_file, format!("tok {}\n", token(4))).unwrap();
+    let blob = r.git(&["hash-object", "-w", blob_file.to_str().unwrap()]);
+    r.git(&["tag", "blobtag", &blob]);
+    let run = scan(&r, &[]);
+    assert_eq!(run.findings.len(), 2, "{}", run.stdout);
+    let by_commit: Vec<_> = run
+        .findings
+        .iter()
+        .filter(|f| src(f, "commit") == c.as_str())
+        .collect();
+    assert_eq!(by_commit.len(), 1);
+    assert_eq!(src(by_commit[0], "path"), "release.cfg");
+    let tagged = run
+        .findings
+        .iter()
+        .find(|f| src(f, "blob") == blob.as_str())
+        .expect("tagged blob found");
+    assert!(src(tagged, "commit").is_null());
+    assert_eq!(src(tagged, "unreachable"), false);
+}
+
+#[test]
+fn secret_introduced_by_a_merge_commit() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.write("side.txt", "side\n");
+    r.commit("side");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("main.txt", "main\n");
+    r.commit("main");
+    r.tick += 1;
+    r.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    r.write("merge.env", format!("T={}\n", token(5)));
+    r.git(&["add", "merge.env"]);
+    r.git(&["commit", "-q", "--no-verify", "-m", "merge side"]);
+    let merge = r.git(&["rev-parse", "HEAD"]);
+    let run = scan(&r, &[]);
+    assert_eq!(commits_of(&run), vec![merge.clone()]);
+    assert_eq!(src(&run.findings[0], "summary"), "merge side");
+    // The range scan of the merge alone finds it too, and nothing from the side branch.
+    let ranged = scan(&r, &["--range", "HEAD~1..HEAD"]);
+    assert_eq!(commits_of(&ranged), vec![merge]);
+}
+
+#[test]
+fn renamed_file_keeps_first_attribution() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("old/name.txt", format!("x = \"{}\"\n", token(6)));
+    let first = r.commit("add");
+    r.git(&["mv", "old/name.txt", "new.txt"]);
+    let renamed = r.commit("rename");
+    let run = scan(&r, &[]);
+    assert_eq!(commits_of(&run), vec![first.clone()]);
+    assert_eq!(src(&run.findings[0], "path"), "old/name.txt");
+    let all = scan(&r, &["--all-occurrences"]);
+    let mut got: Vec<(String, String)> = all
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                src(f, "commit").as_str().unwrap().to_string(),
+                src(f, "path").as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (first, "old/name.txt".to_string()),
+        (renamed, "new.txt".to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    // Same secret, same fingerprint at both places.
+    assert_eq!(
+        all.findings[0]["fingerprint"],
+        all.findings[1]["fingerprint"]
+    );
+}
+
+#[test]
+fn dangling_commits_and_blobs_only_with_all_objects() {
+    if !have_git() {
+        return;
+    }
+    for packed in [false, true] {
+        let mut r = Repo::new();
+        r.write("a.txt", "a\n");
+        r.commit("init");
+        r.git(&["checkout", "-q", "-b", "tmp"]);
+        r.write("leak.txt", format!("{}\n", token(7)));
+        let dangling = r.commit("oops");
+        r.git(&["checkout", "-q", "main"]);
+        if packed {
+            r.git(&["repack", "-q", "-a", "-d"]);
+        }
+        r.git(&["branch", "-q", "-D", "tmp"]);
+        let blob_file = r.path.join("../stray.txt");
+        std::fs::write(&blob_file, format!("k {}\n", token(8))).unwrap();
+        let stray = r.git(&["hash-object", "-w", blob_file.to_str().unwrap()]);
+        let run = scan(&r, &[]);
+        assert_eq!(run.code, 0, "packed={packed}: {}", run.stdout);
+        assert!(run.findings.is_empty());
+        assert!(
+            run.stderr.contains("in unreachable objects not shown"),
+            "{}",
+            run.stderr
+        );
+        let all = scan(&r, &["--all-objects"]);
+        assert_eq!(all.code, 1);
+        assert_eq!(all.findings.len(), 2, "packed={packed}: {}", all.stdout);
+        for f in &all.findings {
+            assert_eq!(src(f, "unreachable"), true);
+        }
+        let c = all
+            .findings
+            .iter()
+            .find(|f| src(f, "commit") == dangling.as_str())
+            .expect("dangling commit attributed");
+        assert_eq!(src(c, "path"), "leak.txt");
+        assert_eq!(src(c, "summary"), "oops");
+        let b = all
+            .findings
+            .iter()
+            .find(|f| src(f, "blob") == stray.as_str())
+            .expect("dangling blob found");
+        assert!(src(b, "commit").is_null());
+    }
+}
+
+/// Builds `n` commits with git fast-import: each changes `counter.txt`, and all carry the
+/// same `secret.txt` blob (added by the first).
+fn fast_import_same_blob(r: &Repo, n: usize, secret: &str) -> String {
+    let mut s = String::new();
+    let content = format!("password = \"{secret}\"\n");
+    s.push_str(&format!(
+        "blob\nmark :1\ndata {}\n{content}\n",
+        content.len()
+    ));
+    for i in 0..n {
+        let c = format!("{i}\n");
+        s.push_str(&format!(
+            "commit refs/heads/main\nmark :{}\ncommitter Ada <ada@example.com> {} +0000\ndata 3\nc{}\n",
+            i + 10,
+            1_600_000_000 + i,
+            i % 10
+        ));
+        if i > 0 {
+            s.push_str(&format!("from :{}\n", i + 9));
+        } else {
+            s.push_str("M 100644 :1 secret.txt\n");
+        }
+        s.push_str(&format!(
+            "M 100644 inline counter.txt\ndata {}\n{c}\n",
+            c.len()
+        ));
+    }
+    let mut cmd = r.git_cmd(&["fast-import", "--quiet"]);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    r.git(&["rev-list", "--max-parents=0", "main"])
+}
+
+#[test]
+fn same_blob_in_a_thousand_commits_is_scanned_once() {
+    if !have_git() {
+        return;
+    }
+    let r = Repo::new();
+    let first = fast_import_same_blob(&r, 1000, &token(9));
+    assert_eq!(r.git(&["rev-list", "--count", "main"]), "1000");
+    let run = scan(&r, &[]);
+    assert_eq!(run.findings.len(), 1, "{}", run.stdout);
+    assert_eq!(commits_of(&run), vec![first]);
+    assert_eq!(src(&run.findings[0], "path"), "secret.txt");
+    // 1 secret blob + 1000 distinct counter blobs, each decoded and scanned once.
+    assert!(run.stderr.contains("shush: 1001 blobs,"), "{}", run.stderr);
+}
+
+#[test]
+fn binary_blob_is_scanned() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let mut bin = vec![0u8, 1, 2, 3, 0, 0xff];
+    bin.extend_from_slice(format!("\0{}\0", token(10)).as_bytes());
+    bin.extend_from_slice(&[0u8; 64]);
+    r.write("app.bin", &bin);
+    let c = r.commit("binary");
+    let run = scan(&r, &[]);
+    assert_eq!(commits_of(&run), vec![c]);
+    assert_eq!(src(&run.findings[0], "path"), "app.bin");
+}
+
+#[test]
+fn blob_over_the_cap_is_skipped_and_counted() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let mut big = "x".repeat(1 << 20);
+    big.push_str(&format!("\ntoken={}\n", token(11)));
+    big.push_str(&"y".repeat(1 << 20));
+    r.write("big.txt", &big);
+    r.commit("big");
+    let capped = scan(&r, &["--max-blob-size", "1M"]);
+    assert_eq!(capped.code, 0);
+    assert!(capped.findings.is_empty());
+    assert!(
+        capped.stderr.contains("1 over the size cap skipped"),
+        "{}",
+        capped.stderr
+    );
+    let full = scan(&r, &[]);
+    assert_eq!(full.findings.len(), 1);
+    assert_eq!(full.findings[0]["line"], 2);
+}
+
+#[test]
+fn shallow_clone() {
+    if !have_git() {
+        return;
+    }
+    let mut origin = Repo::new();
+    origin.write("a.txt", format!("{}\n", token(12)));
+    origin.commit("one");
+    origin.write("b.txt", "b\n");
+    origin.commit("two");
+    origin.write("c.txt", "c\n");
+    let tip = origin.commit("three");
+    let clone = origin.path.parent().unwrap().join("shallow");
+    let url = format!("file://{}", origin.path.display());
+    let mut cmd = Std::new("git");
+    git_env(&mut cmd);
+    let st = cmd
+        .args(["clone", "-q", "--depth", "1", &url])
+        .arg(&clone)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(clone.join(".git/shallow").exists());
+    let mut cmd = Command::cargo_bin("shush").unwrap();
+    let out = cmd
+        .arg("git")
+        .arg(&clone)
+        .args(["--format", "json", "--no-config"])
+        .output()
+        .unwrap();
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The secret came in before the cut: the boundary commit is the first we can see.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["source"]["commit"], tip.as_str());
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn corrupt_loose_object_is_reported_and_the_scan_goes_on() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("good.txt", format!("{}\n", token(13)));
+    r.write("bad.txt", format!("{}\n", token(14)));
+    let c = r.commit("two files");
+    let bad = r.git(&["rev-parse", "HEAD:bad.txt"]);
+    let obj = r.path.join(".git/objects").join(&bad[..2]).join(&bad[2..]);
+    let mut perm = std::fs::metadata(&obj).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(&obj, perm).unwrap();
+    std::fs::write(&obj, b"this is not zlib data at all").unwrap();
+    let run = scan(&r, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&bad), "{}", run.stderr);
+    assert_eq!(commits_of(&run), vec![c]);
+    assert_eq!(src(&run.findings[0], "path"), "good.txt");
+}
+
+#[test]
+fn since_and_range_scan_only_new_commits() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("old.txt", format!("{}\n", token(15)));
+    let base = r.commit("old secret");
+    r.write("new.txt", format!("{}\n", token(16)));
+    let newer = r.commit("new secret");
+    r.write("other.txt", "x\n");
+    r.commit("clean");
+    let since = scan(&r, &["--since", &base]);
+    assert_eq!(commits_of(&since), vec![newer.clone()]);
+    let range = scan(&r, &["--range", &format!("{newer}..HEAD")]);
+    assert_eq!(range.code, 0);
+    assert!(range.findings.is_empty());
+    let all = scan(&r, &[]);
+    assert_eq!(all.findings.len(), 2);
+}
+
+#[test]
+fn baseline_survives_a_rewrite() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("k.txt", format!("{}\n", token(17)));
+    r.commit("secret");
+    let base = r.path.parent().unwrap().join("baseline.json");
+    let out = r
+        .shush()
+        .args(["git", "--no-config", "--format", "json", "-o"])
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // Rewrite: move the secret to a new path and reword the commit.
+    r.git(&["mv", "k.txt", "moved.txt"]);
+    r.tick += 1;
+    r.git(&["commit", "-q", "--amend", "-m", "reworded"]);
+    r.git(&["reflog", "expire", "--expire=now", "--all"]);
+    r.git(&["gc", "-q", "--prune=now"]);
+    let run = scan(&r, &["--baseline", base.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("1 suppressed by baseline"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn formats_carry_the_git_source() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("s.txt", format!("{}\n", token(18)));
+    let c = r.commit("s");
+    let out = r
+        .shush()
+        .args(["git", "--no-config", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let res = &sarif["runs"][0]["results"][0];
+    assert_eq!(res["properties"]["source"]["kind"], "git");
+    assert_eq!(res["properties"]["source"]["commit"], c.as_str());
+    let out = r
+        .shush()
+        .args(["git", "--no-config", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let line: Value =
+        serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(line["source"]["kind"], "git");
+    let out = r
+        .shush()
+        .args(["git", "--no-config", "--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("s.txt:1:1: "), "{text}");
+    let origin = format!(
+        " in {} by Ada Lovelace <ada@example.com> 2020-09-13: s",
+        &c[..10]
+    );
+    assert!(text.contains(&origin), "{text}");
+}
+
+#[test]
+fn bare_repository_and_not_a_repository() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("s.txt", format!("{}\n", token(19)));
+    let c = r.commit("s");
+    let bare = r.path.parent().unwrap().join("bare.git");
+    let mut cmd = Std::new("git");
+    git_env(&mut cmd);
+    assert!(
+        cmd.args(["clone", "-q", "--bare"])
+            .arg(&r.path)
+            .arg(&bare)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = Command::cargo_bin("shush")
+        .unwrap()
+        .arg("git")
+        .arg(&bare)
+        .args(["--format", "json", "--no-config"])
+        .output()
+        .unwrap();
+    let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f[0]["source"]["commit"], c.as_str());
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("shush")
+        .unwrap()
+        .arg("git")
+        .arg(empty.path())
+        .args(["--no-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a git repository"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Hooks
+
+/// Installs shush's hooks into `r` with `shush hook install`.
+fn install_hooks(r: &Repo, pre_push: bool) {
+    let mut cmd = r.shush();
+    cmd.args(["hook", "install"]);
+    if pre_push {
+        cmd.arg("--pre-push");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `git commit` with the hooks enabled; returns (success, stderr).
+fn try_commit(r: &mut Repo, args: &[&str]) -> (bool, String) {
+    r.tick += 1;
+    let mut full = vec!["commit", "-q"];
+    full.extend_from_slice(args);
+    let out = r.git_cmd(&full).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn pre_commit_hook_blocks_staged_secrets() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("app.py", "print('hi')\n");
+    r.commit("init");
+    install_hooks(&r, false);
+    let t = token(20);
+    r.write("app.py", format!("print('hi')\nTOKEN = '{t}'\n"));
+    r.git(&["add", "app.py"]);
+    let (ok, err) = try_commit(&mut r, &["-m", "add token"]);
+    assert!(!ok, "commit went through");
+    assert!(err.contains("commit blocked"), "{err}");
+    assert!(err.contains("app.py:2:"), "{err}");
+    assert!(err.contains("shush:allow"), "{err}");
+    assert!(err.contains(".shush-baseline.jsonl"), "{err}");
+    assert!(!err.contains(&t), "full secret printed: {err}");
+    // Staged then cleaned in the working tree only: the index still has it.
+    r.write("app.py", "print('hi')\n");
+    let (ok, _) = try_commit(&mut r, &["-m", "still staged"]);
+    assert!(!ok, "the staged secret slipped through");
+    // Clean staged content, secret only in the working tree: fine.
+    r.git(&["add", "app.py"]);
+    r.write("app.py", format!("print('hi')\nTOKEN = '{t}'\n"));
+    let (ok, err) = try_commit(&mut r, &["--allow-empty", "-m", "clean index"]);
+    assert!(ok, "{err}");
+    // `git commit -a` stages into a temporary index: it is scanned.
+    let (ok, err) = try_commit(&mut r, &["-a", "-m", "commit -a"]);
+    assert!(!ok, "commit -a slipped through");
+    assert!(err.contains("commit blocked"), "{err}");
+    // Marked as allowed: goes through.
+    r.write(
+        "app.py",
+        format!("print('hi')\nTOKEN = '{t}'  # shush:allow\n"),
+    );
+    let (ok, err) = try_commit(&mut r, &["-a", "-m", "allowed"]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn pre_commit_reports_only_added_lines_and_honours_the_baseline() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let t = token(21);
+    // An old secret, committed before the hook existed.
+    r.write("settings.ini", format!("[a]\nkey={t}\n"));
+    r.commit("old");
+    install_hooks(&r, false);
+    r.write("settings.ini", format!("[a]\nkey={t}\nname=x\n"));
+    r.git(&["add", "settings.ini"]);
+    let (ok, err) = try_commit(&mut r, &["-m", "edit other line"]);
+    assert!(ok, "an untouched old line blocked the commit: {err}");
+    // A new secret, accepted through the baseline.
+    let t2 = token(22);
+    r.write("new.ini", format!("key={t2}\n"));
+    r.git(&["add", "new.ini"]);
+    let (ok, _) = try_commit(&mut r, &["-m", "new secret"]);
+    assert!(!ok);
+    let out = r
+        .shush()
+        .args(["git", "--staged", "--no-config", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::write(r.path.join(".shush-baseline.jsonl"), &out.stdout).unwrap();
+    let (ok, err) = try_commit(&mut r, &["-m", "baselined"]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn first_commit_scans_everything_staged() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    install_hooks(&r, false);
+    r.write("a/b/c.txt", format!("{}\n", token(23)));
+    r.git(&["add", "-A"]);
+    let (ok, err) = try_commit(&mut r, &["-m", "first"]);
+    assert!(!ok);
+    assert!(err.contains("a/b/c.txt:1:1"), "{err}");
+}
+
+#[test]
+fn hook_install_chains_and_uninstall_restores() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a", "a\n");
+    r.commit("init");
+    let hooks = r.path.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let mine = hooks.join("pre-commit");
+    std::fs::write(
+        &mine,
+        "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/mine-ran\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&mine, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    install_hooks(&r, false);
+    install_hooks(&r, false); // idempotent: does not chain itself
+    assert!(hooks.join("pre-commit.shush-chained").exists());
+    r.write("b", "b\n");
+    r.git(&["add", "b"]);
+    let (ok, err) = try_commit(&mut r, &["-m", "b"]);
+    assert!(ok, "{err}");
+    let ran = std::fs::read_to_string(r.path.join(".git/mine-ran")).unwrap();
+    assert_eq!(ran.lines().count(), 1);
+    let out = r.shush().args(["hook", "uninstall"]).output().unwrap();
+    assert!(out.status.success());
+    let restored = std::fs::read_to_string(&mine).unwrap();
+    assert!(restored.contains("mine-ran") && !restored.contains("shush-hook"));
+    assert!(!hooks.join("pre-commit.shush-chained").exists());
+}
+
+#[test]
+fn hook_install_honours_core_hooks_path() {
+    if !have_git() {
+        return;
+    }
+    let r = Repo::new();
+    r.git(&["config", "core.hooksPath", "my-hooks"]);
+    install_hooks(&r, true);
+    assert!(r.path.join("my-hooks/pre-commit").exists());
+    assert!(r.path.join("my-hooks/pre-push").exists());
+}
+
+#[test]
+fn pre_push_scans_only_pushed_commits() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let remote = r.path.parent().unwrap().join("remote.git");
+    let mut cmd = Std::new("git");
+    git_env(&mut cmd);
+    assert!(
+        cmd.args(["init", "-q", "--bare"])
+            .arg(&remote)
+            .status()
+            .unwrap()
+            .success()
+    );
+    r.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    // An old secret already on the remote does not block later pushes.
+    r.write("old.txt", format!("{}\n", token(24)));
+    r.commit("old");
+    r.git(&["push", "-q", "origin", "main"]);
+    install_hooks(&r, true);
+    r.write("clean.txt", "ok\n");
+    r.commit("clean");
+    let push = |r: &Repo| {
+        let out = r
+            .git_cmd(&["push", "-q", "origin", "main"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = push(&r);
+    assert!(ok, "{err}");
+    let t = token(25);
+    r.write("new.txt", format!("{t}\n"));
+    let bad = r.commit("leak");
+    let (ok, err) = push(&r);
+    assert!(!ok, "push with a secret went through");
+    assert!(err.contains("push blocked"), "{err}");
+    assert!(err.contains(&bad[..10]), "{err}");
+    assert!(!err.contains(&t));
+    // The same, driven directly: a new branch whose only new commit is clean.
+    let z = "0".repeat(40);
+    let head = r.git(&["rev-parse", "HEAD~1"]);
+    let out = r
+        .shush()
+        .args(["git", "--pre-push", "--remote", "origin", "--no-config"])
+        .write_stdin(format!("refs/heads/x {head} refs/heads/x {z}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Deleting a branch pushes nothing.
+    let out = r
+        .shush()
+        .args(["git", "--pre-push", "--no-config"])
+        .write_stdin(format!("(delete) {z} refs/heads/x {head}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn path_rules_from_a_config_apply_to_history() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("init");
+    r.write("certs/client.p12", b"\x30\x82binary".as_slice());
+    let added = r.commit("add cert");
+    std::fs::remove_file(r.path.join("certs/client.p12")).unwrap();
+    r.commit("remove cert");
+    let cfg = r.path.parent().unwrap().join("rules.toml");
+    std::fs::write(
+        &cfg,
+        "[[rules]]\nid = \"pkcs12-file\"\ndescription = \"PKCS#12 file\"\npath = '''\\.p12$'''\n",
+    )
+    .unwrap();
+    let out = r
+        .shush()
+        .args(["git", "--format", "json", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(f.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(f[0]["rule_id"], "pkcs12-file");
+    assert_eq!(f[0]["source"]["commit"], added.as_str());
+    assert_eq!(f[0]["path"], "certs/client.p12");
+}
+
+#[test]
+fn stash_and_notes_are_refs_too() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("app.cfg", "user=me\n");
+    r.commit("init");
+    r.write("app.cfg", format!("user=me\ntoken={}\n", token(26)));
+    r.tick += 1;
+    r.git(&["stash", "-q"]);
+    // An older stash stays reachable only through the stash reflog.
+    r.write("app.cfg", format!("user=me\nother={}\n", token(27)));
+    r.git(&["stash", "-q"]);
+    r.git(&[
+        "notes",
+        "add",
+        "-m",
+        &format!("deploy key {}", token(28)),
+        "HEAD",
+    ]);
+    let run = scan(&r, &[]);
+    assert_eq!(run.findings.len(), 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.findings
+            .iter()
+            .all(|f| src(f, "unreachable") == false && !src(f, "commit").is_null())
+    );
+}
+
+#[test]
+fn linked_worktree_staged_and_history() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("init");
+    let wt = r.path.parent().unwrap().join("linked");
+    r.git(&["worktree", "add", "-q", "-b", "wt", wt.to_str().unwrap()]);
+    std::fs::write(wt.join("s.env"), format!("K={}\n", token(29))).unwrap();
+    let mut cmd = Std::new("git");
+    git_env(&mut cmd);
+    assert!(
+        cmd.current_dir(&wt)
+            .args(["add", "s.env"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = Command::cargo_bin("shush")
+        .unwrap()
+        .current_dir(&wt)
+        .args(["git", "--staged", "--no-config", "--format", "json"])
+        .output()
+        .unwrap();
+    let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(f[0]["path"], "s.env");
+    // The main work tree has nothing staged.
+    let main = scan(&r, &["--staged"]);
+    assert_eq!(main.code, 0);
+    assert!(main.findings.is_empty());
+}
+
+#[test]
+fn partial_clone_missing_blobs_are_not_fatal() {
+    if !have_git() {
+        return;
+    }
+    let mut origin = Repo::new();
+    origin.git(&["config", "uploadpack.allowFilter", "true"]);
+    origin.write("old.txt", "old\n");
+    origin.commit("old");
+    std::fs::remove_file(origin.path.join("old.txt")).unwrap();
+    origin.write("live.env", format!("T={}\n", token(30)));
+    let c = origin.commit("live");
+    let clone = origin.path.parent().unwrap().join("partial");
+    let url = format!("file://{}", origin.path.display());
+    let mut cmd = Std::new("git");
+    git_env(&mut cmd);
+    let st = cmd
+        .args(["clone", "-q", "--filter=blob:none", &url])
+        .arg(&clone)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = Command::cargo_bin("shush")
+        .unwrap()
+        .arg("git")
+        .arg(&clone)
+        .args(["--format", "json", "--no-config"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["source"]["commit"], c.as_str());
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert!(stderr.contains("warning: partial clone"), "{stderr}");
+}
+
+#[test]
+fn corrupt_pack_entry_is_reported_and_the_rest_is_scanned() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("secret.txt", format!("{}\n", token(31)));
+    // Incompressible, so its pack entry is long and stored whole.
+    let mut x = 7u64;
+    let junk: Vec<u8> = (0..8192)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    r.write("junk.bin", &junk);
+    let c = r.commit("two files");
+    r.git(&["repack", "-q", "-a", "-d"]);
+    let junk_id = r.git(&["rev-parse", "HEAD:junk.bin"]);
+    let pack_dir = r.path.join(".git/objects/pack");
+    let idx = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .unwrap();
+    let listing = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    // `<id> blob <size> <size-in-pack> <offset>`
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with(&junk_id))
+        .expect("junk blob in the pack");
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let (in_pack, offset): (usize, usize) = (f[3].parse().unwrap(), f[4].parse().unwrap());
+    let pack = idx.with_extension("pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    for b in &mut bytes[offset + in_pack / 2..offset + in_pack / 2 + 64] {
+        *b ^= 0x5a;
+    }
+    let mut perm = std::fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(&pack, perm).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+    let run = scan(&r, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&junk_id), "{}", run.stderr);
+    assert_eq!(commits_of(&run), vec![c]);
+    assert_eq!(src(&run.findings[0], "path"), "secret.txt");
+    // Each readable blob counted once, the damaged one not at all.
+    assert!(run.stderr.contains("shush: 1 blobs,"), "{}", run.stderr);
+}

@@ -28,12 +28,24 @@ pub struct StreamScanner<'e> {
 impl<'e> StreamScanner<'e> {
     /// Starts scanning an input described by `meta`, with `chunk` owned bytes per scan.
     pub fn new(engine: &'e Engine, st: &mut ScanState, meta: &InputMeta<'_>, chunk: usize) -> Self {
+        Self::with_buffer(engine, st, meta, chunk, Vec::new())
+    }
+
+    /// Like [`StreamScanner::new`], starting with `buf`'s bytes as the input's first bytes
+    /// (and reusing its allocation).
+    pub fn with_buffer(
+        engine: &'e Engine,
+        st: &mut ScanState,
+        meta: &InputMeta<'_>,
+        chunk: usize,
+        buf: Vec<u8>,
+    ) -> Self {
         let active = engine.begin_input(st, meta);
         StreamScanner {
             engine,
             chunk: chunk.max(1),
             overlap: engine.overlap(),
-            buf: Vec::new(),
+            buf,
             owned_start: 0,
             counter: LineCounter::default(),
             active,
@@ -73,25 +85,16 @@ impl<'e> StreamScanner<'e> {
     ) -> std::io::Result<u64> {
         let mut total = 0u64;
         loop {
-            let want = self.chunk.max(64 * 1024);
-            let len = self.buf.len();
-            self.buf.resize(len + want, 0);
-            let n = loop {
-                match reader.read(&mut self.buf[len..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        self.buf.truncate(len);
-                        return Err(e);
-                    }
-                }
-            };
-            self.buf.truncate(len + n);
-            if n == 0 {
+            let (n, eof) =
+                crate::scan::input::fill_from(reader, &mut self.buf, self.chunk.max(64 * 1024))?;
+            total += n as u64;
+            if n == 0 && eof {
                 return Ok(total);
             }
-            total += n as u64;
             self.drain_ready(st, meta, out);
+            if eof {
+                return Ok(total);
+            }
         }
     }
 
@@ -99,11 +102,15 @@ impl<'e> StreamScanner<'e> {
         while self.buf.len() >= self.owned_start + self.chunk + self.overlap {
             let owned = self.owned_start..self.owned_start + self.chunk;
             self.scan_owned(st, meta, owned.clone(), out);
-            // Keep `overlap` bytes of left context for the next chunk.
-            let keep_from = owned.end.saturating_sub(self.overlap);
+            self.owned_start = owned.end;
+        }
+        // Drop what no later chunk needs, once (keeping `overlap` bytes of left context), so a
+        // large feed is not shifted after every chunk.
+        let keep_from = self.owned_start.saturating_sub(self.overlap);
+        if keep_from > 0 {
             self.counter.advance(&self.buf[..keep_from]);
             self.buf.drain(..keep_from);
-            self.owned_start = owned.end - keep_from;
+            self.owned_start -= keep_from;
         }
     }
 
@@ -129,6 +136,29 @@ impl<'e> StreamScanner<'e> {
     /// Scans what remains. Returns the total number of bytes fed.
     pub fn finish(
         mut self,
+        st: &mut ScanState,
+        meta: &InputMeta<'_>,
+        out: &mut Vec<Located>,
+    ) -> u64 {
+        self.finish_scan(st, meta, out)
+    }
+
+    /// Scans what remains; returns the total number of bytes fed and the (emptied) buffer, so
+    /// its allocation can serve the next input.
+    pub fn finish_into_buffer(
+        mut self,
+        st: &mut ScanState,
+        meta: &InputMeta<'_>,
+        out: &mut Vec<Located>,
+    ) -> (u64, Vec<u8>) {
+        let total = self.finish_scan(st, meta, out);
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        (total, buf)
+    }
+
+    fn finish_scan(
+        &mut self,
         st: &mut ScanState,
         meta: &InputMeta<'_>,
         out: &mut Vec<Located>,

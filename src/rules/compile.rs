@@ -66,7 +66,7 @@ pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> 
     let config = meta::Config::new()
         .utf8_empty(false)
         .nfa_size_limit(Some(20 << 20))
-        .hybrid_cache_capacity(4 << 20);
+        .hybrid_cache_capacity(1 << 20);
     let build = |syntax| -> Result<meta::Regex, String> {
         meta::Regex::builder()
             .syntax(syntax)

@@ -32,6 +32,64 @@ pub fn scan_bytes(
     found
 }
 
+/// Appends up to `want` bytes from `reader` to `buf`, reading until that much arrived or
+/// the reader ended. Returns (bytes appended, whether the reader ended). The new region is
+/// zero-initialised once and filled whole, so the cost stays proportional to the data even
+/// when a decompressor hands out small reads.
+pub fn fill_from<R: Read + ?Sized>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    want: usize,
+) -> io::Result<(usize, bool)> {
+    let len = buf.len();
+    buf.resize(len + want, 0);
+    let mut got = 0;
+    while got < want {
+        match reader.read(&mut buf[len + got..]) {
+            Ok(0) => {
+                buf.truncate(len + got);
+                return Ok((got, true));
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(len + got);
+                return Err(e);
+            }
+        }
+    }
+    Ok((got, false))
+}
+
+/// Reads until EOF or `limit` bytes into `buf` (appending), growing it by doubling but never
+/// past `limit`: `read_to_end` would double an 8 MiB buffer to 16 MiB for one extra byte.
+pub fn read_up_to<R: Read + ?Sized>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<usize> {
+    let start = buf.len();
+    loop {
+        let filled = buf.len() - start;
+        if filled >= limit {
+            return Ok(filled);
+        }
+        if buf.len() == buf.capacity() {
+            let grow = (buf.capacity() - start).max(16 * 1024).min(limit - filled);
+            buf.reserve_exact(grow);
+        }
+        // Start small and double: a 1 KiB file must not pay for zeroing the capacity a
+        // previous large one left behind.
+        let room = (buf.capacity() - buf.len())
+            .min(limit - filled)
+            .min(filled.max(16 * 1024));
+        let (_, eof) = fill_from(reader, buf, room)?;
+        if eof {
+            return Ok(buf.len() - start);
+        }
+    }
+}
+
 /// Scans a reader: small inputs are read whole into `buf` (reused across calls), larger ones
 /// are streamed in chunks. Returns the matches and the number of bytes read.
 pub fn scan_reader<R: Read>(
@@ -43,10 +101,7 @@ pub fn scan_reader<R: Read>(
 ) -> io::Result<(Vec<Located>, u64)> {
     buf.clear();
     // Read up to the whole-input limit; if the input ends there, scan it in one piece.
-    let read = reader
-        .by_ref()
-        .take(WHOLE_INPUT_LIMIT as u64 + 1)
-        .read_to_end(buf)?;
+    let read = read_up_to(reader, buf, WHOLE_INPUT_LIMIT + 1)?;
     if read <= WHOLE_INPUT_LIMIT {
         let found = scan_bytes(engine, st, buf, meta);
         return Ok((found, read as u64));
@@ -56,10 +111,20 @@ pub fn scan_reader<R: Read>(
         ..meta
     };
     let mut found = Vec::new();
-    let mut scanner = StreamScanner::new(engine, st, &meta, stream::DEFAULT_CHUNK);
-    scanner.feed(st, &meta, buf, &mut found);
-    scanner.feed_reader(st, &meta, reader, &mut found)?;
-    let total = scanner.finish(st, &meta, &mut found);
+    // The stream scanner continues in the same buffer: no copy of the head, and the
+    // thread's buffer keeps its capacity for the next input.
+    let mut scanner = StreamScanner::with_buffer(
+        engine,
+        st,
+        &meta,
+        stream::DEFAULT_CHUNK,
+        std::mem::take(buf),
+    );
+    scanner.feed(st, &meta, &[], &mut found);
+    let fed = scanner.feed_reader(st, &meta, reader, &mut found);
+    let (total, back) = scanner.finish_into_buffer(st, &meta, &mut found);
+    *buf = back;
+    fed?;
     engine.finalize(&mut found);
     Ok((found, total))
 }

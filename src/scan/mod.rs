@@ -73,7 +73,14 @@ struct Collector {
     findings: Mutex<Vec<Finding>>,
     errors: Mutex<Vec<String>>,
     warnings: Mutex<Vec<String>>,
+    /// Findings past [`MAX_LISTED_FINDINGS`], counted but not kept.
+    unlisted: AtomicU64,
 }
+
+/// Most findings one scan lists: past this, a pathological input (a generated file with a
+/// million matches) would grow memory without bound; the rest are counted, and the exit code
+/// is the same.
+pub const MAX_LISTED_FINDINGS: usize = 100_000;
 
 impl Collector {
     fn new() -> Self {
@@ -81,6 +88,7 @@ impl Collector {
             findings: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
+            unlisted: AtomicU64::new(0),
         }
     }
 
@@ -100,10 +108,14 @@ impl Collector {
 
     fn findings(&self, mut f: Vec<Finding>) {
         if !f.is_empty() {
-            self.findings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .append(&mut f);
+            let mut all = self.findings.lock().unwrap_or_else(|e| e.into_inner());
+            let room = MAX_LISTED_FINDINGS.saturating_sub(all.len());
+            if f.len() > room {
+                self.unlisted
+                    .fetch_add((f.len() - room) as u64, Ordering::Relaxed);
+                f.truncate(room);
+            }
+            all.append(&mut f);
         }
     }
 
@@ -147,6 +159,12 @@ impl Collector {
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
         warnings.sort();
+        let unlisted = self.unlisted.into_inner();
+        if unlisted > 0 {
+            warnings.push(format!(
+                "{unlisted} more findings were not listed: a report lists at most {MAX_LISTED_FINDINGS}"
+            ));
+        }
         Outcome {
             findings,
             errors,

@@ -28,6 +28,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Rules(RulesCommand::Check { file, strict }) => {
             rules_check(file.as_deref(), strict)
         }
+        Command::Redact(args) => crate::redact::redact_cmd(args),
+        Command::Run(args) => crate::redact::run::run_cmd(args),
         Command::Git(args) => crate::git::cli::run(*args),
         Command::Hook(cmd) => crate::git::hook::run(cmd),
     }

@@ -30,6 +30,10 @@ pub enum Command {
     /// List the rules, or test rules against their examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Redact secrets from standard input to standard output (a pipe for CI logs).
+    Redact(crate::redact::RedactArgs),
+    /// Run a command with its standard output and standard error redacted.
+    Run(crate::redact::RunArgs),
     /// Audit git history (every blob of every ref, each once), a range of commits, the
     /// staged changes (pre-commit) or the commits being pushed (pre-push).
     Git(Box<crate::git::GitArgs>),

@@ -26,6 +26,7 @@ pub mod git;
 pub mod image;
 pub mod location;
 pub mod progress;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;

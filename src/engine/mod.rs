@@ -102,6 +102,38 @@ pub struct ScanState {
     decode_bufs: Vec<decode::Buffers>,
     /// Every rule is disabled for the current input (a global path allowlist matched).
     all_disabled: bool,
+    gates_open: bool,
+    /// Rules whose anchor hits are recorded (empty: none).
+    watch: Vec<bool>,
+    watched_hits: Vec<(u32, usize)>,
+}
+
+impl ScanState {
+    /// Treats every rule's gate keywords as present. A streaming redactor cannot know whether
+    /// a gate keyword (gitleaks: "appears somewhere in the input") will still arrive, so it
+    /// runs gated rules whenever their anchors hit: more masking, never less.
+    pub fn open_gates(&mut self, open: bool) {
+        self.gates_open = open;
+    }
+
+    /// Records, during each [`Engine::scan`], every anchor hit of these rules in the range
+    /// the keyword automaton covers (the owned span widened by the engine's context), so that
+    /// a caller tracking candidates of some rules needs no second pass over the input.
+    pub fn watch_anchors(&mut self, rules: &[usize]) {
+        self.watch.clear();
+        if let Some(&max) = rules.iter().max() {
+            self.watch.resize(max + 1, false);
+            for &r in rules {
+                self.watch[r] = true;
+            }
+        }
+    }
+
+    /// The watched anchor hits of the last [`Engine::scan`]: (rule, start offset in its
+    /// haystack), in order of their end.
+    pub fn watched_hits(&self) -> &[(u32, usize)] {
+        &self.watched_hits
+    }
 }
 
 /// Sentinel for "no open window" in [`ScanState::open`].
@@ -261,6 +293,9 @@ impl Engine {
             kw_scratch: kwscan::KwScratch::default(),
             decode_bufs: Vec::new(),
             all_disabled: false,
+            gates_open: false,
+            watch: Vec::new(),
+            watched_hits: Vec::new(),
         }
     }
 
@@ -322,6 +357,7 @@ impl Engine {
         out: &mut Vec<Match>,
     ) {
         let owned = owned.start.min(hay.len())..owned.end.min(hay.len());
+        st.watched_hits.clear();
         if owned.start == 0 {
             for &r in &self.path_rules {
                 if !st.disabled[r] {
@@ -352,7 +388,7 @@ impl Engine {
             return;
         }
         let decode_here = depth < self.options.decode_depth && !meta.binary;
-        self.collect_windows(st, hay, &owned, decode_here);
+        self.collect_windows(st, hay, &owned, decode_here, depth == 0);
         let windows = std::mem::take(&mut st.windows);
         for &(r, ws, we) in &windows {
             let r = r as usize;
@@ -389,7 +425,7 @@ impl Engine {
 
     fn gate_ok(&self, st: &ScanState, r: usize) -> bool {
         let gates = &self.prefilter.rule_gates[r];
-        gates.is_empty() || gates.iter().any(|&g| st.gate_seen[g as usize])
+        st.gates_open || gates.is_empty() || gates.iter().any(|&g| st.gate_seen[g as usize])
     }
 
     /// Runs the automaton and turns anchor hits into merged per-rule windows.
@@ -399,6 +435,7 @@ impl Engine {
         hay: &[u8],
         owned: &Range<usize>,
         want_b64: bool,
+        record: bool,
     ) {
         st.windows.clear();
         st.anchored.clear();
@@ -434,6 +471,13 @@ impl Engine {
                     }
                 } else if want_b64 && st.plain_hits.last() != Some(&hs) {
                     st.plain_hits.push(hs);
+                }
+                if record && !st.watch.is_empty() {
+                    for &r in &info.anchor_rules {
+                        if st.watch.get(r as usize).copied().unwrap_or(false) {
+                            st.watched_hits.push((r, hs));
+                        }
+                    }
                 }
                 if hs < owned.start || hs >= owned.end + self.max_len {
                     continue;

@@ -1,0 +1,385 @@
+//! Arguments of `shush redact` and `shush run`, the setup they share (rules, known secrets,
+//! report) and `shush redact` itself. Errors here are `anyhow` (the binary's edge).
+
+use super::core::{Origin, Redaction, Stats};
+use super::known::{KnownRegistry, KnownValue};
+use super::mask::{MaskStyle, Masker};
+use super::plan::Plan;
+use crate::cli::RuleArgs;
+use crate::engine::Engine;
+use anyhow::{Context, Result};
+use clap::Args;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the rules come from. Unlike `shush scan`, a rule file in the working directory is
+/// never picked up: an untrusted change could otherwise switch redaction off.
+#[derive(Debug, Clone, Args)]
+pub struct RedactRuleArgs {
+    /// A gitleaks, Betterleaks or shush TOML rule file (default: the built-in rules).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Levels of base64 / percent-encoding to decode and rescan (0 disables decoding).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub decode_depth: usize,
+}
+
+/// Values the pipeline already knows to be secret.
+#[derive(Debug, Clone, Args)]
+pub struct SecretArgs {
+    /// Mask the value of this environment variable (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub secret_env: Vec<String>,
+    /// Mask the values of environment variables whose names match these globs,
+    /// comma-separated, case-insensitive (repeatable), e.g. `*TOKEN*,*SECRET*,*PASSWORD*,*_KEY`.
+    #[arg(long, value_name = "GLOB[,GLOB…]")]
+    pub secret_env_match: Vec<String>,
+    /// Mask every line of FILE as a value (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Vec<PathBuf>,
+    /// Do not honour GitHub Actions `::add-mask::VALUE` lines in the stream.
+    #[arg(long)]
+    pub no_add_mask: bool,
+}
+
+/// Output settings shared by `redact` and `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RedactOutputArgs {
+    /// How a secret is replaced.
+    #[arg(long, value_enum, default_value_t = MaskStyle::Label)]
+    pub mask: MaskStyle,
+    /// Release a partial line (a prompt, a progress bar) after it has waited this long,
+    /// except for a tail that could still start a secret.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub hold_ms: u64,
+    /// Write one JSON line per redaction (secrets masked) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Exit 1 when anything was redacted (after the whole log has been written).
+    #[arg(long)]
+    pub fail_on_secret: bool,
+    /// No summary or warnings on stderr (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `shush redact`.
+#[derive(Debug, Clone, Args)]
+pub struct RedactArgs {
+    /// Rules.
+    #[command(flatten)]
+    pub rules: RedactRuleArgs,
+    /// Known secrets.
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: RedactOutputArgs,
+}
+
+/// `shush run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Rules.
+    #[command(flatten)]
+    pub rules: RedactRuleArgs,
+    /// Known secrets.
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: RedactOutputArgs,
+    /// The command and its arguments.
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// Everything a redacting command needs, loaded before any input is read (so that a bad
+/// rule file or secrets file fails before a byte passes).
+pub(crate) struct Setup {
+    pub engine: Engine,
+    pub plan: Plan,
+    pub registry: Arc<KnownRegistry>,
+    pub masker: Masker,
+    pub hold: Duration,
+    pub add_mask: bool,
+    pub report: Option<ReportSink>,
+    pub warnings: Vec<String>,
+}
+
+impl Setup {
+    pub fn new(
+        rules: &RedactRuleArgs,
+        secrets: &SecretArgs,
+        output: &RedactOutputArgs,
+    ) -> Result<Self> {
+        let rule_args = RuleArgs {
+            config: rules.config.clone(),
+            no_config: rules.config.is_none(),
+            decode_depth: rules.decode_depth,
+            no_inline_allow: true,
+        };
+        let engine = crate::app::load_engine(&rule_args, Path::new("."), output.quiet)?;
+        let plan = Plan::new(&engine);
+        let mut warnings = Vec::new();
+        let values = known_values(secrets, &mut warnings)?;
+        let report = match &output.report {
+            Some(p) => Some(ReportSink::create(p)?),
+            None => None,
+        };
+        Ok(Setup {
+            engine,
+            plan,
+            registry: Arc::new(KnownRegistry::new(values)),
+            masker: Masker::new(output.mask),
+            hold: Duration::from_millis(output.hold_ms),
+            add_mask: !secrets.no_add_mask,
+            report,
+            warnings,
+        })
+    }
+}
+
+/// Gathers the known values; warns (naming the source, never the value) about unset, empty
+/// or too-short ones.
+pub(crate) fn known_values(
+    args: &SecretArgs,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<KnownValue>> {
+    let mut values: Vec<KnownValue> = Vec::new();
+    let mut push = |r: Result<KnownValue, String>, warnings: &mut Vec<String>| match r {
+        Ok(v) => values.push(v),
+        Err(w) => warnings.push(w),
+    };
+    let mut names: Vec<String> = Vec::new();
+    for name in &args.secret_env {
+        if names.contains(name) {
+            continue;
+        }
+        names.push(name.clone());
+        match std::env::var_os(name) {
+            Some(v) => push(
+                KnownValue::new(format!("env:{name}"), v.as_encoded_bytes()),
+                warnings,
+            ),
+            None => warnings.push(format!("not masking env:{name}: it is not set")),
+        }
+    }
+    let globs: Vec<&str> = args
+        .secret_env_match
+        .iter()
+        .flat_map(|g| g.split(','))
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .collect();
+    if !globs.is_empty() {
+        let mut b = globset::GlobSetBuilder::new();
+        for g in &globs {
+            b.add(
+                globset::GlobBuilder::new(g)
+                    .case_insensitive(true)
+                    .literal_separator(false)
+                    .build()
+                    .with_context(|| format!("--secret-env-match: bad glob {g:?}"))?,
+            );
+        }
+        let set = b.build().context("--secret-env-match")?;
+        let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        vars.sort();
+        for (k, v) in vars {
+            let Some(name) = k.to_str() else { continue };
+            if names.iter().any(|n| n == name) || !set.is_match(name) {
+                continue;
+            }
+            names.push(name.to_string());
+            push(
+                KnownValue::new(format!("env:{name}"), v.as_encoded_bytes()),
+                warnings,
+            );
+        }
+    }
+    for path in &args.secrets_file {
+        let text = std::fs::read(path)
+            .with_context(|| format!("reading secrets file {}", path.display()))?;
+        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            push(
+                KnownValue::new(format!("{}:{}", path.display(), i + 1), line),
+                warnings,
+            );
+        }
+    }
+    Ok(values)
+}
+
+/// The `--report` file: one JSON object per redaction.
+pub(crate) struct ReportSink {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl ReportSink {
+    fn create(path: &Path) -> Result<Self> {
+        let f = std::fs::File::create(path)
+            .with_context(|| format!("creating report {}", path.display()))?;
+        Ok(ReportSink {
+            out: std::io::BufWriter::new(f),
+        })
+    }
+
+    pub fn write(&mut self, engine: &Engine, stream: &str, events: &[Redaction]) -> Result<()> {
+        for e in events {
+            let (kind, description, confidence, tags) = match &e.origin {
+                Origin::Rule(r) => {
+                    let rule = engine.rule(*r);
+                    (
+                        "rule",
+                        rule.description.clone(),
+                        rule.confidence.as_str(),
+                        rule.tags.clone(),
+                    )
+                }
+                Origin::Known(src) => ("known", format!("known value ({src})"), "high", vec![]),
+                Origin::FailClosed(_) => (
+                    "fail-closed",
+                    "possible secret that never completed, masked whole".to_string(),
+                    "low",
+                    vec![],
+                ),
+            };
+            let obj = serde_json::json!({
+                "rule_id": e.label,
+                "kind": kind,
+                "description": description,
+                "stream": stream,
+                "line": e.line,
+                "column": e.column,
+                "offset": e.offset,
+                "length": e.length,
+                "secret": e.preview,
+                "fingerprint": e.fingerprint,
+                "confidence": confidence,
+                "decoded": if e.decoded.is_empty() { None } else { Some(&e.decoded) },
+                "tags": tags,
+            });
+            serde_json::to_writer(&mut self.out, &obj)?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(&mut self) -> Result<()> {
+        self.out.flush().context("writing the report")
+    }
+}
+
+/// Compiles every rule's regex and every multi-line tracker now (on another core), so that
+/// the first line to trigger a rule does not wait for its compilation: without this, the
+/// slowest lines of a log are those that first hit each rule.
+pub(crate) fn warm_up(engine: &Engine, plan: &Plan) {
+    let _ = engine.rules().validate();
+    for m in &plan.multi {
+        let _ = m.dfa();
+    }
+}
+
+/// `shush: redacted N secrets (rules: a ×2, b)`.
+pub(crate) fn summary(stats: &[&Stats]) -> String {
+    let mut by: std::collections::BTreeMap<&str, u64> = Default::default();
+    let mut n = 0;
+    for s in stats {
+        n += s.redactions;
+        for (k, v) in &s.by_label {
+            *by.entry(k).or_insert(0) += v;
+        }
+    }
+    let mut line = format!(
+        "shush: redacted {n} secret{}",
+        if n == 1 { "" } else { "s" }
+    );
+    if !by.is_empty() {
+        let parts: Vec<String> = by
+            .iter()
+            .map(|(k, v)| {
+                if *v > 1 {
+                    format!("{k} x{v}")
+                } else {
+                    k.to_string()
+                }
+            })
+            .collect();
+        line.push_str(&format!(" (rules: {})", parts.join(", ")));
+    }
+    let fc: u64 = stats.iter().map(|s| s.fail_closed).sum();
+    if fc > 0 {
+        line.push_str(&format!(
+            "; {fc} block{} masked whole because a possible secret never completed",
+            if fc == 1 { "" } else { "s" }
+        ));
+    }
+    line
+}
+
+/// `shush redact`: standard input to standard output.
+pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
+    let mut setup = Setup::new(&args.rules, &args.secrets, &args.output)?;
+    if !args.output.quiet {
+        for w in &setup.warnings {
+            eprintln!("shush: warning: {w}");
+        }
+    }
+    let mut report = setup.report.take();
+    let setup = &setup;
+    // A stream (pipe, terminal) wants every line fast from the start; a file read whole does
+    // not, and would only pay for compiling rules it never triggers.
+    let streaming = {
+        use std::os::fd::AsFd;
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata())
+            .map_or(true, |m| !m.is_file())
+    };
+    let outcome = std::thread::scope(|s| {
+        if streaming {
+            s.spawn(move || warm_up(&setup.engine, &setup.plan));
+        }
+        super::pump::redact_stdio(setup, &mut report)
+    })?;
+    if let Some(r) = &mut report {
+        r.finish()?;
+    }
+    if outcome.broken_pipe {
+        return Ok(crate::app::EXIT_CLEAN);
+    }
+    if !args.output.quiet {
+        for w in &outcome.warnings {
+            eprintln!("shush: warning: {w}");
+        }
+    }
+    if let Some(e) = &outcome.error {
+        eprintln!("shush: error: {e}");
+        return Ok(crate::app::EXIT_ERROR);
+    }
+    if !args.output.quiet {
+        eprintln!("{}", summary(&[&outcome.stats]));
+    }
+    Ok(
+        if args.output.fail_on_secret && outcome.stats.redactions > 0 {
+            1
+        } else {
+            crate::app::EXIT_CLEAN
+        },
+    )
+}

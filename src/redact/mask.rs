@@ -1,0 +1,171 @@
+//! What a redacted secret is replaced with.
+
+use sha2::{Digest, Sha256};
+
+/// The replacement style for a secret (`--mask`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum MaskStyle {
+    /// `[REDACTED:<rule-id>]`.
+    #[default]
+    Label,
+    /// `***`.
+    Stars,
+    /// A short prefix of the secret as it appears in the log, then `***` (at most four
+    /// printable ASCII characters and never more than a quarter of the secret: `ghp_***`).
+    Prefix,
+    /// `[REDACTED:<rule-id>:<hash>]`: eight hex digits of a keyed hash of the secret, so that
+    /// equal secrets can be correlated within a log. The key is random per run unless
+    /// `SHUSH_MASK_KEY` is set (the same key gives the same hashes across runs).
+    Hash,
+}
+
+/// Renders masks. Holds the hash key.
+#[derive(Clone)]
+pub struct Masker {
+    style: MaskStyle,
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Masker")
+            .field("style", &self.style)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Masker {
+    /// A masker with a fresh random hash key (or the key derived from `SHUSH_MASK_KEY`).
+    pub fn new(style: MaskStyle) -> Self {
+        let key = match std::env::var_os("SHUSH_MASK_KEY") {
+            Some(k) if !k.is_empty() => Sha256::digest(k.as_encoded_bytes()).into(),
+            _ => random_key(),
+        };
+        Masker { style, key }
+    }
+
+    /// A masker with a given hash key (tests, and stdout/stderr sharing one key).
+    pub fn with_key(style: MaskStyle, key: [u8; 32]) -> Self {
+        Masker { style, key }
+    }
+
+    /// The style.
+    pub fn style(&self) -> MaskStyle {
+        self.style
+    }
+
+    /// Appends the mask for a secret found by `label`: `raw` is the masked text as it
+    /// appears in the log, `secret` the secret itself (decoded, for an encoded secret).
+    pub fn render(&self, label: &str, raw: &[u8], secret: &[u8], out: &mut Vec<u8>) {
+        match self.style {
+            MaskStyle::Label => {
+                out.extend_from_slice(b"[REDACTED:");
+                out.extend_from_slice(label.as_bytes());
+                out.push(b']');
+            }
+            MaskStyle::Stars => out.extend_from_slice(b"***"),
+            MaskStyle::Prefix => {
+                let keep = (raw.len() / 4).min(4);
+                let prefix = &raw[..keep];
+                if prefix.iter().all(|b| b.is_ascii_graphic()) {
+                    out.extend_from_slice(prefix);
+                }
+                out.extend_from_slice(b"***");
+            }
+            MaskStyle::Hash => {
+                out.extend_from_slice(b"[REDACTED:");
+                out.extend_from_slice(label.as_bytes());
+                out.push(b':');
+                let mac = hmac_sha256(&self.key, secret);
+                for b in &mac[..4] {
+                    out.extend_from_slice(format!("{b:02x}").as_bytes());
+                }
+                out.push(b']');
+            }
+        }
+    }
+}
+
+/// 32 bytes from the operating system's random source, falling back to std's randomly
+/// seeded hasher keys mixed with the time and process id.
+fn random_key() -> [u8; 32] {
+    use std::io::Read;
+    let mut key = [0u8; 32];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .is_ok()
+    {
+        return key;
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = Sha256::new();
+    for _ in 0..4 {
+        let mut s = std::collections::hash_map::RandomState::new().build_hasher();
+        s.write_u32(std::process::id());
+        h.update(s.finish().to_le_bytes());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    h.update(now.to_le_bytes());
+    h.finalize().into()
+}
+
+/// HMAC-SHA-256 (RFC 2104).
+pub(crate) fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc4231_shape() {
+        // RFC 4231 test case 2 uses a short key; with our fixed 32-byte key padding the
+        // construction is the same, so check the determinism and keying instead.
+        let a = hmac_sha256(&[1; 32], b"secret");
+        assert_eq!(a, hmac_sha256(&[1; 32], b"secret"));
+        assert_ne!(a, hmac_sha256(&[2; 32], b"secret"));
+        assert_ne!(a, hmac_sha256(&[1; 32], b"secres"));
+    }
+
+    #[test]
+    fn styles() {
+        let mut out = Vec::new();
+        let m = |s| Masker::with_key(s, [7; 32]);
+        m(MaskStyle::Label).render("github-pat", b"ghp_abcdefgh", b"x", &mut out);
+        assert_eq!(out, b"[REDACTED:github-pat]");
+        out.clear();
+        m(MaskStyle::Stars).render("r", b"ghp_abcdefgh", b"x", &mut out);
+        assert_eq!(out, b"***");
+        out.clear();
+        m(MaskStyle::Prefix).render("r", b"ghp_abcdefghijkl", b"x", &mut out);
+        assert_eq!(out, b"ghp_***");
+        out.clear();
+        m(MaskStyle::Prefix).render("r", b"abcdefg", b"x", &mut out);
+        assert_eq!(out, b"a***");
+        out.clear();
+        m(MaskStyle::Hash).render("r", b"raw", b"secret", &mut out);
+        let s = String::from_utf8(out.clone()).unwrap();
+        assert!(s.starts_with("[REDACTED:r:") && s.len() == "[REDACTED:r:]".len() + 8);
+        let mut again = Vec::new();
+        m(MaskStyle::Hash).render("r", b"other raw", b"secret", &mut again);
+        assert_eq!(out, again, "equal secrets correlate");
+    }
+}

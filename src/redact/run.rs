@@ -1,0 +1,333 @@
+//! `shush run [--] CMD ARGS…`: runs a command with its standard output and standard error
+//! each redacted and kept separate, standard input passed through, signals forwarded, and
+//! the command's exit status returned as shush's own.
+//!
+//! Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT are caught (shush stays alive to redact
+//! what the command still prints) and forwarded. When shush's standard input is not a
+//! terminal (CI), the command runs in its own process group and each signal goes to that
+//! group exactly once, whether it was sent to shush alone or to shush's group. On a
+//! terminal the command shares shush's group (so it can read the terminal): the terminal
+//! already delivers Ctrl-C, Ctrl-\ and hangups to it, and only SIGTERM is forwarded.
+
+use super::cli::{RunArgs, Setup, summary};
+use super::core::{RedactOptions, Redactor, Stats};
+use super::pump::{READ_SIZE, Step, guarded, is_broken_pipe};
+use anyhow::{Context, Result};
+use std::cell::RefCell;
+use std::io::IsTerminal;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Exit code when the command cannot be found (as shells do).
+pub const EXIT_NOT_FOUND: u8 = 127;
+/// Exit code when the command cannot be executed (as shells do).
+pub const EXIT_CANNOT_EXEC: u8 = 126;
+
+/// The conventional name of a signal number.
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+/// How one stream's pump ended.
+#[derive(Default)]
+struct StreamEnd {
+    stats: Stats,
+    warnings: Vec<String>,
+    error: Option<String>,
+    broken_pipe: bool,
+}
+
+/// `shush run`.
+pub fn run_cmd(args: RunArgs) -> Result<u8> {
+    let mut setup = Setup::new(&args.rules, &args.secrets, &args.output)?;
+    if !args.output.quiet {
+        for w in &setup.warnings {
+            eprintln!("shush: warning: {w}");
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let program = args.command[0].to_string_lossy().into_owned();
+    let report = setup.report.take();
+    let setup = &setup;
+    let result = std::thread::scope(|s| {
+        s.spawn(move || super::cli::warm_up(&setup.engine, &setup.plan));
+        rt.block_on(run_child(setup, report, &args))
+    });
+    // Do not wait for blocked reads of inherited handles (tokio's stdin/stdout threads).
+    rt.shutdown_background();
+    let (status, ends) = match result? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let quiet = args.output.quiet;
+    let code = match (status.code(), status.signal()) {
+        (Some(c), _) => (c & 0xff) as u8,
+        (None, Some(sig)) => {
+            let broken = ends.iter().any(|e| e.broken_pipe);
+            if !(broken && sig == libc::SIGPIPE) {
+                eprintln!(
+                    "shush: {program} killed by signal {sig} ({}){}",
+                    signal_name(sig),
+                    if status.core_dumped() {
+                        ", core dumped"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            128u8.wrapping_add(sig as u8)
+        }
+        _ => crate::app::EXIT_ERROR,
+    };
+    let mut failed = false;
+    for (name, e) in ["stdout", "stderr"].iter().zip(&ends) {
+        if !quiet {
+            for w in &e.warnings {
+                eprintln!("shush: warning: {w}");
+            }
+        }
+        if let Some(err) = &e.error {
+            eprintln!("shush: error: {name}: {err}");
+            failed = true;
+        }
+    }
+    if !quiet && !ends.iter().any(|e| e.broken_pipe) {
+        eprintln!("{}", summary(&[&ends[0].stats, &ends[1].stats]));
+    }
+    if failed {
+        return Ok(crate::app::EXIT_ERROR);
+    }
+    let redacted = ends[0].stats.redactions + ends[1].stats.redactions;
+    Ok(if code == 0 && args.output.fail_on_secret && redacted > 0 {
+        1
+    } else {
+        code
+    })
+}
+
+type ChildResult = std::result::Result<(std::process::ExitStatus, [StreamEnd; 2]), u8>;
+
+async fn run_child(
+    setup: &Setup,
+    report: Option<super::cli::ReportSink>,
+    args: &RunArgs,
+) -> Result<ChildResult> {
+    let tty = std::io::stdin().is_terminal();
+    let mut cmd = tokio::process::Command::new(&args.command[0]);
+    cmd.args(&args.command[1..])
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(false);
+    if !tty {
+        cmd.process_group(0);
+    }
+    // Catch the signals before the child exists, so none is lost in between.
+    let mut sigs = Vec::new();
+    for kind in [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::quit(),
+    ] {
+        sigs.push((
+            kind.as_raw_value(),
+            signal(kind).context("installing signal handlers")?,
+        ));
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let program = args.command[0].to_string_lossy();
+            eprintln!("shush: cannot run {program}: {e}");
+            return Ok(Err(if e.kind() == std::io::ErrorKind::NotFound {
+                EXIT_NOT_FOUND
+            } else {
+                EXIT_CANNOT_EXEC
+            }));
+        }
+    };
+    let pid = child.id().map(|p| p as i32);
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let report = RefCell::new(report);
+    let engine = &setup.engine;
+    let make = |events: bool| {
+        let mut opts = RedactOptions::new(setup.masker.clone());
+        opts.events = events;
+        opts.add_mask = setup.add_mask;
+        Redactor::new(engine, &setup.plan, opts).with_known(setup.registry.clone())
+    };
+    let events = report.borrow().is_some();
+    let mut r_out = make(events);
+    let mut r_err = make(events);
+    let hold = setup.hold;
+    let out_fut = pump(
+        stdout,
+        tokio::io::stdout(),
+        &mut r_out,
+        hold,
+        &report,
+        engine,
+        "stdout",
+    );
+    let err_fut = pump(
+        stderr,
+        tokio::io::stderr(),
+        &mut r_err,
+        hold,
+        &report,
+        engine,
+        "stderr",
+    );
+    let wait_fut = async {
+        loop {
+            let forwarded = async {
+                // Wait for whichever caught signal comes first.
+                let futs = sigs.iter_mut().map(|(raw, s)| {
+                    let raw = *raw;
+                    Box::pin(async move {
+                        s.recv().await;
+                        raw
+                    })
+                });
+                futures_select(futs.collect()).await
+            };
+            tokio::select! {
+                st = child.wait() => break st,
+                sig = forwarded => {
+                    let forward = !tty || sig == libc::SIGTERM;
+                    if let (true, Some(pid)) = (forward, pid) {
+                        let target = if tty { pid } else { -pid };
+                        // SAFETY: kill(2) with a pid or process-group id we own.
+                        unsafe {
+                            libc::kill(target, sig);
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let (status, e_out, e_err) = tokio::join!(wait_fut, out_fut, err_fut);
+    let status = status.context("waiting for the command")?;
+    if let Some(mut rep) = report.into_inner() {
+        rep.finish()?;
+    }
+    Ok(Ok((status, [e_out, e_err])))
+}
+
+/// Resolves with the value of the first of `futs` to complete.
+async fn futures_select<F: std::future::Future<Output = i32> + Unpin>(mut futs: Vec<F>) -> i32 {
+    std::future::poll_fn(move |cx| {
+        for f in futs.iter_mut() {
+            if let std::task::Poll::Ready(v) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready(v);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Pumps one of the child's streams through a redactor to `dst`.
+async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    src: Option<R>,
+    mut dst: W,
+    r: &mut Redactor<'_>,
+    hold: std::time::Duration,
+    report: &RefCell<Option<super::cli::ReportSink>>,
+    engine: &crate::engine::Engine,
+    name: &str,
+) -> StreamEnd {
+    let mut end = StreamEnd::default();
+    let Some(mut src) = src else { return end };
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut out = Vec::new();
+    let mut idle_spent = false;
+    let mut output_ok = true;
+    loop {
+        let read = if r.held() > 0 && !idle_spent && output_ok {
+            tokio::time::timeout(hold, src.read(&mut buf)).await.ok()
+        } else {
+            Some(src.read(&mut buf).await)
+        };
+        out.clear();
+        let step = match &read {
+            None => {
+                idle_spent = true;
+                Step::Idle
+            }
+            Some(Ok(0)) => Step::Finish,
+            Some(Ok(n)) => {
+                idle_spent = false;
+                Step::Push(&buf[..*n])
+            }
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Some(Err(_)) => Step::Finish,
+        };
+        let finishing = matches!(step, Step::Finish);
+        if output_ok {
+            if let Err(e) = guarded(r, step, &mut out) {
+                // Fail closed: nothing more from this stream reaches the output; keep
+                // draining it so the command is not blocked.
+                end.error = Some(e);
+                output_ok = false;
+                out.clear();
+            }
+            if let Some(rep) = report.borrow_mut().as_mut() {
+                if let Err(e) = rep.write(engine, name, &r.take_events()) {
+                    end.error.get_or_insert(format!("writing the report: {e}"));
+                }
+            }
+            if !out.is_empty() {
+                let res = async {
+                    dst.write_all(&out).await?;
+                    dst.flush().await
+                }
+                .await;
+                if let Err(e) = res {
+                    if is_broken_pipe(&e) {
+                        // The reader went away: close the command's pipe too, so that it
+                        // sees a broken pipe as it would without shush.
+                        end.broken_pipe = true;
+                        break;
+                    }
+                    end.error.get_or_insert(format!("writing: {e}"));
+                    output_ok = false;
+                }
+            }
+        }
+        if let Some(Err(e)) = &read {
+            end.error
+                .get_or_insert(format!("reading the command's {name}: {e}"));
+        }
+        if finishing {
+            break;
+        }
+    }
+    end.warnings = r.take_warnings();
+    end.stats = r.stats().clone();
+    end
+}

@@ -8,6 +8,8 @@ X = placeholder / example). See its README.md.
     python3 benches/creddata.py target/release/shush                     # built-in rules
     python3 benches/creddata.py target/release/shush --config rules.toml # a rule file
     python3 benches/creddata.py target/release/shush --only-tag generic  # count generic rules only
+    python3 benches/creddata.py --peer gitleaks       # score a peer the same way (betterleaks,
+                                                      # kingfisher; from $PEERS/bin, default /opt/peers)
 
 A finding matches a labeled row when it is in the row's file and its line range overlaps
 [line_start, line_end] (with --span, it must also overlap the labeled value's columns).
@@ -89,6 +91,55 @@ def run_scan(binary, corpus, config, extra):
     return findings
 
 
+def run_peer(tool, corpus):
+    """Runs a peer scanner over `data/` with its default rules (no validation, no network) and
+    returns its findings as dicts with path, line, end_line and rule_id, like shush's JSONL."""
+    peers = os.path.join(os.environ.get("PEERS", "/opt/peers"), "bin")
+    exe = os.path.join(peers, tool)
+    if not os.access(exe, os.X_OK):
+        sys.exit(f"{exe} not found (install the peers with ../shared/tools/install-peers.sh)")
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "report.json")
+        if tool in ("gitleaks", "betterleaks"):
+            sub = "dir" if tool == "gitleaks" else "fs"
+            cmd = [exe, sub, "data", "--no-banner", "--exit-code", "0", "--log-level", "error"]
+            cmd += ["-f", "json", "-r", report] if tool == "gitleaks" else ["-o", report]
+        elif tool == "kingfisher":
+            cmd = [exe, "scan", "data", "--no-validate", "--no-update-check", "--no-dedup", "-q", "-f", "json", "-o", report]
+        else:
+            sys.exit(f"unknown peer {tool} (gitleaks, betterleaks, kingfisher)")
+        proc = subprocess.run(cmd, cwd=corpus, capture_output=True, text=True)
+        if not os.path.exists(report):
+            sys.exit(f"{tool} wrote no report ({proc.returncode}): {proc.stderr.strip()[:500]}")
+        data = json.load(open(report, errors="replace"))
+    out = []
+    if tool == "gitleaks":
+        for f in data or []:
+            out.append({"path": f["File"], "line": f["StartLine"], "end_line": f.get("EndLine"), "rule_id": f.get("RuleID", "?")})
+    elif tool == "betterleaks":
+        # Betterleaks 2: {"findings": [{"rule_id", "location": {"path", "start_line", "end_line"}}]}
+        for f in (data or {}).get("findings") or []:
+            loc = f.get("location") or {}
+            out.append({"path": loc.get("path", ""), "line": loc.get("start_line", 0), "end_line": loc.get("end_line"), "rule_id": f.get("rule_id", "?")})
+    else:
+        def walk(v):
+            if isinstance(v, dict):
+                fin = v.get("finding")
+                if isinstance(fin, dict) and "path" in fin:
+                    rule = (v.get("rule") or {}).get("id", "?") if isinstance(v.get("rule"), dict) else "?"
+                    line = int(fin.get("line") or 0)
+                    out.append({"path": fin["path"], "line": line, "end_line": line, "rule_id": rule})
+                    return
+                for x in v.values():
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+        walk(data)
+    return out
+
+
 def finding_path(f, corpus):
     p = f.get("path") or (f.get("source") or {}).get("path") or ""
     if os.path.isabs(p):
@@ -116,7 +167,8 @@ def pct(n, d):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("binary", help="path to the shush binary")
+    ap.add_argument("binary", nargs="?", help="path to the shush binary (not with --peer)")
+    ap.add_argument("--peer", help="score a peer scanner instead: gitleaks, betterleaks or kingfisher")
     ap.add_argument("--corpus", default=DEFAULT_CORPUS, help="CredData subset folder (default: %(default)s)")
     ap.add_argument("--config", help="rule file passed to `shush scan --config` (default: built-in rules)")
     ap.add_argument("--only-tag", help="count only findings of rules carrying this tag (e.g. generic)")
@@ -131,7 +183,12 @@ def main():
     by_file = collections.defaultdict(list)
     for r in rows:
         by_file[r["file"]].append(r)
-    findings = run_scan(args.binary, args.corpus, args.config, args.scan_args)
+    if args.peer:
+        findings = run_peer(args.peer, args.corpus)
+    elif args.binary:
+        findings = run_scan(args.binary, args.corpus, args.config, args.scan_args)
+    else:
+        ap.error("give the shush binary, or --peer TOOL")
     if args.only_tag:
         findings = [f for f in findings if args.only_tag in (f.get("tags") or [])]
 
@@ -163,7 +220,7 @@ def main():
     f_rows = [r for r in rows if r["label"] == "F"]
     x_rows = [r for r in rows if r["label"] == "X"]
 
-    print(f"corpus: {args.corpus}  rules: {args.config or 'built-in'}"
+    print(f"corpus: {args.corpus}  tool: {args.peer or 'shush'}  rules: {args.config or 'built-in'}"
           + (f"  (only tag {args.only_tag})" if args.only_tag else "")
           + ("  [span match]" if args.span else ""))
     print(f"findings: {len(findings)}")

@@ -6,7 +6,7 @@
 
 mod util;
 
-use util::{Dir, base64, fixture_rules, fxkey, fxt, ghp, password};
+use util::{Dir, base64, fixture_rules, fxkey, fxt, ghp, password, percent};
 
 // ---------------------------------------------------------------------------------------------
 // Inputs: files, directories, standard input.
@@ -708,16 +708,7 @@ fn masking_fixture(dir: &Dir) -> Vec<String> {
     let (t1, t2, pw, key) = (fxt(11), fxt(12), password(13), fxkey(14));
     dir.create("plain.txt", format!("token {t1}\nid {key}\n"));
     dir.create("enc.txt", format!("blob: {}\n", base64(format!("x={t2}"))));
-    let pct: String = pw
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let pct = percent(&pw);
     dir.create("url.txt", format!("https://h/login?password=%22{pct}%22\n"));
     vec![t1, t2, pw, key]
 }

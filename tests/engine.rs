@@ -47,19 +47,6 @@ fn secrets(engine: &Engine, found: &[Located]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Percent-encodes every byte that is not alphanumeric.
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn every_secret_in_one_base64_run_is_found() {
     // A base64-encoded env file with several tokens: the run decoded around the first
@@ -86,7 +73,7 @@ fn a_literal_percent_at_the_end_of_a_decoded_match_does_not_panic() {
     let engine = fixture_engine();
     let pw = "yGvn!qPzIw2sRIYNSoB%";
     for input in [
-        format!("{}password = \"{pw}\"", percent("\"x\"")),
+        format!("{}password = \"{pw}\"", util::percent("\"x\"")),
         format!("password%20%3D%20%22{pw}\""),
         format!("password%20%3D%20%22{pw}\"\n"),
     ] {
@@ -115,7 +102,7 @@ fn percent_escapes_after_a_chunk_boundary_are_still_decoded() {
     let input = format!(
         "{}\npassword%20%3D%20%22{}%22\n{}",
         "x".repeat(60),
-        percent(&pw),
+        util::percent(&pw),
         "y".repeat(300)
     );
     let want = whole(&engine, input.as_bytes());
@@ -252,10 +239,14 @@ fn base64_inside_base64_is_found_with_decode_depth_2() {
 }
 
 fn engine_from(toml: &str) -> Engine {
+    engine_with(toml, EngineOptions::default())
+}
+
+fn engine_with(toml: &str, options: EngineOptions) -> Engine {
     let loaded = LoadedConfig::from_toml(toml, "inline.toml", std::path::Path::new(".")).unwrap();
     let rules = RuleSet::from_loaded(loaded).unwrap();
     rules.validate().unwrap();
-    Engine::new(rules, EngineOptions::default()).unwrap()
+    Engine::new(rules, options).unwrap()
 }
 
 #[test]
@@ -343,25 +334,18 @@ fn an_encoded_keyword_far_after_its_match_start_is_found_whatever_the_chunking()
     // The match belongs to the chunk where it starts; its encoded keyword is thousands of
     // bytes further on, past that chunk, so the prefilter and the decoded run must reach
     // that far (4/3 of the match per base64 level).
-    let loaded = LoadedConfig::from_toml(
+    let engine = engine_with(
         r#"
 [[rules]]
 id = "wide-tail"
 regex = '''\b(wtok_[a-z0-9]{16})[.]{0,3000}:widetail'''
 keywords = [":widetail"]
 "#,
-        "wide.toml",
-        std::path::Path::new("."),
-    )
-    .unwrap();
-    let engine = Engine::new(
-        RuleSet::from_loaded(loaded).unwrap(),
         EngineOptions {
             decode_depth: 2,
             inline_allow: true,
         },
-    )
-    .unwrap();
+    );
     let tok = format!(
         "wtok_{}",
         util::Rng::new(1).string(b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
@@ -394,22 +378,14 @@ fn a_percent_encoded_match_needs_a_plain_keyword_of_its_own() {
     // The keyword of the second match is itself encoded (`widekey%3A`); it lies in the
     // window of the first match's keyword, which used to be enough to report it, but only
     // when both were in the same chunk.
-    let loaded = LoadedConfig::from_toml(
+    let engine = engine_from(
         r#"
 [[rules]]
 id = "kv"
 regex = '''key:[ ]{0,40}"([a-z0-9!]{8,16})"'''
 keywords = ["key:"]
 "#,
-        "kv.toml",
-        std::path::Path::new("."),
-    )
-    .unwrap();
-    let engine = Engine::new(
-        RuleSet::from_loaded(loaded).unwrap(),
-        EngineOptions::default(),
-    )
-    .unwrap();
+    );
     let input = "key: \"abcdef12!\" key%3A%20%22zyxwvu98%21%22 key:%20%22mnopqr76%21%22\n";
     let want = whole(&engine, input.as_bytes());
     assert_eq!(

@@ -173,18 +173,6 @@ fn b64(data: &[u8], url: bool) -> Vec<u8> {
     e.into_bytes()
 }
 
-fn percent(data: &[u8]) -> Vec<u8> {
-    data.iter()
-        .flat_map(|&b| {
-            if b.is_ascii_alphanumeric() {
-                vec![b]
-            } else {
-                format!("%{b:02X}").into_bytes()
-            }
-        })
-        .collect()
-}
-
 /// One piece of an input.
 #[derive(Debug, Clone)]
 enum Piece {
@@ -233,7 +221,9 @@ impl Piece {
             }
             Piece::Example(i) => out.extend_from_slice(&ex[i % ex.len()]),
             Piece::Base64Example(i, url) => out.extend_from_slice(&b64(&ex[i % ex.len()], *url)),
-            Piece::PercentExample(i) => out.extend_from_slice(&percent(&ex[i % ex.len()])),
+            Piece::PercentExample(i) => {
+                out.extend_from_slice(util::percent(&ex[i % ex.len()]).as_bytes())
+            }
             Piece::AllowedExample(i, pad) => {
                 out.extend_from_slice(b"\n# shush:allow ");
                 out.extend(std::iter::repeat_n(b'.', *pad));

@@ -5,7 +5,7 @@
 
 mod util;
 
-use util::{Dir, base64, fixture_rules, fxkey, fxt, password};
+use util::{Dir, base64, fixture_rules, fxkey, fxt, password, percent};
 
 /// A small tree exercising every kind of finding: plain, allowlisted, inline-allowed,
 /// Unicode columns, base64- and percent-decoded, and a skipped `.git/`.
@@ -31,16 +31,7 @@ fn fixture_tree() -> Dir {
         ),
     );
     let pw = format!("{}#/", password(107));
-    let pct: String = pw
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let pct = percent(&pw);
     dir.create(
         "docs/notes.md",
         format!(

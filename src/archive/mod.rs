@@ -253,13 +253,9 @@ impl<'a> Walker<'a> {
             return Ok(());
         }
         let mut head = Vec::with_capacity(HEAD_LEN);
-        reader.take(HEAD_LEN as u64).read_to_end(&mut head)?;
+        let sniffed = sniff_reader(reader, &mut head)?;
         let limits = self.budget.limits();
-        let format = if limits.max_depth == 0 {
-            None
-        } else {
-            sniff(&head)
-        };
+        let format = if limits.max_depth == 0 { None } else { sniffed };
         let mut rd = io::Cursor::new(&head[..]).chain(reader);
         match format {
             Some(f) if f.is_compression() => {
@@ -268,19 +264,10 @@ impl<'a> Walker<'a> {
                         "more than {MAX_STACKED_COMPRESSION} compression layers stacked"
                     )));
                 }
-                let consumed = Cell::new(0u64);
-                let mut counted = Counting {
-                    inner: &mut rd,
-                    n: &consumed,
-                };
-                let mut dec = decoder(f, &mut counted)?;
-                let mut guard = Inflate {
-                    inner: &mut *dec,
-                    input: InputSize::Counted(&consumed),
-                    out: 0,
-                    budget: self.budget,
-                };
-                self.scan_inner(&mut guard, chain, depth, wraps + 1)
+                let budget = self.budget;
+                inflated(&mut rd, f, budget, |r| {
+                    self.scan_inner(r, chain, depth, wraps + 1)
+                })
             }
             Some(Format::Tar | Format::Zip | Format::Ar) if depth >= limits.max_depth => {
                 let e = cap(format!(
@@ -332,26 +319,17 @@ impl<'a> Walker<'a> {
         wraps: usize,
     ) -> io::Result<()> {
         let mut head = Vec::with_capacity(HEAD_LEN);
-        reader.take(HEAD_LEN as u64).read_to_end(&mut head)?;
+        let format = sniff_reader(reader, &mut head)?;
         if head.is_empty() {
             return Ok(());
         }
         let mut rd = io::Cursor::new(&head[..]).chain(reader);
-        match sniff(&head) {
+        match format {
             Some(f) if f.is_compression() && wraps < MAX_STACKED_COMPRESSION => {
-                let consumed = Cell::new(0u64);
-                let mut counted = Counting {
-                    inner: &mut rd,
-                    n: &consumed,
-                };
-                let mut dec = decoder(f, &mut counted)?;
-                let mut guard = Inflate {
-                    inner: &mut *dec,
-                    input: InputSize::Counted(&consumed),
-                    out: 0,
-                    budget: self.budget,
-                };
-                self.scan_layer_inner(&mut guard, chain, depth, visit, wraps + 1)
+                let budget = self.budget;
+                inflated(&mut rd, f, budget, |r| {
+                    self.scan_layer_inner(r, chain, depth, visit, wraps + 1)
+                })
             }
             Some(Format::Tar) => self.scan_tar(&mut rd, chain, depth, Some(visit)),
             _ if head.iter().all(|&b| b == 0) => Ok(()), // an empty tar: end-of-archive blocks
@@ -524,6 +502,29 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Runs `k` on `compressed` decoded as `format`, behind the budget's caps on inflated bytes
+/// and compression ratio (the compressed bytes consumed are counted for the ratio).
+fn inflated<T>(
+    compressed: &mut dyn Read,
+    format: Format,
+    budget: &Budget,
+    k: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+) -> io::Result<T> {
+    let consumed = Cell::new(0u64);
+    let mut counted = Counting {
+        inner: compressed,
+        n: &consumed,
+    };
+    let mut dec = decoder(format, &mut counted)?;
+    let mut guard = Inflate {
+        inner: &mut *dec,
+        input: InputSize::Counted(&consumed),
+        out: 0,
+        budget,
+    };
+    k(&mut guard)
+}
+
 /// A decoder for a compressed stream.
 fn decoder<'r>(format: Format, r: &'r mut dyn Read) -> io::Result<Box<dyn Read + 'r>> {
     Ok(match format {
@@ -692,23 +693,13 @@ fn for_each_entry_inner(
     wraps: usize,
 ) -> io::Result<bool> {
     let mut head = Vec::with_capacity(HEAD_LEN);
-    reader.take(HEAD_LEN as u64).read_to_end(&mut head)?;
+    let format = sniff_reader(reader, &mut head)?;
     let mut rd = io::Cursor::new(&head[..]).chain(reader);
-    match sniff(&head) {
+    match format {
         Some(fmt) if fmt.is_compression() && wraps < MAX_STACKED_COMPRESSION => {
-            let consumed = Cell::new(0u64);
-            let mut counted = Counting {
-                inner: &mut rd,
-                n: &consumed,
-            };
-            let mut dec = decoder(fmt, &mut counted)?;
-            let mut guard = Inflate {
-                inner: &mut *dec,
-                input: InputSize::Counted(&consumed),
-                out: 0,
-                budget,
-            };
-            for_each_entry_inner(&mut guard, budget, f, wraps + 1)
+            inflated(&mut rd, fmt, budget, |r| {
+                for_each_entry_inner(r, budget, f, wraps + 1)
+            })
         }
         Some(Format::Tar) => {
             let mut tar = tar::TarReader::new(tar::Stream(&mut rd));
@@ -734,9 +725,9 @@ fn for_each_entry_inner(
 }
 
 /// Reads `head` (up to [`HEAD_LEN`] bytes) from `r`, and tells the format.
-pub fn sniff_reader<R: Read>(r: &mut R, head: &mut Vec<u8>) -> io::Result<Option<Format>> {
+pub fn sniff_reader<R: Read + ?Sized>(r: &mut R, head: &mut Vec<u8>) -> io::Result<Option<Format>> {
     head.clear();
-    r.take(HEAD_LEN as u64).read_to_end(head)?;
+    (&mut *r).take(HEAD_LEN as u64).read_to_end(head)?;
     Ok(sniff(head))
 }
 

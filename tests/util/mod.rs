@@ -320,6 +320,20 @@ pub fn password(seed: u64) -> String {
     )
 }
 
+/// Percent-encodes every byte that is not an ASCII letter or digit (`%XX`, upper-case hex).
+pub fn percent(bytes: impl AsRef<[u8]>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for &b in bytes.as_ref() {
+        if b.is_ascii_alphanumeric() {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 /// Standard base64 of `bytes` (padded).
 pub fn base64(bytes: impl AsRef<[u8]>) -> String {
     use base64::Engine as _;

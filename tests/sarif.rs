@@ -1,41 +1,20 @@
 //! `--format sarif` is valid SARIF 2.1.0: every report validates against the official OASIS
-//! JSON schema (the copy the `serde-sarif` crate ships as `src/schema.json`, located through
-//! `cargo metadata`) and deserialises into `serde_sarif`'s typed model.
+//! JSON schema (the copy in `tests/fixtures/sarif/`, with its provenance and terms beside it)
+//! and deserialises into `serde_sarif`'s typed model.
 
 mod util;
 
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use util::{Dir, base64, fixture_rules, fxkey, fxt, ghp, password};
 
-/// The official SARIF 2.1.0 schema, from the `serde-sarif` package in this build.
+/// The official SARIF 2.1.0 schema, kept in the repository so that no test depends on what a
+/// machine's cargo cache holds.
 fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = std::process::Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .output()
-            .expect("run cargo metadata");
-        assert!(
-            out.status.success(),
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
-        let manifest = meta["packages"]
-            .as_array()
-            .expect("packages")
-            .iter()
-            .find(|p| p["name"] == "serde-sarif")
-            .and_then(|p| p["manifest_path"].as_str())
-            .expect("serde-sarif is a dev-dependency");
-        let path = PathBuf::from(manifest).with_file_name("src").join("schema.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+        let text = include_str!("fixtures/sarif/sarif-schema-2.1.0.json");
+        let schema: Value = serde_json::from_str(text).expect("schema is JSON");
         assert_eq!(
             schema["$id"],
             "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json",

@@ -174,9 +174,10 @@ fn precompute_prefilter(
         let texts = cfg.rules[ri].examples.iter().map(|ex| ex.text());
         patterns::spellings_of(texts, anchor)
     });
-    let mut bytes = b"SHKW1".to_vec();
+    let mut bytes = b"SHKW2".to_vec();
     bytes.extend_from_slice(&patterns::fingerprint(&keys, DEFAULT_DECODE_DEPTH).to_le_bytes());
     patterns::encode_infos(&table, &mut bytes);
+    patterns::encode_strings(&table.strings, &mut bytes);
     let scanner = kwscan::KeywordScanner::new(&table.strings).expect("keyword automaton builds");
     scanner.to_bytes(&mut bytes);
     bytes

@@ -49,7 +49,7 @@ pub fn load_engine(args: &RuleArgs, root: &Path, quiet: bool) -> Result<Engine> 
             .map(|n| root.join(n))
             .find(|p| p.is_file()),
     };
-    let loaded = match &path {
+    let mut loaded = match &path {
         Some(p) => {
             if !quiet && args.config.is_none() {
                 eprintln!(
@@ -62,6 +62,9 @@ pub fn load_engine(args: &RuleArgs, root: &Path, quiet: bool) -> Result<Engine> 
         }
         None => LoadedConfig::builtin(),
     };
+    args.selection()
+        .apply(&mut loaded)
+        .context("choosing the rules")?;
     let origin = loaded.origin.clone();
     let rules =
         RuleSet::from_loaded(loaded).with_context(|| format!("loading rules from {origin}"))?;

@@ -58,6 +58,31 @@ pub struct RuleArgs {
     /// Do not honour inline `shush:allow` / `gitleaks:allow` comments.
     #[arg(long)]
     pub no_inline_allow: bool,
+    /// Leave out this rule (repeatable; `shush rules list` shows the ids).
+    #[arg(long, value_name = "ID", action = clap::ArgAction::Append)]
+    pub disable_rule: Vec<String>,
+    /// Run only this rule and the rules it requires (repeatable).
+    #[arg(long, value_name = "ID", action = clap::ArgAction::Append)]
+    pub enable_rule: Vec<String>,
+    /// Leave out rules less sure than this.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
+    pub min_confidence: Option<crate::rules::Confidence>,
+}
+
+impl RuleArgs {
+    /// The rule selection these flags ask for.
+    pub fn selection(&self) -> crate::rules::RuleSelection {
+        crate::rules::RuleSelection {
+            disable: self.disable_rule.clone(),
+            enable: self.enable_rule.clone(),
+            min_confidence: self.min_confidence,
+        }
+    }
+}
+
+/// Parses `low`, `medium` or `high`.
+fn parse_confidence(s: &str) -> Result<crate::rules::Confidence, String> {
+    crate::rules::Confidence::parse(s).ok_or_else(|| format!("{s:?}: expected low, medium or high"))
 }
 
 /// When to colour output.

@@ -800,8 +800,8 @@ fn dot_shush_toml_at_the_scan_root_is_used() {
     let out = dir.scan(&["-f", "json", "."]);
     out.code(1).stderr_has("using rules from ./.shush.toml");
     let rules: Vec<_> = out.findings().into_iter().map(|f| f.rule).collect();
-    // The discovered file replaces the built-in rules (it does not extend them).
-    assert_eq!(rules, vec!["custom-widget"]);
+    // shush's own file extends the built-in rules unless it says otherwise.
+    assert_eq!(rules, vec!["custom-widget", "github-pat"]);
     // Scanning a directory argument discovers the config there, not in the cwd.
     let parent = Dir::new();
     let out = parent
@@ -1027,6 +1027,17 @@ fn rules_list_discovers_the_config_in_the_current_directory() {
     let out = dir.cmd().args(["rules", "list"]).run();
     out.code(0);
     assert!(out.stdout.contains("custom-widget"));
+    assert!(
+        out.stdout.contains("github-pat"),
+        "extends the built-in rules"
+    );
+    // With `useDefault = false` the file is the whole rule set.
+    dir.create(
+        ".shush.toml",
+        format!("[extend]\nuseDefault = false\n{CUSTOM_RULE}"),
+    );
+    let out = dir.cmd().args(["rules", "list"]).run();
+    out.code(0);
     assert!(out.stdout.ends_with("1 rules\n"), "{}", out.stdout);
 }
 

@@ -672,3 +672,202 @@ fn extend_path_to_a_device_or_fifo_is_refused_not_read_forever() {
         .code(2)
         .stderr_has("conf.d");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Defaults that do what users mean: shush's own file extends the built-in rules, a file that
+// leaves no rules is an error, and rules can be picked from the command line.
+
+/// A synthetic quoted password assignment the built-in `generic-password` rule reports.
+fn generic_password_line(seed: u64) -> (String, String) {
+    let pw = format!("Q{}x", rand36(seed, 14));
+    (format!("db_password = \"{pw}\"\n"), pw)
+}
+
+fn rules_of(out: &util::Output) -> Vec<String> {
+    let mut r: Vec<String> = out.findings().into_iter().map(|f| f.rule).collect();
+    r.sort();
+    r.dedup();
+    r
+}
+
+#[test]
+fn an_allowlist_only_shush_toml_keeps_the_built_in_rules() {
+    let dir = Dir::new();
+    dir.create(
+        ".shush.toml",
+        "[[allowlists]]\ndescription = 'vendored'\npaths = ['''^vendor/''']\n",
+    );
+    dir.create("app.txt", format!("token = {}\n", ghp(1)));
+    dir.create("vendor/lib.txt", format!("token = {}\n", ghp(2)));
+    let out = dir.scan(&["-f", "json", "."]);
+    out.code(1);
+    let paths: Vec<_> = out.findings().into_iter().map(|f| f.path).collect();
+    assert_eq!(
+        paths,
+        ["app.txt"],
+        "built-in rules run, the allowlist applies"
+    );
+}
+
+#[test]
+fn a_gitleaks_file_that_leaves_no_rules_fails_closed() {
+    let dir = Dir::new();
+    dir.create(
+        ".gitleaks.toml",
+        "[[allowlists]]\npaths = ['''^vendor/''']\n",
+    );
+    dir.create("app.txt", format!("token = {}\n", ghp(1)));
+    dir.scan(&["."])
+        .code(2)
+        .stderr_has("defines no rules")
+        .stderr_has("useDefault = true");
+    // The fix the message names works.
+    dir.create(
+        ".gitleaks.toml",
+        "[extend]\nuseDefault = true\n[[allowlists]]\npaths = ['''^vendor/''']\n",
+    );
+    dir.scan(&["."]).code(1);
+    // A shush file that opts out of the defaults and defines nothing is refused too.
+    let dir = Dir::new();
+    dir.create(
+        ".shush.toml",
+        "[extend]\nuseDefault = false\n[[allowlists]]\npaths = ['x']\n",
+    );
+    dir.create("app.txt", format!("token = {}\n", ghp(1)));
+    dir.scan(&["."]).code(2).stderr_has("no rules");
+}
+
+#[test]
+fn a_config_that_extends_itself_is_an_error() {
+    let dir = Dir::new();
+    dir.create("app.txt", format!("token = {}\n", ghp(1)));
+    dir.create(".gitleaks.toml", "[extend]\npath = '.gitleaks.toml'\n");
+    dir.scan(&["."]).code(2).stderr_has("cannot extend itself");
+    // Two files extending each other.
+    dir.create(".gitleaks.toml", "[extend]\npath = 'b.toml'\n");
+    dir.create("b.toml", "[extend]\npath = '.gitleaks.toml'\n");
+    dir.scan(&["."]).code(2).stderr_has("cannot extend itself");
+}
+
+#[test]
+fn disabling_a_generic_rule_works_with_its_allowlists() {
+    let dir = Dir::new();
+    let (line, _) = generic_password_line(1);
+    dir.create("a.py", format!("{line}token = {}\n", ghp(1)));
+    let all = dir.scan(&["--no-config", "-f", "json", "."]);
+    assert_eq!(rules_of(&all), ["generic-password", "github-pat"]);
+    // The built-in allowlists that target generic-password must not make this an error.
+    dir.create(
+        ".gitleaks.toml",
+        "[extend]\nuseDefault = true\ndisabledRules = ['generic-password']\n",
+    );
+    let out = dir.scan(&["-f", "json", "."]);
+    out.code(1);
+    assert_eq!(rules_of(&out), ["github-pat"]);
+    // The same from the command line, on the built-in rules.
+    let out = dir.scan(&[
+        "--no-config",
+        "--disable-rule",
+        "generic-password",
+        "-f",
+        "json",
+        ".",
+    ]);
+    assert_eq!(rules_of(&out), ["github-pat"]);
+}
+
+#[test]
+fn rules_are_picked_from_the_command_line() {
+    let dir = Dir::new();
+    let (line, _) = generic_password_line(2);
+    dir.create("a.py", format!("{line}token = {}\n", ghp(3)));
+    let only = dir.scan(&[
+        "--no-config",
+        "--enable-rule",
+        "generic-password",
+        "-f",
+        "json",
+        ".",
+    ]);
+    assert_eq!(rules_of(&only), ["generic-password"]);
+    // generic-password is `low`: a medium floor leaves it out.
+    let sure = dir.scan(&[
+        "--no-config",
+        "--min-confidence",
+        "medium",
+        "-f",
+        "json",
+        ".",
+    ]);
+    assert_eq!(rules_of(&sure), ["github-pat"]);
+    dir.scan(&["--no-config", "--min-confidence", "certain", "."])
+        .code(2);
+    // A misspelt id is an error, never a silent no-op.
+    dir.scan(&["--no-config", "--disable-rule", "github-pta", "."])
+        .code(2)
+        .stderr_has("`github-pta`");
+    // Disabling the only rule that matches: clean.
+    dir.create("b.txt", format!("{}\n", ghp(4)));
+    dir.scan(&["--no-config", "--disable-rule", "github-pat", "b.txt"])
+        .code(0);
+}
+
+/// A config extending the built-in rules with one rule of its own, which needs a keyword the
+/// built-in automaton does not have (so its automaton is built, then cached).
+const EXTENDED: &str = "[extend]\nuseDefault = true\n\n[[rules]]\nid = 'acme-key'\nregex = '''acme_[a-z0-9]{20}'''\nkeywords = ['acme_']\n";
+
+#[test]
+fn the_automaton_cache_is_used_and_never_trusted_blindly() {
+    let dir = Dir::new();
+    let cache = Dir::new();
+    dir.create(".gitleaks.toml", EXTENDED);
+    let acme = format!("acme_{}", rand36(7, 20));
+    dir.create("a.txt", format!("k = {acme}\ntoken = {}\n", ghp(5)));
+    let run = || {
+        let out = dir
+            .cmd()
+            .env("SHUSH_CACHE_DIR", cache.path())
+            .args(["scan", "--no-progress", "-f", "json", "a.txt"])
+            .run();
+        out.code(1);
+        rules_of(&out)
+    };
+    let want = ["acme-key", "github-pat"];
+    assert_eq!(run(), want);
+    let files: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one automaton cached: {files:?}");
+    let cached = std::fs::read(&files[0]).unwrap();
+    assert!(cached.len() > 1000);
+    assert_eq!(run(), want, "read back from the cache");
+    // A corrupt file is ignored (and replaced by a sound one).
+    std::fs::write(&files[0], b"SHKC1 garbage").unwrap();
+    assert_eq!(run(), want);
+    assert_eq!(std::fs::read(&files[0]).unwrap(), cached);
+    // A well-formed automaton for other keywords under this name is refused too.
+    let other = Dir::new();
+    let other_cache = Dir::new();
+    other.create(
+        ".gitleaks.toml",
+        EXTENDED
+            .replace("acme_", "zeta_")
+            .replace("acme-key", "zeta-key"),
+    );
+    other
+        .cmd()
+        .env("SHUSH_CACHE_DIR", other_cache.path())
+        .args(["scan", "--no-progress", "."])
+        .run()
+        .code(0);
+    let foreign = std::fs::read_dir(other_cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(foreign, &files[0]).unwrap();
+    assert_eq!(run(), want);
+    assert_eq!(std::fs::read(&files[0]).unwrap(), cached);
+}

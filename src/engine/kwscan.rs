@@ -239,6 +239,28 @@ impl KeywordScanner {
                 .all(|&p| (p as usize) < self.pattern_lens.len())
     }
 
+    /// Whether this scanner was built for exactly `patterns`: the same count and lengths,
+    /// and each pattern, searched alone, reported as itself. A cheap check (one pass over
+    /// the patterns) for an automaton read back from a cache file.
+    pub fn recognises(&self, patterns: &[Vec<u8>]) -> bool {
+        if self.pattern_lens.len() != patterns.len()
+            || patterns
+                .iter()
+                .zip(&self.pattern_lens)
+                .any(|(p, &l)| p.len() != l as usize)
+        {
+            return false;
+        }
+        let mut hits = Vec::new();
+        patterns.iter().enumerate().all(|(i, p)| {
+            hits.clear();
+            self.single(p, 0, 0..p.len(), &mut hits);
+            hits.iter()
+                .filter(|h| h.end == p.len())
+                .any(|&h| self.patterns(h).any(|(pid, _)| pid as usize == i))
+        })
+    }
+
     /// Length of the longest keyword.
     pub fn max_len(&self) -> usize {
         self.max_len

@@ -9,11 +9,14 @@
 //! owned spans tile an input, each with at least [`Engine::overlap`] bytes of context on both
 //! sides, report every match exactly once (see [`crate::stream`]).
 
+pub mod automaton_cache;
 mod decode;
 mod finalize;
 mod kwscan;
 mod patterns;
 mod prefilter;
+
+pub use prefilter::AutomatonOrigin;
 
 use crate::checksum::shannon_entropy;
 use crate::error::{Error, Result};
@@ -226,7 +229,15 @@ impl Engine {
     /// Whether the keyword automaton was precomputed at build time (the built-in rules at
     /// the default decode depth) rather than built at start-up.
     pub fn prefilter_precomputed(&self) -> bool {
-        self.prefilter.precomputed
+        matches!(
+            self.prefilter.origin,
+            AutomatonOrigin::Precomputed | AutomatonOrigin::PrecomputedSuperset
+        )
+    }
+
+    /// Where the keyword automaton came from (precomputed, reused, cached or built).
+    pub fn automaton_origin(&self) -> AutomatonOrigin {
+        self.prefilter.origin
     }
 
     /// Size of the keyword prefilter: (patterns, automaton states, byte classes, table bytes).
@@ -462,6 +473,9 @@ impl Engine {
             for (pid, hs) in scanner.patterns(hit) {
                 let he = hit.end;
                 let info = &self.prefilter.patterns[pid as usize];
+                if info.is_inert() {
+                    continue;
+                }
                 if let Some(g) = info.gate {
                     st.gate_seen[g as usize] = true;
                 }

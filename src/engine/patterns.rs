@@ -19,6 +19,14 @@ pub struct PatternInfo {
     pub b64_quantum_offset: Option<u8>,
 }
 
+impl PatternInfo {
+    /// Whether a hit of this pattern means nothing to the rules in use (a precomputed
+    /// automaton reused for a rule set that no longer has the pattern).
+    pub fn is_inert(&self) -> bool {
+        self.anchor_rules.is_empty() && self.gate.is_none() && self.b64_quantum_offset.is_none()
+    }
+}
+
 /// One rule's inputs to the table.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleKeys<'a> {
@@ -279,6 +287,30 @@ pub fn decode_infos(bytes: &[u8]) -> Option<(PatternTable, &[u8])> {
     Some((table, r.0))
 }
 
+/// Appends a table's strings to `out` (a count, then each string's length and bytes).
+#[allow(dead_code)] // used by build.rs and the tests
+pub fn encode_strings(strings: &[Vec<u8>], out: &mut Vec<u8>) {
+    out.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+    for s in strings {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s);
+    }
+}
+
+/// Reads what [`encode_strings`] wrote; the strings and the rest of the input.
+pub fn decode_strings(bytes: &[u8]) -> Option<(Vec<Vec<u8>>, &[u8])> {
+    let mut r = Reader(bytes);
+    let n = r.u32()? as usize;
+    let mut strings = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        let len = r.u32()? as usize;
+        let s = r.0.get(..len)?;
+        strings.push(s.to_vec());
+        r.0 = &r.0[len..];
+    }
+    Some((strings, r.0))
+}
+
 /// A little-endian reader over a byte slice.
 pub struct Reader<'a>(pub &'a [u8]);
 
@@ -361,6 +393,13 @@ mod tests {
         assert_eq!(back.gate_count, 1);
         assert_eq!(rest, b"rest");
         assert!(decode_infos(&bytes[..7]).is_none());
+        let mut bytes = Vec::new();
+        encode_strings(&table.strings, &mut bytes);
+        bytes.push(7);
+        let (strings, rest) = decode_strings(&bytes).unwrap();
+        assert_eq!(strings, table.strings);
+        assert_eq!(rest, [7]);
+        assert!(decode_strings(&bytes[..bytes.len() - 2]).is_none());
     }
 
     #[test]

@@ -126,6 +126,9 @@ impl Setup {
             no_config: rules.config.is_none(),
             decode_depth: rules.decode_depth,
             no_inline_allow: true,
+            disable_rule: Vec::new(),
+            enable_rule: Vec::new(),
+            min_confidence: None,
         };
         let engine = crate::app::load_engine(&rule_args, Path::new("."), output.quiet)?;
         let plan = Plan::new(&engine);

@@ -2,9 +2,9 @@
 //! semantics, and warnings for every field shush does not support.
 
 use super::analysis::RegexAnalysis;
-use super::spec::{AllowlistSpec, ConfigFile, RuleSpec};
+use super::spec::{AllowlistSpec, ConfigFile, ExtendSpec, RuleSpec};
 use crate::error::{Error, Result};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -80,31 +80,81 @@ impl LoadedConfig {
     }
 
     /// Loads a gitleaks, Betterleaks or shush TOML file and resolves its `[extend]`.
+    ///
+    /// A file in shush's own format (see [`is_shush_file`]) extends the built-in rules unless
+    /// it says otherwise; a gitleaks file replaces them unless it sets `[extend] useDefault`.
+    /// A configuration that ends up with no rules, or whose `[extend] path` chain comes back
+    /// to a file already in it, is an error.
     pub fn from_path(path: &Path) -> Result<Self> {
-        let mut warnings = Vec::new();
-        let mut uses_builtin = false;
-        let config = load_file(path, 0, &mut warnings, &mut uses_builtin)?;
-        Ok(LoadedConfig {
+        let mut ctx = Resolving::default();
+        let config = load_file(path, &mut ctx)?;
+        let loaded = LoadedConfig {
             config,
-            warnings,
+            warnings: ctx.warnings,
             origin: path.display().to_string(),
-            uses_builtin,
-        })
+            uses_builtin: ctx.uses_builtin,
+        };
+        loaded.ensure_rules()?;
+        Ok(loaded)
     }
 
-    /// Parses TOML text (with `[extend] path` resolved relative to `base_dir`).
+    /// Parses TOML text (with `[extend] path` resolved relative to `base_dir`). `origin`
+    /// names the text in messages; its file name decides the format as in
+    /// [`LoadedConfig::from_path`].
     pub fn from_toml(text: &str, origin: &str, base_dir: &Path) -> Result<Self> {
-        let mut warnings = Vec::new();
-        let mut uses_builtin = false;
+        let mut ctx = Resolving::default();
         let cfg = parse_toml(text, origin)?;
-        let config = resolve(cfg, origin, base_dir, 0, &mut warnings, &mut uses_builtin)?;
-        Ok(LoadedConfig {
+        let config = resolve(cfg, origin, base_dir, &mut ctx)?;
+        let loaded = LoadedConfig {
             config,
-            warnings,
+            warnings: ctx.warnings,
             origin: origin.into(),
-            uses_builtin,
+            uses_builtin: ctx.uses_builtin,
+        };
+        loaded.ensure_rules()?;
+        Ok(loaded)
+    }
+
+    /// An error when no rule is left: a scan with no rules would pass every gate.
+    pub fn ensure_rules(&self) -> Result<()> {
+        if self.config.rules.iter().any(|r| !r.skip_report) {
+            return Ok(());
+        }
+        Err(Error::Config {
+            origin: self.origin.clone(),
+            message: if self.uses_builtin {
+                "no rules are left to run (every rule is disabled)".into()
+            } else {
+                "defines no rules, and a gitleaks-format file replaces the built-in rules: \
+                 add `[extend]` with `useDefault = true` to build on them (a `.shush.toml` \
+                 extends them by default)"
+                    .into()
+            },
         })
     }
+}
+
+/// Whether `name` (a path or an origin string) is a file in shush's own format, which
+/// extends the built-in rules unless it says `[extend] useDefault = false`: `.shush.toml`,
+/// `shush.toml` or any `*.shush.toml`. Every other file follows gitleaks, where a
+/// configuration replaces the defaults unless it sets `useDefault = true`.
+pub fn is_shush_file(name: &str) -> bool {
+    let file = Path::new(name)
+        .file_name()
+        .map(|f| f.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    file == "shush.toml" || file.ends_with(".shush.toml")
+}
+
+/// State of one `[extend]` resolution: the chain of files (to refuse cycles), warnings, and
+/// whether the built-in rules were pulled in.
+#[derive(Default)]
+struct Resolving {
+    chain: Vec<PathBuf>,
+    /// `[extend] path` hops taken so far.
+    depth: usize,
+    warnings: Vec<String>,
+    uses_builtin: bool,
 }
 
 fn parse_toml(text: &str, origin: &str) -> Result<ConfigFile> {
@@ -155,17 +205,44 @@ fn read_config(path: &Path) -> Result<String> {
     Ok(text)
 }
 
-fn load_file(
-    path: &Path,
-    depth: usize,
-    warnings: &mut Vec<String>,
-    uses_builtin: &mut bool,
-) -> Result<ConfigFile> {
-    let text = read_config(path)?;
+fn load_file(path: &Path, ctx: &mut Resolving) -> Result<ConfigFile> {
     let origin = path.display().to_string();
+    // What cannot be resolved is tracked as written; reading it reports the real problem.
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if ctx.chain.contains(&canonical) {
+        return Err(Error::Config {
+            origin,
+            message: "[extend] path leads back to this file: a configuration cannot extend itself"
+                .into(),
+        });
+    }
+    let text = read_config(path)?;
     let cfg = parse_toml(&text, &origin)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    resolve(cfg, &origin, &base, depth, warnings, uses_builtin)
+    ctx.chain.push(canonical);
+    let resolved = resolve(cfg, &origin, &base, ctx);
+    ctx.chain.pop();
+    resolved
+}
+
+/// What a file's `[extend]` asks for, with shush's default for its own format filled in.
+fn extend_of(cfg: &ConfigFile, origin: &str) -> Result<Option<ExtendSpec>> {
+    let shush_format = is_shush_file(origin);
+    let mut extend = match (&cfg.extend, shush_format) {
+        (Some(e), _) => e.clone(),
+        (None, true) => ExtendSpec::default(),
+        (None, false) => return Ok(None),
+    };
+    if extend.use_default == Some(true) && extend.path.is_some() {
+        return Err(Error::Config {
+            origin: origin.into(),
+            message: "[extend] cannot set both useDefault and path".into(),
+        });
+    }
+    if extend.use_default.is_none() {
+        extend.use_default = Some(shush_format && extend.path.is_none());
+    }
+    Ok(Some(extend))
 }
 
 /// Applies `[extend]` (recursively, bounded) and collects warnings.
@@ -173,11 +250,51 @@ fn resolve(
     mut cfg: ConfigFile,
     origin: &str,
     base_dir: &Path,
-    depth: usize,
-    warnings: &mut Vec<String>,
-    uses_builtin: &mut bool,
+    ctx: &mut Resolving,
 ) -> Result<ConfigFile> {
-    collect_unknown(&cfg, origin, warnings);
+    collect_unknown(&cfg, origin, &mut ctx.warnings);
+    upgrade_deprecated_allowlists(&mut cfg, origin)?;
+    let Some(extend) = extend_of(&cfg, origin)? else {
+        return Ok(cfg);
+    };
+    if let Some(url) = &extend.url {
+        ctx.warnings.push(format!(
+            "{origin}: [extend] url = {url:?} is not supported (shush never fetches rules over the network); ignored"
+        ));
+    }
+    let base = if extend.use_default == Some(true) {
+        ctx.uses_builtin = true;
+        Some(embedded().config.clone())
+    } else if let Some(p) = &extend.path {
+        if ctx.depth >= MAX_EXTEND_DEPTH {
+            ctx.warnings.push(format!(
+                "{origin}: [extend] path {p:?} not followed: extend chains are limited to depth {MAX_EXTEND_DEPTH}"
+            ));
+            None
+        } else {
+            let full: PathBuf = base_dir.join(p);
+            ctx.depth += 1;
+            let loaded = load_file(&full, ctx);
+            ctx.depth -= 1;
+            Some(loaded?)
+        }
+    } else {
+        None
+    };
+    match base {
+        Some(base) => Ok(merge(
+            cfg,
+            base,
+            &extend.disabled_rules,
+            origin,
+            &mut ctx.warnings,
+        )),
+        None => Ok(cfg),
+    }
+}
+
+/// Moves the deprecated single `[allowlist]` tables into the `[[allowlists]]` lists.
+fn upgrade_deprecated_allowlists(cfg: &mut ConfigFile, origin: &str) -> Result<()> {
     if let Some(old) = cfg.allowlist.take() {
         if !cfg.allowlists.is_empty() {
             return Err(Error::Config {
@@ -202,41 +319,7 @@ fn resolve(
             rule.allowlists.push(old);
         }
     }
-
-    let Some(extend) = cfg.extend.clone() else {
-        return Ok(cfg);
-    };
-    if extend.use_default && extend.path.is_some() {
-        return Err(Error::Config {
-            origin: origin.into(),
-            message: "[extend] cannot set both useDefault and path".into(),
-        });
-    }
-    if let Some(url) = &extend.url {
-        warnings.push(format!(
-            "{origin}: [extend] url = {url:?} is not supported (shush never fetches rules over the network); ignored"
-        ));
-    }
-    let base = if extend.use_default {
-        *uses_builtin = true;
-        Some(embedded().config.clone())
-    } else if let Some(p) = &extend.path {
-        if depth >= MAX_EXTEND_DEPTH {
-            warnings.push(format!(
-                "{origin}: [extend] path {p:?} not followed: extend chains are limited to depth {MAX_EXTEND_DEPTH}"
-            ));
-            None
-        } else {
-            let full: PathBuf = base_dir.join(p);
-            Some(load_file(&full, depth + 1, warnings, uses_builtin)?)
-        }
-    } else {
-        None
-    };
-    match base {
-        Some(base) => Ok(merge(cfg, base, &extend.disabled_rules, origin, warnings)),
-        None => Ok(cfg),
-    }
+    Ok(())
 }
 
 /// gitleaks merge semantics: the extending file's rules win field by field; tags, keywords and
@@ -255,7 +338,13 @@ fn merge(
             ));
         }
     }
-    base.rules.retain(|r| !disabled.contains(&r.id));
+    let removed: HashSet<String> = base
+        .rules
+        .iter()
+        .filter(|r| disabled.contains(&r.id))
+        .map(|r| r.id.clone())
+        .collect();
+    base.rules.retain(|r| !removed.contains(&r.id));
     let mut index: HashMap<String, usize> = base
         .rules
         .iter()
@@ -272,7 +361,7 @@ fn merge(
         }
     }
     base.allowlists.extend(child.allowlists);
-    ConfigFile {
+    let mut merged = ConfigFile {
         title: child.title.or(base.title),
         description: child.description.or(base.description),
         min_version: child.min_version.or(base.min_version),
@@ -283,7 +372,9 @@ fn merge(
         filter: child.filter.or(base.filter),
         prefilter: child.prefilter.or(base.prefilter),
         unknown: Default::default(),
-    }
+    };
+    super::select::prune_references(&mut merged, &removed, origin, warnings);
+    merged
 }
 
 fn merge_rule(base: &mut RuleSpec, over: RuleSpec) {
@@ -497,6 +588,31 @@ mod tests {
         let loaded = LoadedConfig::from_toml(text, "t.toml", Path::new(".")).unwrap();
         assert_eq!(loaded.config.allowlists.len(), 1);
         assert_eq!(loaded.config.rules[0].allowlists.len(), 1);
+    }
+
+    #[test]
+    fn shush_files_extend_the_defaults_unless_told_not_to() {
+        assert!(is_shush_file("repo/.shush.toml"));
+        assert!(is_shush_file("ci.shush.toml"));
+        assert!(!is_shush_file(".gitleaks.toml"));
+        assert!(!is_shush_file("shush.toml.bak"));
+        let builtin = embedded().config.rules.len();
+        let extra = "[[rules]]\nid = 'x'\nregex = 'x_[0-9]{8}'\n";
+        let l = LoadedConfig::from_toml(extra, ".shush.toml", Path::new(".")).unwrap();
+        assert!(l.uses_builtin);
+        assert_eq!(l.config.rules.len(), builtin + 1);
+        // Only disabledRules under [extend]: still extends the defaults.
+        let first = &embedded().config.rules[0].id;
+        let text = format!("[extend]\ndisabledRules = ['{first}']\n{extra}");
+        let l = LoadedConfig::from_toml(&text, ".shush.toml", Path::new(".")).unwrap();
+        assert_eq!(l.config.rules.len(), builtin);
+        let text = format!("[extend]\nuseDefault = false\n{extra}");
+        let l = LoadedConfig::from_toml(&text, ".shush.toml", Path::new(".")).unwrap();
+        assert_eq!(l.config.rules.len(), 1);
+        // The same text in gitleaks' format replaces the defaults.
+        let l = LoadedConfig::from_toml(extra, ".gitleaks.toml", Path::new(".")).unwrap();
+        assert!(!l.uses_builtin);
+        assert_eq!(l.config.rules.len(), 1);
     }
 
     #[test]

@@ -6,9 +6,11 @@ pub mod check;
 pub mod compile;
 pub mod expr;
 pub mod load;
+pub mod select;
 pub mod spec;
 
 pub use compile::{
     AllowCandidate, Allowlist, Confidence, LazyRegex, RegexTarget, Rule, RuleSet, Strategy,
 };
 pub use load::LoadedConfig;
+pub use select::RuleSelection;

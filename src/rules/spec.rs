@@ -57,9 +57,14 @@ pub struct ConfigFile {
 /// gitleaks `[extend]`: build on the default rules or another file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ExtendSpec {
-    /// Extend shush's built-in rules.
-    #[serde(rename = "useDefault", default)]
-    pub use_default: bool,
+    /// Extend shush's built-in rules. Unset means "not said": a gitleaks file then replaces
+    /// the built-in rules, while shush's own `.shush.toml` extends them.
+    #[serde(
+        rename = "useDefault",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub use_default: Option<bool>,
     /// Extend the rules of another file, relative to this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

@@ -90,6 +90,9 @@ impl Dir {
             // Keep the user's global git excludes out of `--gitignore` tests.
             .env("HOME", &self.root)
             .env("XDG_CONFIG_HOME", self.root.join(".no-xdg"))
+            // No automaton cache unless a test asks for one: files written under HOME would
+            // show up in the scanned directory.
+            .env("SHUSH_CACHE_DIR", "")
             // A hang is a failure, not a stuck CI job.
             .timeout(Duration::from_secs(120));
         TestCommand { cmd }

@@ -20,7 +20,8 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_ERROR: u8 = 2;
 
 /// Runs a parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> Result<u8> {
+pub fn run(mut cli: Cli) -> Result<u8> {
+    cli.normalise();
     match cli.command {
         Command::Scan(args) => scan_cmd(args),
         Command::Image(args) => crate::image::cmd::run(args),
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Redact(args) => crate::redact::redact_cmd(args),
         Command::Run(args) => crate::redact::run::run_cmd(args),
         Command::Git(args) => crate::git::cli::run(*args),
+        Command::Ci(args) => crate::ci::cmd::run(*args),
         Command::Hook(cmd) => crate::git::hook::run(cmd),
     }
 }
@@ -85,6 +87,55 @@ pub fn load_engine(args: &RuleArgs, root: &Path, quiet: bool) -> Result<Engine> 
     Ok(Engine::new(rules, options)?)
 }
 
+/// The baseline picked up at a scan or repository root when present.
+pub const DISCOVERED_BASELINE: &str = ".shush-baseline.jsonl";
+/// gitleaks' ignore file, honoured at a scan or repository root when present.
+pub const GITLEAKS_IGNORE: &str = ".gitleaksignore";
+
+/// The baseline in effect: `--baseline FILE`, else `.shush-baseline.jsonl` at `root`; plus
+/// `.gitleaksignore` at `root`. Discovery is off with `--no-baseline`. Says on stderr which
+/// files it picked up (unless quiet).
+pub fn load_baseline(args: &OutputArgs, root: &Path) -> Result<Option<Baseline>> {
+    let mut baseline = match &args.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    if args.no_baseline {
+        return Ok(baseline);
+    }
+    let mut found = |name: &str, b: Baseline| {
+        if !args.quiet {
+            eprintln!(
+                "shush: using {} (--no-baseline to ignore it)",
+                root.join(name).display()
+            );
+        }
+        baseline.get_or_insert_with(Baseline::default).merge(b);
+    };
+    let default = root.join(DISCOVERED_BASELINE);
+    if args.baseline.is_none() && default.is_file() {
+        found(DISCOVERED_BASELINE, Baseline::load(&default)?);
+    }
+    let ignore = root.join(GITLEAKS_IGNORE);
+    if ignore.is_file() {
+        found(GITLEAKS_IGNORE, Baseline::load_gitleaksignore(&ignore)?);
+    }
+    Ok(baseline)
+}
+
+/// Drops the findings `baseline` suppresses; returns how many.
+pub fn apply_baseline(
+    engine: &Engine,
+    findings: &mut Vec<Finding>,
+    baseline: Option<&Baseline>,
+) -> usize {
+    let Some(b) = baseline else { return 0 };
+    let has_rule = |id: &str| engine.rules().get(id).is_some();
+    let before = findings.len();
+    findings.retain(|f| !b.suppresses(f, &has_rule));
+    before - findings.len()
+}
+
 /// The root used for config discovery: the first directory argument, else the current one.
 fn scan_root(paths: &[PathBuf]) -> PathBuf {
     paths
@@ -97,11 +148,9 @@ fn scan_root(paths: &[PathBuf]) -> PathBuf {
 fn scan_cmd(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
     let out_args = &args.output;
-    let engine = load_engine(&args.rules, &scan_root(&args.paths), out_args.quiet)?;
-    let baseline = match &out_args.baseline {
-        Some(p) => Some(Baseline::load(p)?),
-        None => None,
-    };
+    let root = scan_root(&args.paths);
+    let engine = load_engine(&args.rules, &root, out_args.quiet)?;
+    let baseline = load_baseline(out_args, &root)?;
     let opts = ScanOptions {
         follow_symlinks: args.follow,
         gitignore: args.gitignore,
@@ -143,12 +192,7 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         let o = scan::scan_stdin(&engine, &mut std::io::stdin().lock(), &opts, &stats);
         merge(&mut outcome, o);
     }
-    let mut suppressed = 0usize;
-    if let Some(b) = &baseline {
-        let before = outcome.findings.len();
-        outcome.findings.retain(|f| !b.contains(&f.fingerprint));
-        suppressed = before - outcome.findings.len();
-    }
+    let suppressed = apply_baseline(&engine, &mut outcome.findings, baseline.as_ref());
     if let Err(e) = emit(&engine, &outcome.findings, out_args) {
         // The reader went away (`shush scan | head`): stop writing, but the verdict stands.
         // Exiting 0 here would let `set -o pipefail; shush scan | head` pass a CI gate.
@@ -213,15 +257,8 @@ pub fn emit(engine: &Engine, findings: &[Finding], args: &OutputArgs) -> Result<
         }
         None => {
             let stdout = std::io::stdout();
-            let color = match args.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    args.format == Format::Text
-                        && stdout.is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
+            let color = args.format == Format::Text
+                && crate::cli::use_color(args.color, stdout.is_terminal());
             let mut w = std::io::BufWriter::new(stdout.lock());
             report::write_report(&mut w, findings, args.format, engine.rules(), color)?;
             w.flush()?;

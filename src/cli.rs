@@ -19,6 +19,19 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Folds gitleaks-style aliases into the settings they mean (see [`OutputArgs`]).
+    pub fn normalise(&mut self) {
+        match &mut self.command {
+            Command::Scan(a) => a.output.normalise(),
+            Command::Image(a) => a.output.normalise(),
+            Command::Git(a) => a.output.normalise(),
+            Command::Ci(a) => a.output.normalise(),
+            _ => {}
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -37,6 +50,10 @@ pub enum Command {
     /// Audit git history (every blob of every ref, each once), a range of commits, the
     /// staged changes (pre-commit) or the commits being pushed (pre-push).
     Git(Box<crate::git::GitArgs>),
+    /// Scan what a CI job's event brings (a pull or merge request's commits, a push, a tag),
+    /// with the CI's own outputs: GitHub annotations and step summary, GitLab's
+    /// secret-detection report, SARIF.
+    Ci(Box<crate::ci::cmd::CiArgs>),
     /// Install or remove the pre-commit and pre-push hooks.
     #[command(subcommand)]
     Hook(crate::git::hook::HookCommand),
@@ -96,30 +113,93 @@ pub enum ColorChoice {
     Never,
 }
 
-/// How findings are reported.
+/// How findings are reported. gitleaks' flags are accepted where they mean the same:
+/// `--report-format`, `--report-path`, `--baseline-path`, `--redact`, `--no-color`,
+/// `-v`/`--verbose`, `--log-level`, `--exit-code`, `--no-banner`.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Report format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    #[arg(long, short = 'f', alias = "report-format", value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Write the report to FILE instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'o',
+        alias = "report-path",
+        short_alias = 'r',
+        value_name = "FILE"
+    )]
     pub output: Option<PathBuf>,
     /// Show secrets unmasked in the report (default: a short prefix and the length).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "redact")]
     pub show_secrets: bool,
-    /// Suppress findings whose fingerprints are in this previous JSON/JSONL/SARIF report.
-    #[arg(long, value_name = "FILE")]
+    /// Secrets are always masked unless --show-secrets; accepted for gitleaks compatibility.
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        num_args = 0..=1,
+        default_missing_value = "100",
+        hide_short_help = true
+    )]
+    pub redact: Option<u8>,
+    /// Suppress findings already in this report: a shush JSON/JSONL/SARIF report or a
+    /// gitleaks JSON report (default: `.shush-baseline.jsonl` at the root, when present).
+    #[arg(long, alias = "baseline-path", short_alias = 'b', value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Do not pick up `.shush-baseline.jsonl` and `.gitleaksignore` at the root.
+    #[arg(long)]
+    pub no_baseline: bool,
     /// Exit code when secrets are found (errors always exit 2).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,
-    /// Colour in text output.
+    /// Colour in text output (`auto` honours NO_COLOR and CLICOLOR_FORCE).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Same as --color never.
+    #[arg(long, hide_short_help = true)]
+    pub no_color: bool,
     /// No summary, warnings or progress on stderr (errors are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Accepted for gitleaks compatibility (findings are always listed).
+    #[arg(long, short = 'v', hide_short_help = true)]
+    pub verbose: bool,
+    /// gitleaks' log level: `error` or `fatal` is --quiet; the others change nothing.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        value_parser = ["trace", "debug", "info", "warn", "error", "fatal"],
+        hide_short_help = true
+    )]
+    pub log_level: Option<String>,
+    /// Accepted for gitleaks compatibility (shush prints no banner).
+    #[arg(long, hide = true)]
+    pub no_banner: bool,
+}
+
+impl OutputArgs {
+    /// Folds the gitleaks-style aliases into the settings they mean.
+    pub fn normalise(&mut self) {
+        if self.no_color {
+            self.color = ColorChoice::Never;
+        }
+        if matches!(self.log_level.as_deref(), Some("error" | "fatal")) {
+            self.quiet = true;
+        }
+    }
+}
+
+/// Whether to colour output written to a stream: `always` and `never` decide; `auto`
+/// colours a terminal unless `NO_COLOR` is set (non-empty), and colours any stream when
+/// `CLICOLOR_FORCE` is set (non-empty, not `0`) and `NO_COLOR` is not.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty() && v != "0");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => false,
+        ColorChoice::Auto => set("CLICOLOR_FORCE") || is_terminal,
+    }
 }
 
 /// `shush scan`.

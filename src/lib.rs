@@ -18,6 +18,7 @@ pub mod app;
 pub mod archive;
 pub mod baseline;
 pub mod checksum;
+pub mod ci;
 pub mod cli;
 pub mod engine;
 pub mod error;

@@ -1,22 +1,12 @@
 //! `shush git` and the hooks, on fixture repositories built in temporary directories with
 //! the `git` CLI. Every test skips (with a message) when `git` is not installed.
 
+mod util;
+
 use assert_cmd::Command;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command as Std;
-
-/// Whether `git` can be run; prints why a test is skipped when not.
-fn have_git() -> bool {
-    let ok = Std::new("git")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: `git` is not installed (Debian package: git)");
-    }
-    ok
-}
+use util::git::{Repo, git_env, have_git};
 
 /// A fake GitHub token with a valid checksum, different for every seed.
 fn token(seed: u64) -> String {
@@ -36,85 +26,6 @@ fn token(seed: u64) -> String {
         "ghp_{random}{}",
         shush::checksum::github_checksum(random.as_bytes())
     )
-}
-
-/// A repository in a temp dir, with isolated git config and deterministic dates.
-struct Repo {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    tick: u64,
-}
-
-fn git_env(cmd: &mut Std) {
-    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE");
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("repo");
-        std::fs::create_dir(&path).unwrap();
-        let r = Repo {
-            _dir: dir,
-            path,
-            tick: 0,
-        };
-        r.git(&["init", "-q", "-b", "main"]);
-        r.git(&["config", "commit.gpgsign", "false"]);
-        r.git(&["config", "gc.auto", "0"]);
-        r
-    }
-
-    fn git_cmd(&self, args: &[&str]) -> Std {
-        let mut cmd = Std::new("git");
-        cmd.current_dir(&self.path).args(args);
-        git_env(&mut cmd);
-        let date = format!("{} +0000", 1_600_000_000 + self.tick * 60);
-        cmd.env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date);
-        cmd
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let out = self.git_cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn write(&self, path: &str, content: impl AsRef<[u8]>) {
-        let p = self.path.join(path);
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).unwrap();
-        }
-        std::fs::write(p, content).unwrap();
-    }
-
-    /// Stages everything and commits; returns the commit id.
-    fn commit(&mut self, msg: &str) -> String {
-        self.tick += 1;
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "--allow-empty", "--no-verify", "-m", msg]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    fn shush(&self) -> Command {
-        let mut cmd = Command::cargo_bin("shush").unwrap();
-        cmd.current_dir(&self.path)
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_INDEX_FILE");
-        cmd
-    }
 }
 
 struct Run {
@@ -480,11 +391,24 @@ fn shallow_clone() {
         .unwrap();
     assert!(st.success());
     assert!(clone.join(".git/shallow").exists());
+    // A history audit of a shallow clone would check only what the clone has: refused.
+    let out = Command::cargo_bin("shush")
+        .unwrap()
+        .arg("git")
+        .arg(&clone)
+        .args(["--format", "json", "--no-config"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("shallow clone"), "{stderr}");
+    assert!(stderr.contains("--unshallow"), "{stderr}");
+    assert!(out.stdout.is_empty());
     let mut cmd = Command::cargo_bin("shush").unwrap();
     let out = cmd
         .arg("git")
         .arg(&clone)
-        .args(["--format", "json", "--no-config"])
+        .args(["--format", "json", "--no-config", "--allow-shallow"])
         .output()
         .unwrap();
     let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();

@@ -2,7 +2,6 @@
 
 use super::report::{GitOptions, GitReport, Scope, audit};
 use crate::app::{EXIT_ERROR, emit, exit_code, load_engine};
-use crate::baseline::Baseline;
 use crate::cli::{OutputArgs, RuleArgs, parse_size};
 use crate::finding::{Finding, Source};
 use crate::progress::Progress;
@@ -46,6 +45,11 @@ pub struct GitArgs {
     /// lines added relative to HEAD. For pre-commit hooks.
     #[arg(long, conflicts_with = "pre_push")]
     pub staged: bool,
+    /// With --staged: the files to check, as the pre-commit framework passes them. When
+    /// all are staged changes, only their added lines are checked; when some are not
+    /// (`pre-commit run --all-files`), every file given is checked whole, as staged.
+    #[arg(long, value_name = "FILE", num_args = 0.., requires = "staged")]
+    pub files: Vec<String>,
     /// Read git's pre-push hook lines from standard input and scan only the commits being
     /// pushed.
     #[arg(long)]
@@ -54,6 +58,10 @@ pub struct GitArgs {
     /// refs count as already pushed.
     #[arg(long, value_name = "NAME", requires = "pre_push")]
     pub remote: Option<String>,
+    /// Scan a shallow clone's history as far as it goes (default: refuse, exit 2, since
+    /// the commits it lacks cannot be checked).
+    #[arg(long)]
+    pub allow_shallow: bool,
     /// Skip blobs larger than this (e.g. 500K, 64M).
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_blob_size: u64,
@@ -77,16 +85,14 @@ pub fn run(args: GitArgs) -> Result<u8> {
     let out_args = &args.output;
     let root = work_root(&args.repo);
     let engine = load_engine(&args.rules, &root, out_args.quiet)?;
-    let baseline = match &out_args.baseline {
-        Some(p) => Some(Baseline::load(p)?),
-        None => None,
-    };
+    let baseline = crate::app::load_baseline(out_args, &root)?;
     let opts = GitOptions {
         all_objects: args.all_objects,
         all_occurrences: args.all_occurrences,
         max_blob_size: args.max_blob_size,
         threads: args.threads,
         reveal: out_args.show_secrets,
+        allow_shallow: args.allow_shallow,
     };
     let stats = Arc::new(Stats::default());
     let show = !out_args.quiet
@@ -106,7 +112,11 @@ pub fn run(args: GitArgs) -> Result<u8> {
     let result = pool.install(|| -> Result<GitReport> {
         if args.staged {
             return Ok(super::staged::scan_staged(
-                &args.repo, &engine, &opts, &stats,
+                &args.repo,
+                &engine,
+                &opts,
+                &stats,
+                &args.files,
             )?);
         }
         let scope = if args.pre_push {
@@ -154,12 +164,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
     });
     progress.finish();
     let mut report = result?;
-    let mut suppressed = 0usize;
-    if let Some(b) = &baseline {
-        let before = report.findings.len();
-        report.findings.retain(|f| !b.contains(&f.fingerprint));
-        suppressed = before - report.findings.len();
-    }
+    let suppressed = crate::app::apply_baseline(&engine, &mut report.findings, baseline.as_ref());
     let hook = args.staged || args.pre_push;
     // In a hook the message below lists the findings; a text report would repeat it.
     if !(hook && out_args.format == Format::Text && out_args.output.is_none()) {
@@ -185,7 +190,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
 }
 
 /// The directory whose `.shush.toml` / `.gitleaks.toml` applies: the work tree's root.
-fn work_root(repo: &std::path::Path) -> PathBuf {
+pub(crate) fn work_root(repo: &std::path::Path) -> PathBuf {
     super::odb::open(repo)
         .ok()
         .and_then(|r| r.workdir().map(|p| p.to_path_buf()))
@@ -243,7 +248,7 @@ fn printable(s: &str) -> String {
         .collect()
 }
 
-fn summary_line(report: &GitReport, started: Instant, suppressed: usize) -> String {
+pub(crate) fn summary_line(report: &GitReport, started: Instant, suppressed: usize) -> String {
     let st = &report.stats;
     let secs = started.elapsed().as_secs_f64();
     let n = report.findings.len();

@@ -80,6 +80,31 @@ pub enum GitError {
         /// Why.
         message: String,
     },
+    /// A shallow clone lacks history the scan needs.
+    #[error(
+        "shallow clone: {what} reach past the clone's boundary (commit {boundary}), so the \
+         scan would be incomplete. Fetch the whole history: `fetch-depth: 0` for \
+         actions/checkout, `GIT_DEPTH: 0` in GitLab CI, or `git fetch --unshallow`; \
+         --allow-shallow scans only what the clone has"
+    )]
+    Shallow {
+        /// What needs the missing history (`the history`, `the commits to scan`).
+        what: String,
+        /// A commit at the shallow boundary.
+        boundary: ObjectId,
+    },
+    /// A revision did not resolve in a shallow clone (most likely cut off by it).
+    #[error(
+        "revision `{spec}` is not in this shallow clone (its boundary is at commit \
+         {boundary}). Fetch the whole history: `fetch-depth: 0` for actions/checkout, \
+         `GIT_DEPTH: 0` in GitLab CI, or `git fetch --unshallow`"
+    )]
+    ShallowRevision {
+        /// The revision as given.
+        spec: String,
+        /// A commit at the shallow boundary.
+        boundary: ObjectId,
+    },
     /// An I/O error with the path it concerns.
     #[error("{path}: {source}")]
     Io {
@@ -98,6 +123,11 @@ impl GitError {
             message: message.to_string(),
         }
     }
+}
+
+/// Whether `rev` resolves to an object in the repository at (or above) `repo`.
+pub fn rev_exists(repo: &std::path::Path, rev: &str) -> bool {
+    odb::open(repo).is_ok_and(|r| report::resolve(&r, rev).is_ok())
 }
 
 /// Formats a git signature time (seconds since the epoch, offset in seconds) as RFC 3339,

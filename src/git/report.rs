@@ -32,6 +32,9 @@ pub enum Scope {
         /// Revisions whose history is excluded.
         exclude: Vec<String>,
     },
+    /// Every file in one commit's tree (a release tag, a manual CI run): what that commit
+    /// ships, not its history. Findings are attributed to that commit.
+    Tree(String),
 }
 
 /// Settings of a git audit.
@@ -47,6 +50,9 @@ pub struct GitOptions {
     pub threads: usize,
     /// Put secrets in reports unmasked.
     pub reveal: bool,
+    /// Scan a shallow clone's history as far as it goes instead of refusing: without it, a
+    /// history audit of a shallow clone, or a range that reaches its boundary, is an error.
+    pub allow_shallow: bool,
 }
 
 impl Default for GitOptions {
@@ -57,6 +63,7 @@ impl Default for GitOptions {
             max_blob_size: 64 << 20,
             threads: 0,
             reveal: false,
+            allow_shallow: false,
         }
     }
 }
@@ -129,6 +136,12 @@ pub fn audit(
     let shallow = graph::shallow_commits(&repo);
     match scope {
         Scope::All | Scope::Branch(_) => {
+            if let Some(cut) = shallow.iter().min().filter(|_| !opts.allow_shallow) {
+                return Err(GitError::Shallow {
+                    what: "the history".into(),
+                    boundary: *cut,
+                });
+            }
             let tips = match scope {
                 Scope::Branch(rev) => {
                     let id = resolve(&repo, rev)?;
@@ -148,24 +161,38 @@ pub fn audit(
             );
         }
         Scope::Range { include, exclude } => {
-            let inc = include
-                .iter()
-                .map(|r| resolve(&repo, r))
-                .collect::<Result<Vec<_>, _>>()?;
-            let exc = exclude
-                .iter()
-                .map(|r| resolve(&repo, r))
-                .collect::<Result<Vec<_>, _>>()?;
-            range(
-                &repo,
-                engine,
-                &inc,
-                &exc,
-                opts,
-                &shallow,
-                stats,
-                &mut report,
-            );
+            let resolve_all = |revs: &[String]| {
+                revs.iter()
+                    .map(|r| resolve_in_range(&repo, r, &shallow))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let (inc, exc) = (resolve_all(include)?, resolve_all(exclude)?);
+            let walk = Walk {
+                include: &inc,
+                exclude: &exc,
+                whole_tree: false,
+            };
+            range(&repo, engine, walk, opts, &shallow, stats, &mut report)?;
+        }
+        Scope::Tree(rev) => {
+            let id = resolve_in_range(&repo, rev, &shallow)?;
+            let mut buf = Vec::new();
+            let commit = match graph::peel(&repo, id, &mut buf)? {
+                Some((Kind::Commit, c)) => c,
+                _ => {
+                    return Err(GitError::Revision {
+                        spec: rev.clone(),
+                        message: "does not name a commit".into(),
+                    });
+                }
+            };
+            let parents = commit_parents(&repo, commit, &HashSet::new(), &mut buf);
+            let walk = Walk {
+                include: &[commit],
+                exclude: &parents,
+                whole_tree: true,
+            };
+            range(&repo, engine, walk, opts, &shallow, stats, &mut report)?;
         }
     }
     report.stats.blobs = stats.files.load(Relaxed);
@@ -193,6 +220,22 @@ fn sort_key(f: &Finding) -> (bool, String, &str, u64, u64, &str) {
         ),
         _ => (false, String::new(), &f.path, f.line, f.column, &f.rule_id),
     }
+}
+
+/// Resolves a revision of a range; in a shallow clone a revision that does not resolve is
+/// most likely cut off by the clone, and the error says how to fetch it.
+fn resolve_in_range(
+    repo: &gix::Repository,
+    rev: &str,
+    shallow: &HashSet<ObjectId>,
+) -> Result<ObjectId, GitError> {
+    resolve(repo, rev).map_err(|e| match (e, shallow.iter().min()) {
+        (GitError::Revision { spec, .. }, Some(cut)) => GitError::ShallowRevision {
+            spec,
+            boundary: *cut,
+        },
+        (e, _) => e,
+    })
 }
 
 /// Resolves a revision to an object id.
@@ -568,24 +611,33 @@ pub(crate) fn commit_meta(repo: &gix::Repository, id: ObjectId) -> CommitMeta {
     }
 }
 
+/// Which commits a range walks, and how.
+#[derive(Clone, Copy)]
+struct Walk<'a> {
+    /// Commits whose history is walked.
+    include: &'a [ObjectId],
+    /// Commits whose history is left out.
+    exclude: &'a [ObjectId],
+    /// Diff each commit against nothing: every file it holds counts as introduced.
+    whole_tree: bool,
+}
+
 /// The blobs introduced by commits reachable from `include` but not from `exclude`.
-#[allow(clippy::too_many_arguments)]
 fn range(
     repo: &gix::Repository,
     engine: &Engine,
-    include: &[ObjectId],
-    exclude: &[ObjectId],
+    walk: Walk<'_>,
     opts: &GitOptions,
     shallow: &HashSet<ObjectId>,
     stats: &Stats,
     report: &mut GitReport,
-) {
+) -> Result<(), GitError> {
     let tips = graph::classify(
         repo,
-        include.iter().map(|i| (*i, i.to_string())).collect(),
+        walk.include.iter().map(|i| (*i, i.to_string())).collect(),
         &mut report.errors,
     );
-    let hidden = graph::reachable(repo, exclude, shallow, &mut report.errors);
+    let hidden = graph::reachable(repo, walk.exclude, shallow, &mut report.errors);
     let mut g = Graph::default();
     g.load(
         repo,
@@ -595,6 +647,16 @@ fn range(
         shallow,
         &mut report.errors,
     );
+    // A commit of the range at the shallow boundary: what it introduced is unknown (its
+    // parents were never fetched), and so are the commits before it.
+    if !walk.whole_tree && !opts.allow_shallow {
+        if let Some(cut) = g.nodes.iter().map(|n| n.id).find(|id| shallow.contains(id)) {
+            return Err(GitError::Shallow {
+                what: "the commits to scan".into(),
+                boundary: cut,
+            });
+        }
+    }
     let mut reader = TreeReader::new(repo.clone(), Default::default());
     let mut occurrences: Vec<Occurrence> = Vec::new();
     let mut gitlinks = 0u64;
@@ -614,7 +676,11 @@ fn range(
     };
     for i in g.oldest_first() {
         let node = &g.nodes[i as usize];
-        let parent_ids = commit_parents(repo, node.id, shallow, &mut buf);
+        let parent_ids = if walk.whole_tree {
+            Vec::new()
+        } else {
+            commit_parents(repo, node.id, shallow, &mut buf)
+        };
         let bases: Vec<Option<ObjectId>> = if parent_ids.is_empty() {
             vec![None]
         } else {
@@ -693,6 +759,7 @@ fn range(
         .filter(|o| hits.contains(&o.blob))
         .collect();
     report.findings = rescan(repo, engine, &g, &occ, opts, report);
+    Ok(())
 }
 
 /// A commit's parents as written (including ones outside the graph), none at the shallow

@@ -33,15 +33,25 @@ pub struct StagedChange {
 }
 
 /// Scans the staged changes of the repository at `path`.
+///
+/// `files` (repository-relative paths, as the pre-commit framework passes them) narrows the
+/// scan: when every one of them is a staged change — an ordinary commit — only those are
+/// scanned, lines added relative to `HEAD` only. When some are not (`pre-commit run
+/// --all-files`, `--files`), the caller asked about files rather than a change: every file
+/// given is scanned whole, as staged. An empty `files` means every staged change.
 pub fn scan_staged(
     path: &Path,
     engine: &Engine,
     opts: &GitOptions,
     stats: &Stats,
+    files: &[String],
 ) -> Result<GitReport, GitError> {
     let repo = odb::open(path)?;
     let mut report = GitReport::default();
-    let changes = staged_changes(&repo, &mut report.errors)?;
+    let mut changes = staged_changes(&repo, &mut report.errors)?;
+    if !files.is_empty() {
+        changes = select_files(&repo, changes, files, &mut report)?;
+    }
     let mut st = engine.new_state();
     let (mut new_buf, mut old_buf) = (Vec::new(), Vec::new());
     for ch in &changes {
@@ -110,6 +120,76 @@ pub fn scan_staged(
     Ok(report)
 }
 
+/// The staged changes to scan for the files given (see [`scan_staged`]).
+fn select_files(
+    repo: &gix::Repository,
+    changes: Vec<StagedChange>,
+    files: &[String],
+    report: &mut GitReport,
+) -> Result<Vec<StagedChange>, GitError> {
+    let wanted: Vec<&str> = files.iter().map(|f| normalise(f)).collect();
+    let changed: HashMap<&str, &StagedChange> =
+        changes.iter().map(|c| (c.path.as_str(), c)).collect();
+    if wanted.iter().all(|f| changed.contains_key(f)) {
+        let keep: std::collections::HashSet<&str> = wanted.into_iter().collect();
+        return Ok(changes
+            .iter()
+            .filter(|c| keep.contains(c.path.as_str()))
+            .cloned()
+            .collect());
+    }
+    let Some(index) = load_index(repo)? else {
+        return Ok(Vec::new());
+    };
+    let staged: HashMap<&[u8], ObjectId> = index
+        .entries()
+        .iter()
+        .filter(|e| {
+            e.stage() == Stage::Unconflicted
+                && !e.mode.contains(Mode::COMMIT)
+                && !e.mode.contains(Mode::DIR)
+        })
+        .map(|e| (e.path(&index).as_ref(), e.id))
+        .collect();
+    let mut out = Vec::new();
+    for f in wanted {
+        match staged.get(f.as_bytes()) {
+            Some(&id) => out.push(StagedChange {
+                path: f.to_string(),
+                new: id,
+                old: None,
+            }),
+            None => report
+                .warnings
+                .push(format!("{f}: not in the index; not scanned")),
+        }
+    }
+    Ok(out)
+}
+
+/// A path as the pre-commit framework or a user writes it, as the index stores it.
+fn normalise(path: &str) -> &str {
+    let mut p = path;
+    while let Some(rest) = p.strip_prefix("./") {
+        p = rest;
+    }
+    p
+}
+
+/// The index git is committing, or `None` before anything was ever staged.
+fn load_index(repo: &gix::Repository) -> Result<Option<gix::index::File>, GitError> {
+    let path = index_path(repo);
+    if !path.exists() {
+        return Ok(None);
+    }
+    gix::index::File::at(&path, repo.object_hash(), true, Default::default())
+        .map(Some)
+        .map_err(|e| GitError::Io {
+            path: path.display().to_string(),
+            source: std::io::Error::other(odb::error_chain(&e)),
+        })
+}
+
 /// The index git is committing: `$GIT_INDEX_FILE` inside a hook (`git commit -a` and
 /// `git commit PATH` stage into a temporary index), else the repository's index.
 fn index_path(repo: &gix::Repository) -> PathBuf {
@@ -125,15 +205,7 @@ pub fn staged_changes(
     repo: &gix::Repository,
     errors: &mut Vec<String>,
 ) -> Result<Vec<StagedChange>, GitError> {
-    let path = index_path(repo);
-    let index = if path.exists() {
-        gix::index::File::at(&path, repo.object_hash(), true, Default::default()).map_err(|e| {
-            GitError::Io {
-                path: path.display().to_string(),
-                source: std::io::Error::other(odb::error_chain(&e)),
-            }
-        })?
-    } else {
+    let Some(index) = load_index(repo)? else {
         // A fresh repository with nothing staged yet.
         return Ok(Vec::new());
     };

@@ -3,7 +3,6 @@
 use super::store::Store;
 use crate::app::{EXIT_ERROR, emit, exit_code, load_engine};
 use crate::archive::{self, ArtifactScan, sniff::Format};
-use crate::baseline::Baseline;
 use crate::cli::ImageArgs;
 use anyhow::Result;
 use std::path::Path;
@@ -53,10 +52,7 @@ pub fn run(args: ImageArgs) -> Result<u8> {
     let started = Instant::now();
     let out_args = &args.output;
     let engine = load_engine(&args.rules, Path::new("."), out_args.quiet)?;
-    let baseline = match &out_args.baseline {
-        Some(p) => Some(Baseline::load(p)?),
-        None => None,
-    };
+    let baseline = crate::app::load_baseline(out_args, Path::new("."))?;
     let opts = args.artifacts.options();
     let mut total = ArtifactScan::default();
     let mut errors: Vec<String> = Vec::new();
@@ -104,12 +100,7 @@ pub fn run(args: ImageArgs) -> Result<u8> {
     }
     let mut findings = total.findings;
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let mut suppressed = 0;
-    if let Some(b) = &baseline {
-        let before = findings.len();
-        findings.retain(|f| !b.contains(&f.fingerprint));
-        suppressed = before - findings.len();
-    }
+    let suppressed = crate::app::apply_baseline(&engine, &mut findings, baseline.as_ref());
     emit(&engine, &findings, out_args)?;
     if !out_args.quiet {
         for w in &warnings {

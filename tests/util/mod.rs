@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod git;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -33,6 +33,8 @@ pub fn run(mut cli: Cli) -> Result<u8> {
         Command::Run(args) => crate::redact::run::run_cmd(args),
         Command::Git(args) => crate::git::cli::run(*args),
         Command::Ci(args) => crate::ci::cmd::run(*args),
+        Command::Completions(args) => crate::docs::completions(&args),
+        Command::Man(args) => crate::docs::man(&args),
         Command::Hook(cmd) => crate::git::hook::run(cmd),
     }
 }

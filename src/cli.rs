@@ -54,6 +54,10 @@ pub enum Command {
     /// with the CI's own outputs: GitHub annotations and step summary, GitLab's
     /// secret-detection report, SARIF.
     Ci(Box<crate::ci::cmd::CiArgs>),
+    /// Print a shell completion script (e.g. `shush completions bash > /etc/bash_completion.d/shush`).
+    Completions(crate::docs::CompletionsArgs),
+    /// Print the man page, or write every page with --out DIR.
+    Man(crate::docs::ManArgs),
     /// Install or remove the pre-commit and pre-push hooks.
     #[command(subcommand)]
     Hook(crate::git::hook::HookCommand),

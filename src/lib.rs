@@ -20,6 +20,7 @@ pub mod baseline;
 pub mod checksum;
 pub mod ci;
 pub mod cli;
+pub mod docs;
 pub mod engine;
 pub mod error;
 pub mod finding;

@@ -1366,3 +1366,180 @@ fn overlapping_path_arguments_report_each_finding_once() {
     let got: Vec<_> = found.iter().map(|f| (f.path.as_str(), f.line)).collect();
     assert_eq!(got, vec![("b.txt", 1), ("sub/a.txt", 1), ("sub/a.txt", 2)]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Coming from gitleaks: .gitleaksignore, gitleaks reports as baselines, gitleaks' flags, and
+// the colour conventions.
+
+#[test]
+fn gitleaksignore_fingerprints_suppress_findings() {
+    let dir = Dir::new();
+    dir.create("src/a.txt", format!("x\n{}\n", fxt(1)));
+    dir.create("src/b.txt", format!("{}\n", fxt(2)));
+    let all = dir.scan_fixture_rules(&["-f", "json", "."]);
+    assert_eq!(all.code(1).findings().len(), 2);
+    // gitleaks' `file:rule:line` form, with a comment and a blank line.
+    dir.create(
+        ".gitleaksignore",
+        "# reviewed: test data\n\nsrc/a.txt:fixture-token:2\n",
+    );
+    let out = dir.scan_fixture_rules(&["-f", "json", "."]);
+    let paths: Vec<_> = out.code(1).findings().into_iter().map(|f| f.path).collect();
+    assert_eq!(paths, ["src/b.txt"]);
+    out.stderr_has("using ./.gitleaksignore")
+        .stderr_has("1 suppressed by baseline");
+    // The wrong line or the wrong rule (one shush has) suppresses nothing.
+    dir.create(
+        ".gitleaksignore",
+        "src/a.txt:fixture-token:1\nsrc/b.txt:fixture-key-id:1\n",
+    );
+    dir.scan_fixture_rules(&["-f", "json", "."])
+        .code(1)
+        .stderr_has("2 findings");
+    // A gitleaks rule id shush does not have: the location decides.
+    dir.create(
+        ".gitleaksignore",
+        "src/a.txt:generic-api-key:2\nsrc/b.txt:generic-api-key:1\n",
+    );
+    dir.scan_fixture_rules(&["."]).code(0);
+    dir.scan_fixture_rules(&["--no-baseline", "."]).code(1);
+    // A malformed file is an error, not an empty one.
+    dir.create(".gitleaksignore", "src/a.txt\n");
+    dir.scan_fixture_rules(&["."])
+        .code(2)
+        .stderr_has(".gitleaksignore");
+}
+
+#[test]
+fn a_gitleaks_json_report_is_a_baseline() {
+    let dir = Dir::new();
+    dir.create("a.txt", format!("{}\n\n{}\n", fxt(1), fxt(2)));
+    // What `gitleaks dir --report-format json` writes (secret redacted), for one of the two.
+    let report = serde_json::json!([{
+        "RuleID": "fixture-token",
+        "Description": "Fixture service token",
+        "StartLine": 3, "EndLine": 3, "StartColumn": 1, "EndColumn": 28,
+        "Match": "REDACTED", "Secret": "REDACTED",
+        "File": "a.txt", "SymlinkFile": "", "Commit": "",
+        "Entropy": 4.5, "Author": "", "Email": "", "Date": "", "Message": "",
+        "Tags": [], "Fingerprint": "a.txt:fixture-token:3"
+    }]);
+    dir.create("gitleaks.json", report.to_string());
+    let out = dir.scan_fixture_rules(&["--baseline-path", "gitleaks.json", "-f", "json", "a.txt"]);
+    let lines: Vec<_> = out.code(1).findings().into_iter().map(|f| f.line).collect();
+    assert_eq!(lines, [1]);
+}
+
+#[test]
+fn gitleaks_flags_are_accepted_where_they_mean_the_same() {
+    let dir = Dir::new();
+    dir.create("a.txt", fxt(1));
+    let out = dir.scan_fixture_rules(&[
+        "--report-format",
+        "json",
+        "--report-path",
+        "leaks.json",
+        "--redact",
+        "--no-banner",
+        "-v",
+        "--exit-code",
+        "7",
+        "a.txt",
+    ]);
+    out.code(7);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("leaks.json")).unwrap()).unwrap();
+    assert_eq!(report[0]["rule_id"], "fixture-token");
+    assert!(
+        !report.to_string().contains(&fxt(1)),
+        "--redact keeps it masked"
+    );
+    // --redact=PERCENT parses too; it cannot be combined with --show-secrets.
+    dir.scan_fixture_rules(&["--redact=50", "a.txt"]).code(1);
+    dir.scan_fixture_rules(&["--redact", "--show-secrets", "a.txt"])
+        .code(2);
+    // --log-level error is quiet; info is not.
+    let quiet = dir.scan_fixture_rules(&["--log-level", "error", "a.txt"]);
+    assert_eq!(quiet.code(1).stderr, "");
+    let info = dir.scan_fixture_rules(&["--log-level", "info", "a.txt"]);
+    info.code(1).stderr_has("1 finding");
+    // --no-color beats CLICOLOR_FORCE.
+    let mut c = dir.cmd();
+    c.env("CLICOLOR_FORCE", "1");
+    let forced = c
+        .args(["scan", "--no-progress", "--config"])
+        .arg(util::fixture_rules())
+        .args(["a.txt"])
+        .run();
+    assert!(forced.stdout.contains("\x1b["), "{:?}", forced.stdout);
+    let mut c = dir.cmd();
+    c.env("CLICOLOR_FORCE", "1");
+    let plain = c
+        .args(["scan", "--no-progress", "--no-color", "--config"])
+        .arg(util::fixture_rules())
+        .args(["a.txt"])
+        .run();
+    assert!(!plain.stdout.contains('\x1b'), "{:?}", plain.stdout);
+}
+
+#[test]
+fn no_color_is_respected() {
+    let dir = Dir::new();
+    dir.create("a.txt", fxt(1));
+    let run = |vars: &[(&str, &str)], args: &[&str]| {
+        let mut c = dir.cmd();
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        c.args(["scan", "--no-progress", "--config"])
+            .arg(util::fixture_rules())
+            .args(args)
+            .arg("a.txt")
+            .run()
+            .stdout
+    };
+    assert!(run(&[("CLICOLOR_FORCE", "1")], &[]).contains("\x1b["));
+    // NO_COLOR wins over CLICOLOR_FORCE; an empty NO_COLOR does not count.
+    assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &[]).contains('\x1b'));
+    assert!(run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")], &[]).contains("\x1b["));
+    // An explicit flag beats the environment.
+    assert!(run(&[("NO_COLOR", "1")], &["--color", "always"]).contains("\x1b["));
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_cli() {
+    let dir = Dir::new();
+    let bash = dir.cmd().args(["completions", "bash"]).run();
+    bash.code(0);
+    assert!(bash.stdout.contains("_shush()"), "{}", &bash.stdout[..200]);
+    for flag in [
+        "--allow-shallow",
+        "--disable-rule",
+        "--min-confidence",
+        "--gitlab-report",
+    ] {
+        assert!(bash.stdout.contains(flag), "bash completion lacks {flag}");
+    }
+    // The script is valid bash.
+    let script = dir.create("shush.bash", &bash.stdout);
+    let st = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(script)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = dir.cmd().args(["completions", shell]).run();
+        assert!(out.code(0).stdout.contains("shush"), "{shell}");
+    }
+    dir.cmd().args(["completions", "tcsh"]).run().code(2);
+    let man = dir.cmd().args(["man"]).run();
+    assert!(man.code(0).stdout.contains(".TH shush 1"), "{}", man.stdout);
+    dir.cmd().args(["man", "--out", "man"]).run().code(0);
+    let ci = std::fs::read_to_string(dir.join("man/shush-ci.1")).unwrap();
+    assert!(
+        ci.contains(".TH shush-ci 1") && ci.contains("allow\\-shallow"),
+        "{ci}"
+    );
+    assert!(dir.join("man/shush-hook-install.1").is_file());
+}

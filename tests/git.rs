@@ -996,3 +996,122 @@ fn corrupt_pack_entry_is_reported_and_the_rest_is_scanned() {
     // Each readable blob counted once, the damaged one not at all.
     assert!(run.stderr.contains("shush: 1 blobs,"), "{}", run.stderr);
 }
+
+#[test]
+fn gitleaksignore_with_commits_applies_to_history() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.env", format!("T={}\n", token(40)));
+    let first = r.commit("one");
+    r.write("b.env", format!("\nT={}\n", token(41)));
+    r.commit("two");
+    assert_eq!(scan(&r, &[]).findings.len(), 2);
+    // gitleaks' `commit:file:rule:line` form names the commit that introduced the secret.
+    r.write(".gitleaksignore", format!("{first}:a.env:github-pat:1\n"));
+    let run = scan(&r, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let paths: Vec<_> = run.findings.iter().map(|f| f["path"].clone()).collect();
+    assert_eq!(paths, ["b.env"]);
+    // Another commit's fingerprint does not match.
+    let other = "f".repeat(40);
+    r.write(".gitleaksignore", format!("{other}:a.env:github-pat:1\n"));
+    assert_eq!(scan(&r, &[]).findings.len(), 2);
+}
+
+#[test]
+fn the_hooks_honour_the_baseline_however_they_are_run() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("README.md", "hi\n");
+    r.commit("init");
+    let known = token(50);
+    r.write("test/fixture.env", format!("T={known}\n"));
+    r.git(&["add", "-A"]);
+    // Accepted knowingly: the hook message's own advice, followed literally.
+    let jsonl = r
+        .shush()
+        .args(["git", "--staged", "--no-config", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(jsonl.status.code(), Some(1));
+    std::fs::write(r.path.join(".shush-baseline.jsonl"), &jsonl.stdout).unwrap();
+    // Plain `shush git --staged` (the pre-commit framework's entry) now passes…
+    let out = r
+        .shush()
+        .args(["git", "--staged", "--no-config"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // …and so does the installed hook, through a real `git commit`.
+    r.shush().args(["hook", "install"]).assert().success();
+    let commit = r
+        .git_cmd(&["commit", "-q", "-m", "fixture"])
+        .output()
+        .unwrap();
+    assert!(
+        commit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&commit.stderr)
+    );
+    // A new secret is still blocked.
+    r.write("app.env", format!("T={}\n", token(51)));
+    r.git(&["add", "-A"]);
+    let blocked = r.git_cmd(&["commit", "-q", "-m", "leak"]).output().unwrap();
+    assert!(!blocked.status.success());
+    assert!(String::from_utf8_lossy(&blocked.stderr).contains("commit blocked"));
+}
+
+#[test]
+fn staged_files_given_by_the_pre_commit_framework() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let old = token(60);
+    r.write("old.env", format!("T={old}\n"));
+    r.write("clean.txt", "nothing\n");
+    r.commit("history");
+    let new = token(61);
+    r.write("new.env", format!("T={new}\n"));
+    r.write("other.env", format!("T={}\n", token(62)));
+    r.git(&["add", "-A"]);
+    let staged = |files: &[&str]| {
+        let mut args = vec!["--staged", "--files"];
+        args.extend_from_slice(files);
+        scan(&r, &args)
+    };
+    // An ordinary commit: the framework passes the staged files (here a subset of them).
+    let run = staged(&["new.env"]);
+    assert_eq!(run.code, 1);
+    let paths: Vec<_> = run.findings.iter().map(|f| f["path"].clone()).collect();
+    assert_eq!(paths, ["new.env"]);
+    // `pre-commit run --all-files`: every tracked file, unchanged ones included, is
+    // checked whole — the old secret too.
+    let run = staged(&["./clean.txt", "new.env", "old.env", "other.env"]);
+    assert_eq!(run.code, 1);
+    let mut paths: Vec<_> = run
+        .findings
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["new.env", "old.env", "other.env"]);
+    // `--files` with only unchanged, clean files: clean.
+    assert_eq!(staged(&["clean.txt"]).code, 0);
+    // A file that is not in the index is named in a warning, not silently dropped.
+    let run = staged(&["clean.txt", "missing.txt"]);
+    assert!(
+        run.stderr.contains("missing.txt: not in the index"),
+        "{}",
+        run.stderr
+    );
+}

@@ -294,6 +294,10 @@ fn summary_line(
     if large > 0 {
         line.push_str(&format!(", {large} over size cap skipped"));
     }
+    let allowed = stats.skipped_allowlisted.load(Relaxed);
+    if allowed > 0 {
+        line.push_str(&format!(", {allowed} allowlisted paths skipped"));
+    }
     let links = stats.skipped_symlinks.load(Relaxed);
     if links > 0 {
         line.push_str(&format!(", {links} symlinks not followed"));

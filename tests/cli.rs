@@ -6,6 +6,7 @@
 
 mod util;
 
+use std::path::Path;
 use util::{Dir, base64, fixture_rules, fxkey, fxt, ghp, password, percent};
 
 // ---------------------------------------------------------------------------------------------
@@ -1542,4 +1543,56 @@ fn completions_and_man_pages_come_from_the_cli() {
         "{ci}"
     );
     assert!(dir.join("man/shush-hook-install.1").is_file());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The first command shows the truth: allowlisted paths are not even read, and shush's own
+// repository passes its own gate.
+
+#[test]
+fn allowlisted_paths_are_not_read() {
+    let dir = Dir::new();
+    // A corrupt archive is an error (exit 2) wherever it is scanned…
+    dir.create(
+        "fixtures/broken.tar.gz",
+        b"\x1f\x8b\x08\x00garbage, not deflate",
+    );
+    dir.create("src/app.txt", "clean\n");
+    dir.scan(&["."])
+        .code(2)
+        .stderr_has("fixtures/broken.tar.gz");
+    // …unless a committed allowlist says the path holds test data: then it is not opened.
+    dir.create(
+        ".shush.toml",
+        "[[allowlists]]\ndescription = 'test data'\npaths = ['''^fixtures/''']\n",
+    );
+    dir.scan(&["."])
+        .code(0)
+        .stderr_has("1 allowlisted paths skipped");
+    // The rest is still scanned.
+    dir.create("src/app.txt", format!("token = {}\n", ghp(9)));
+    dir.scan(&["."]).code(1);
+}
+
+#[test]
+fn the_repository_passes_its_own_gate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = assert_cmd::Command::cargo_bin("shush")
+        .unwrap()
+        .current_dir(root)
+        .env("SHUSH_CACHE_DIR", "")
+        .args(["scan", "--no-progress", "."])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "shush scan . on shush's own repository must be clean (see .shush.toml):\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("using rules from ./.shush.toml"),
+        "{stderr}"
+    );
 }

@@ -17,6 +17,7 @@ ARG DEBIAN_RELEASE=bookworm
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
+# benches/: Cargo.toml declares the benchmarks, and cargo refuses a manifest whose targets are missing.
 COPY benches/ benches/
 COPY detectors/ detectors/
 COPY hooks/ hooks/

@@ -810,6 +810,58 @@ fn pre_push_scans_only_pushed_commits() {
 }
 
 #[test]
+fn pre_commit_framework_push_of_a_new_repository_scans_every_commit() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let t = token(26);
+    r.write("first.txt", format!("{t}\n"));
+    let root = r.commit("root, with a secret");
+    r.write("second.txt", "ok\n");
+    r.commit("clean");
+    // What pre-commit passes for a push that includes the root commit: no commit ids, only
+    // the branches (it runs its hooks "on all files"); its hooks get no pre-push lines.
+    let framework = |r: &Repo, from_to: Option<(&str, &str)>| {
+        let mut cmd = r.shush();
+        cmd.args(["git", "--pre-push", "--no-config", "--color", "never"])
+            .env("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main")
+            .env("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main")
+            .env("PRE_COMMIT_REMOTE_NAME", "origin")
+            .env("PRE_COMMIT_REMOTE_URL", "/nonexistent/remote.git")
+            .env_remove("PRE_COMMIT_FROM_REF")
+            .env_remove("PRE_COMMIT_TO_REF")
+            .write_stdin("");
+        if let Some((from, to)) = from_to {
+            cmd.env("PRE_COMMIT_FROM_REF", from)
+                .env("PRE_COMMIT_TO_REF", to);
+        }
+        cmd.output().unwrap()
+    };
+    let out = framework(&r, None);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("github-pat") && text.contains(&root[..10]),
+        "{text}"
+    );
+    assert!(!text.contains(&t));
+    // With commit ids, only the range: the clean commit on top of the root.
+    let head = r.git(&["rev-parse", "HEAD"]);
+    let out = framework(&r, Some((&root, &head)));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn path_rules_from_a_config_apply_to_history() {
     if !have_git() {
         return;

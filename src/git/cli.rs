@@ -128,7 +128,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
             let mut remote = args.remote.clone();
             if updates.is_empty() {
                 // The pre-commit framework passes the push in its environment instead.
-                updates = super::prepush::from_pre_commit_env()?;
+                updates = super::prepush::from_pre_commit_env(&args.repo)?;
                 remote = remote.or_else(|| std::env::var("PRE_COMMIT_REMOTE_NAME").ok());
             }
             super::prepush::scope(&args.repo, &updates, remote.as_deref())

@@ -73,15 +73,26 @@ pub fn scope(repo_path: &std::path::Path, updates: &[PushUpdate], remote: Option
 
 /// The push as the pre-commit framework describes it (`PRE_COMMIT_FROM_REF`,
 /// `PRE_COMMIT_TO_REF`, commit ids), when its variables are set.
-pub fn from_pre_commit_env() -> Result<Vec<PushUpdate>, GitError> {
+///
+/// A push that includes the repository's root commit (the first push of a repository) is
+/// described without commit ids — pre-commit then runs its hooks on all files and sets only
+/// the branches — so the local branch's commit is what is pushed, and the remote has none of
+/// it.
+pub fn from_pre_commit_env(repo_path: &std::path::Path) -> Result<Vec<PushUpdate>, GitError> {
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let Some(to) = get("PRE_COMMIT_TO_REF") else {
-        return Ok(Vec::new());
+    let local_ref = get("PRE_COMMIT_LOCAL_BRANCH");
+    let to = match (get("PRE_COMMIT_TO_REF"), &local_ref) {
+        (Some(to), _) => to,
+        (None, Some(branch)) => {
+            let repo = super::odb::open(repo_path)?;
+            super::report::resolve(&repo, &format!("{branch}^{{commit}}"))?.to_string()
+        }
+        (None, None) => return Ok(Vec::new()),
     };
     let null = "0".repeat(to.len());
     let from = get("PRE_COMMIT_FROM_REF").unwrap_or(null);
     let remote_ref = get("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_else(|| "HEAD".into());
-    let local_ref = get("PRE_COMMIT_LOCAL_BRANCH").unwrap_or_else(|| "HEAD".into());
+    let local_ref = local_ref.unwrap_or_else(|| "HEAD".into());
     parse(&format!("{local_ref} {to} {remote_ref} {from}\n"))
 }
 

@@ -230,7 +230,18 @@ impl std::fmt::Debug for Redactor<'_> {
 impl<'e> Redactor<'e> {
     /// A redactor over `engine`'s rules; `plan` must come from the same engine.
     pub fn new(engine: &'e Engine, plan: &'e Plan, opts: RedactOptions) -> Self {
-        let mut st = engine.new_state();
+        Self::with_state(engine, plan, opts, engine.new_state())
+    }
+
+    /// A redactor for a new input that reuses `st`, a scan state of the same engine (from
+    /// [`Engine::new_state`] or an earlier redactor's [`Redactor::into_state`]): the regex
+    /// caches it has built carry over, so many short inputs do not each pay for them.
+    pub fn with_state(
+        engine: &'e Engine,
+        plan: &'e Plan,
+        opts: RedactOptions,
+        mut st: ScanState,
+    ) -> Self {
         st.open_gates(true);
         let watched: Vec<usize> = plan.multi.iter().map(|m| m.rule).collect();
         st.watch_anchors(&watched);
@@ -266,6 +277,11 @@ impl<'e> Redactor<'e> {
             failed: false,
             finished: false,
         }
+    }
+
+    /// Gives back the engine scan state, to be reused by [`Redactor::with_state`].
+    pub fn into_state(self) -> ScanState {
+        self.st
     }
 
     /// Masks the values of `registry` too (and registers `::add-mask::` values there).
@@ -1234,12 +1250,13 @@ impl<'e> Redactor<'e> {
                 }
             }
         }
+        let debug = std::env::var_os("SHUSH_DEBUG_IDLE").is_some();
         for (r, rp) in plan.rules.iter().enumerate() {
             if self.engine.rule(r).regex.is_none() {
                 continue;
             }
             let fl = rule_floor(plan, rp, &hits[r], tail);
-            if std::env::var_os("SHUSH_DEBUG_IDLE").is_some() && fl < tail.len() {
+            if debug && fl < tail.len() {
                 eprintln!("idle floor {} by {}", fl, self.engine.rule(r).id);
             }
             f = f.min(s0 + fl as u64);
@@ -1256,19 +1273,7 @@ fn rule_floor(plan: &Plan, rp: &super::plan::RulePlan, hits: &[usize], tail: &[u
         let set = &plan.alphabets[alpha];
         tail[..upto].iter().rposition(|&b| !set.contains(b))
     };
-    // The longest suffix of the tail that is a proper prefix of one of `lits`.
-    let partial = |lits: &[Vec<u8>]| -> usize {
-        let mut k = 0;
-        for a in lits {
-            for kk in (k + 1..a.len().min(n + 1)).rev() {
-                if tail[n - kk..].eq_ignore_ascii_case(&a[..kk]) {
-                    k = kk;
-                    break;
-                }
-            }
-        }
-        k
-    };
+    let partial = |lits: &[Vec<u8>]| partial_prefix_ci(tail, lits);
     if rp.anchors.is_empty() {
         let b = &rp.branches[0];
         let lo = last_non_alpha(b.alphabet, n).map_or(0, |i| i + 1);
@@ -1307,6 +1312,31 @@ fn rule_floor(plan: &Plan, rp: &super::plan::RulePlan, hits: &[usize], tail: &[u
         best = best.min(fb);
     }
     best
+}
+
+/// The length of the longest suffix of `tail` that is a proper prefix of one of `lits`,
+/// ASCII case ignored. Such a suffix starts with its literal's first byte, so only those
+/// positions are tried, leftmost (longest) first.
+fn partial_prefix_ci(tail: &[u8], lits: &[Vec<u8>]) -> usize {
+    let n = tail.len();
+    let mut k = 0;
+    for a in lits {
+        let Some(&first) = a.first() else { continue };
+        let longest = (a.len() - 1).min(n);
+        if longest <= k {
+            continue;
+        }
+        let from = n - longest;
+        let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+        for i in memchr::memchr2_iter(lo, up, &tail[from..n - k]) {
+            let kk = longest - i;
+            if tail[n - kk..].eq_ignore_ascii_case(&a[..kk]) {
+                k = kk;
+                break;
+            }
+        }
+    }
+    k
 }
 
 enum Run {
@@ -1355,4 +1385,50 @@ pub fn redact_all(
     r.push(input, &mut out)?;
     r.finish(&mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_prefix_equals_the_naive_search() {
+        let naive = |tail: &[u8], lits: &[Vec<u8>]| -> usize {
+            let n = tail.len();
+            let mut k = 0;
+            for a in lits {
+                for kk in (k + 1..a.len().min(n + 1)).rev() {
+                    if tail[n - kk..].eq_ignore_ascii_case(&a[..kk]) {
+                        k = kk;
+                        break;
+                    }
+                }
+            }
+            k
+        };
+        let lits: Vec<Vec<u8>> = vec![
+            b"password".to_vec(),
+            b"pass".to_vec(),
+            b"ghp_".to_vec(),
+            b"".to_vec(),
+            b"aaa".to_vec(),
+        ];
+        let tails: [&[u8]; 9] = [
+            b"",
+            b"p",
+            b"Enter PASS",
+            b"Enter Password",
+            b"token ghp",
+            b"xx gh",
+            b"aaaa",
+            b"aa",
+            b"password: ",
+        ];
+        for tail in tails {
+            for i in 0..lits.len() {
+                let some = &lits[i..];
+                assert_eq!(partial_prefix_ci(tail, some), naive(tail, some), "{tail:?}");
+            }
+        }
+    }
 }

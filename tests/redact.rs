@@ -560,6 +560,116 @@ fn add_mask_applies_to_its_line_and_after_not_before() {
     assert_eq!(r.take_warnings().len(), 1);
 }
 
+/// Redacts `input` in two pushes split at `k` (an idle release between them when `idle`),
+/// with registrations on: the output with `<REG:value>` where each registration belongs.
+fn with_registrations(input: &[u8], k: usize, idle: bool) -> Vec<u8> {
+    let (engine, plan) = engine();
+    let mut o = opts();
+    o.registrations = true;
+    let mut r = Redactor::new(engine, plan, o);
+    let mut out = Vec::new();
+    let mut regs = Vec::new();
+    let mut shown = Vec::new();
+    let mut step = |r: &mut Redactor<'_>, out: &mut Vec<u8>| {
+        for (at, v) in r.take_registrations() {
+            regs.push((shown.len() + at, v));
+        }
+        shown.extend_from_slice(out);
+        out.clear();
+    };
+    r.push(&input[..k], &mut out).unwrap();
+    if idle {
+        r.release_idle(&mut out).unwrap();
+    }
+    step(&mut r, &mut out);
+    r.push(&input[k..], &mut out).unwrap();
+    r.finish(&mut out).unwrap();
+    step(&mut r, &mut out);
+    for (at, v) in regs.into_iter().rev() {
+        let mark = format!("<REG:{}>", String::from_utf8_lossy(&v));
+        shown.splice(at..at, mark.into_bytes());
+    }
+    shown
+}
+
+/// Add-mask commands as the runner reads them (lines end at `\r` too, the name in any case,
+/// the legacy `##[add-mask]` form, escaped data) are masked in their line and from then on in
+/// their unescaped form; the values to register with the runner come out where their
+/// commands start, not while a `::stop-commands::` is in effect; all of it whatever the
+/// chunking.
+#[test]
+fn add_mask_commands_as_the_runner_reads_them() {
+    let input: &[u8] = b"early Xy7-secret-Q9\n\
+        progress 3%\r  ::ADD-MASK::Xy7-secret-Q9\r\n\
+        ::add-mask::pa%25ss-W0rd%0Asecond-L1ne\n\
+        ::stop-commands::pause-token\n\
+        ::add-mask::while-Stopped-1\n\
+        ::pause-token::\n\
+        log ##[add-mask]legacy-Value-2\n\
+        late Xy7-secret-Q9 pa%ss-W0rd second-L1ne pa%25ss-W0rd%0Asecond-L1ne \
+        while-Stopped-1 legacy-Value-2\n";
+    let expected = "early Xy7-secret-Q9\n\
+        progress 3%\r  <REG:Xy7-secret-Q9>::ADD-MASK::[REDACTED:add-mask]\r\n\
+        <REG:pa%ss-W0rd\nsecond-L1ne>::add-mask::[REDACTED:add-mask]\n\
+        ::stop-commands::pause-token\n\
+        ::add-mask::[REDACTED:add-mask]\n\
+        ::pause-token::\n\
+        log <REG:legacy-Value-2>##[add-mask][REDACTED:add-mask]\n\
+        late [REDACTED:known-secret] [REDACTED:known-secret] [REDACTED:known-secret] \
+        [REDACTED:known-secret] [REDACTED:known-secret] [REDACTED:known-secret]\n";
+    assert_eq!(
+        String::from_utf8_lossy(&with_registrations(input, 0, false)),
+        expected
+    );
+    for k in 0..=input.len() {
+        for idle in [false, true] {
+            let got = with_registrations(input, k, idle);
+            assert!(
+                got == expected.as_bytes(),
+                "split at {k} (idle release: {idle}):\n{}",
+                String::from_utf8_lossy(&got)
+            );
+        }
+    }
+}
+
+/// An add-mask line longer than the redactor's look-ahead (`core.setSecret` of a certificate
+/// bundle is one line, its line breaks escaped) that arrives in pieces is not cut before
+/// its end: no piece of the value leaves, whatever the chunking.
+#[test]
+fn a_long_add_mask_line_is_not_released_before_it_ends() {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let value: Vec<u8> = (0..120_000)
+        .map(|i| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            if i % 65 == 64 {
+                b'%'
+            } else {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                    [(rng % 62) as usize]
+            }
+        })
+        .collect();
+    let mut input = b"start\n::add-mask::".to_vec();
+    input.extend_from_slice(&value);
+    input.extend_from_slice(b"\nthen ");
+    input.extend_from_slice(&value);
+    input.extend_from_slice(b"\n");
+    let expected = whole(&input);
+    assert_eq!(
+        expected,
+        b"start\n::add-mask::[REDACTED:add-mask]\nthen [REDACTED:known-secret]\n"
+    );
+    for step in [8192, 65_536] {
+        let cuts: Vec<usize> = (step..input.len()).step_by(step).collect();
+        let idle = vec![true; cuts.len() + 1];
+        let (got, _) = stream(&input, &cuts, &idle);
+        assert!(got == expected, "{step}-byte chunks");
+    }
+}
+
 #[test]
 fn composite_rule_primary_is_masked_without_its_partner() {
     // `aws-secret-key-paired` needs an access key id within 4 lines to be *reported*; a

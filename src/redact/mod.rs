@@ -21,6 +21,7 @@
 
 mod cli;
 mod core;
+mod gha;
 mod known;
 mod mask;
 mod plan;

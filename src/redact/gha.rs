@@ -158,6 +158,28 @@ fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Escapes `value` as command data, as the toolkit does (`%` first, then CR and LF).
+pub(crate) fn escape(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 8);
+    for &b in value {
+        match b {
+            b'%' => out.extend_from_slice(b"%25"),
+            b'\r' => out.extend_from_slice(b"%0D"),
+            b'\n' => out.extend_from_slice(b"%0A"),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// The line that registers `value` with the runner: `::add-mask::ESCAPED\n`.
+pub(crate) fn add_mask_line(value: &[u8]) -> Vec<u8> {
+    let mut line = b"::add-mask::".to_vec();
+    line.extend_from_slice(&escape(value));
+    line.push(b'\n');
+    line
+}
+
 /// Finds the places where a command that matters to masking may be: `::add-mask`,
 /// `##[add-mask`, `::stop-commands` and `##[stop-commands`, case ignored.
 pub(crate) fn finder() -> &'static AhoCorasick {
@@ -237,6 +259,14 @@ mod tests {
         // Case-sensitive, and `%3B` only in the legacy form.
         assert_eq!(unescape(b"a%0ab%3B", false), b"a%0ab%3B");
         assert_eq!(unescape(b"a%3Bb%5Dc%25", true), b"a;b]c%");
+    }
+
+    #[test]
+    fn escape_round_trips() {
+        for v in [&b"plain"[..], b"a%b\nc\rd", b"%0A%25", b"100%\r\n"] {
+            assert_eq!(unescape(&escape(v), false), v);
+        }
+        assert_eq!(add_mask_line(b"a%b\nc"), b"::add-mask::a%25b%0Ac\n");
     }
 
     #[test]

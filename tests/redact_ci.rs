@@ -501,3 +501,35 @@ fn github_credentials_are_masked_by_default() {
     );
     assert_eq!(out, input);
 }
+
+#[test]
+fn run_merge_keeps_the_true_order() {
+    let token = util::ghp(18);
+    let script = r#"
+        for i in 1 2 3 4 5 6 7 8; do
+            echo "out $i"
+            echo "err $i $T" >&2
+        done
+        printf 'last without newline' >&2"#;
+    let out = shush()
+        .args(["run", "-q", "--merge", "--", "sh", "-c", script])
+        .env("T", &token)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut want = String::new();
+    for i in 1..=8 {
+        want.push_str(&format!("out {i}\nerr {i} [REDACTED:github-pat]\n"));
+    }
+    want.push_str("last without newline");
+    assert_eq!(s(&out.stdout), want);
+    assert_eq!(s(&out.stderr), "");
+    // Without --merge the streams stay apart.
+    let out = shush()
+        .args(["run", "-q", "--", "sh", "-c", script])
+        .env("T", &token)
+        .output()
+        .unwrap();
+    assert!(!s(&out.stdout).contains("err"));
+    assert!(s(&out.stderr).starts_with("err 1 [REDACTED:github-pat]\n"));
+}

@@ -105,6 +105,11 @@ pub struct RunArgs {
     /// Output.
     #[command(flatten)]
     pub output: RedactOutputArgs,
+    /// Give the command one pipe for its standard output and standard error (as `2>&1`
+    /// does), redacted as one stream to standard output: lines keep the order in which the
+    /// command wrote them.
+    #[arg(long)]
+    pub merge: bool,
     /// The command and its arguments.
     #[arg(
         value_name = "CMD",

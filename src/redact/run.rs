@@ -1,6 +1,7 @@
 //! `shush run [--] CMD ARGS…`: runs a command with its standard output and standard error
-//! each redacted and kept separate, standard input passed through, signals forwarded, and
-//! the command's exit status returned as shush's own.
+//! each redacted and kept separate (or, with `--merge`, one pipe for both, redacted as one
+//! stream to standard output, in the order the command wrote), standard input passed
+//! through, signals forwarded, and the command's exit status returned as shush's own.
 //!
 //! Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT are caught (shush stays alive to redact
 //! what the command still prints) and forwarded. When shush's standard input is not a
@@ -243,15 +244,31 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
 
 type ChildResult = std::result::Result<(std::process::ExitStatus, [StreamEnd; 2]), u8>;
 
-/// The command to run: standard input inherited, standard output and standard error piped;
-/// its own process group when not on a terminal.
+/// The command to run: standard input inherited, standard output (and standard error, or
+/// with `--merge` the same pipe) piped; its own process group when not on a terminal.
 fn command(args: &RunArgs, tty: bool) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(&args.command[0]);
     cmd.args(&args.command[1..])
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(if args.merge {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .kill_on_drop(false);
+    if args.merge {
+        // SAFETY: runs in the child between fork and exec, after its standard output was set
+        // to the pipe; dup2(2) is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::dup2(1, 2) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     if !tty {
         cmd.process_group(0);
     }
@@ -314,7 +331,8 @@ async fn run_child(
         sinks: &sinks,
         report: &report,
     };
-    let out_fut = pump(&ctx, stdout, Stream::Stdout, &mut r_out, "stdout");
+    let out_name = if args.merge { "merged" } else { "stdout" };
+    let out_fut = pump(&ctx, stdout, Stream::Stdout, &mut r_out, out_name);
     let err_fut = pump(&ctx, stderr, Stream::Stderr, &mut r_err, "stderr");
     let wait_fut = async {
         loop {

@@ -1,10 +1,12 @@
 //! Arguments of `shush redact` and `shush run`, the setup they share (rules, known secrets,
 //! report) and `shush redact` itself. Errors here are `anyhow` (the binary's edge).
 
+use super::ci::Ci;
 use super::core::{Origin, Redaction, Stats};
 use super::known::{KnownRegistry, KnownValue};
 use super::mask::{MaskStyle, Masker};
 use super::plan::Plan;
+use super::register::{RegisterMasks, Stream, Targets, registration_values};
 use crate::cli::RuleArgs;
 use crate::engine::Engine;
 use anyhow::{Context, Result};
@@ -43,6 +45,17 @@ pub struct SecretArgs {
     /// Do not honour GitHub Actions `::add-mask::VALUE` lines in the stream.
     #[arg(long)]
     pub no_add_mask: bool,
+    /// Where to register masks with the GitHub Actions runner (the values of `::add-mask::`
+    /// lines, which shush masks, and known secrets at start): `auto` under
+    /// `GITHUB_ACTIONS=true` on a stream proven to be the runner's own pipe.
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = RegisterMasks::Auto)]
+    pub register_masks: RegisterMasks,
+    /// Do not mask the CI's own credentials found in the environment (GitHub Actions:
+    /// `GITHUB_TOKEN`, `ACTIONS_RUNTIME_TOKEN`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`; GitLab CI:
+    /// `CI_JOB_TOKEN`, `CI_REGISTRY_PASSWORD`, `CI_DEPENDENCY_PROXY_PASSWORD`,
+    /// `CI_DEPLOY_PASSWORD`, `CI_JOB_JWT*`, the token in `CI_REPOSITORY_URL`).
+    #[arg(long)]
+    pub no_ci_secrets: bool,
 }
 
 /// Output settings shared by `redact` and `run`.
@@ -92,6 +105,11 @@ pub struct RunArgs {
     /// Output.
     #[command(flatten)]
     pub output: RedactOutputArgs,
+    /// Give the command one pipe for its standard output and standard error (as `2>&1`
+    /// does), redacted as one stream to standard output: lines keep the order in which the
+    /// command wrote them.
+    #[arg(long)]
+    pub merge: bool,
     /// The command and its arguments.
     #[arg(
         value_name = "CMD",
@@ -113,6 +131,10 @@ pub(crate) struct Setup {
     pub add_mask: bool,
     pub report: Option<ReportSink>,
     pub warnings: Vec<String>,
+    /// The streams masks are registered on with the GitHub Actions runner.
+    pub targets: Targets,
+    /// Known secrets to register with the runner at start.
+    pub startup: Vec<Vec<u8>>,
 }
 
 impl Setup {
@@ -132,13 +154,25 @@ impl Setup {
         };
         let engine = crate::app::load_engine(&rule_args, Path::new("."), output.quiet)?;
         let plan = Plan::new(&engine);
+        let ci = Ci::detect();
+        let targets = Targets::resolve(secrets.register_masks, ci.github)?;
         let mut warnings = Vec::new();
-        let values = known_values(secrets, &mut warnings)?;
+        let values = known_values(secrets, ci, &mut warnings)?;
         let report = match &output.report {
             Some(p) => Some(ReportSink::create(p)?),
             None => None,
         };
+        let mut startup: Vec<Vec<u8>> = Vec::new();
+        for v in &values {
+            for r in registration_values(v.value()) {
+                if !startup.contains(&r) {
+                    startup.push(r);
+                }
+            }
+        }
         Ok(Setup {
+            targets,
+            startup,
             engine,
             plan,
             registry: Arc::new(KnownRegistry::new(values)),
@@ -155,6 +189,7 @@ impl Setup {
 /// or too-short ones.
 pub(crate) fn known_values(
     args: &SecretArgs,
+    ci: Ci,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<KnownValue>> {
     let mut values: Vec<KnownValue> = Vec::new();
@@ -222,6 +257,9 @@ pub(crate) fn known_values(
                 warnings,
             );
         }
+    }
+    if !args.no_ci_secrets {
+        values.extend(super::ci::credentials(ci, &names, warnings));
     }
     Ok(values)
 }
@@ -333,9 +371,45 @@ pub(crate) fn summary(stats: &[&Stats]) -> String {
     line
 }
 
+/// Registers the known secrets with the GitHub Actions runner at start, on the stream the
+/// targets pick for output written to `own`. Returns a warning when that is not possible.
+pub(crate) fn register_at_start(setup: &Setup, own: Stream) -> Option<String> {
+    if setup.startup.is_empty() {
+        return None;
+    }
+    let Some(stream) = setup.targets.pick(own) else {
+        let note = setup.targets.note.as_deref()?;
+        return Some(unregistered(setup.startup.len(), "known secret", note));
+    };
+    // A line of its own, whatever was written to the stream before shush started.
+    let mut buf = b"\n".to_vec();
+    buf.extend(super::register::lines(&setup.startup));
+    let res = match stream {
+        Stream::Stdout => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(&buf).and_then(|()| o.flush())
+        }
+        Stream::Stderr => std::io::stderr().write_all(&buf),
+    };
+    res.err()
+        .map(|e| format!("registering known secrets with the GitHub Actions runner: {e}"))
+}
+
+/// The warning for `n` values that could not be registered with the runner.
+pub(crate) fn unregistered(n: usize, what: &str, note: &str) -> String {
+    format!(
+        "{n} {what}{} not registered with the GitHub Actions runner ({note}); if one of \
+         shush's streams leads to the runner, say which with --register-masks",
+        if n == 1 { "" } else { "s" }
+    )
+}
+
 /// `shush redact`: standard input to standard output.
 pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
     let mut setup = Setup::new(&args.rules, &args.secrets, &args.output)?;
+    if let Some(w) = register_at_start(&setup, Stream::Stdout) {
+        setup.warnings.push(w);
+    }
     if !args.output.quiet {
         for w in &setup.warnings {
             eprintln!("shush: warning: {w}");
@@ -369,6 +443,12 @@ pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
     if !args.output.quiet {
         for w in &outcome.warnings {
             eprintln!("shush: warning: {w}");
+        }
+        if let (n @ 1.., Some(note)) = (outcome.unregistered, &setup.targets.note) {
+            eprintln!(
+                "shush: warning: {}",
+                unregistered(n, "add-mask value", note)
+            );
         }
     }
     if let Some(e) = &outcome.error {

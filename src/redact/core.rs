@@ -22,7 +22,8 @@
 //! The set of masks is a function of the input alone, and no byte leaves before every mask
 //! that could cover it is known, so the output is the same however the input is chunked.
 
-use super::known::{KnownRegistry, KnownSet, KnownValue, add_mask_value};
+use super::gha;
+use super::known::{KnownRegistry, KnownSet, KnownValue};
 use super::mask::Masker;
 use super::plan::{Plan, start_state};
 use crate::engine::{Encoding, Engine, InputMeta, Match, ScanState};
@@ -64,6 +65,9 @@ pub struct RedactOptions {
     pub events: bool,
     /// Honour GitHub Actions `::add-mask::VALUE` lines.
     pub add_mask: bool,
+    /// Keep the value of every add-mask command the runner would act on, for
+    /// [`Redactor::take_registrations`] (to forward them to the runner).
+    pub registrations: bool,
 }
 
 impl RedactOptions {
@@ -73,6 +77,7 @@ impl RedactOptions {
             masker,
             events: false,
             add_mask: true,
+            registrations: false,
         }
     }
 }
@@ -131,7 +136,8 @@ pub struct Stats {
 struct Span {
     start: u64,
     end: u64,
-    /// Rank key: lower wins the label of a merged group.
+    /// Rank key: lower wins the label of a merged group: rules (specific before generic),
+    /// then an add-mask command's own value, then known values.
     rank: (u8, u8, usize),
     label: String,
     origin: Origin,
@@ -208,6 +214,11 @@ pub struct Redactor<'e> {
     scratch: Vec<Match>,
     hits: Vec<(usize, usize, usize)>,
     events: Vec<Redaction>,
+    /// Add-mask values to forward, by the input position of their command line, until the
+    /// output reaches it.
+    pending: Vec<(u64, Vec<u8>)>,
+    /// Add-mask values to forward, by their offset in the caller's output buffer.
+    registrations: Vec<(usize, Vec<u8>)>,
     warnings: Vec<String>,
     stats: Stats,
     line: u64,
@@ -230,7 +241,18 @@ impl std::fmt::Debug for Redactor<'_> {
 impl<'e> Redactor<'e> {
     /// A redactor over `engine`'s rules; `plan` must come from the same engine.
     pub fn new(engine: &'e Engine, plan: &'e Plan, opts: RedactOptions) -> Self {
-        let mut st = engine.new_state();
+        Self::with_state(engine, plan, opts, engine.new_state())
+    }
+
+    /// A redactor for a new input that reuses `st`, a scan state of the same engine (from
+    /// [`Engine::new_state`] or an earlier redactor's [`Redactor::into_state`]): the regex
+    /// caches it has built carry over, so many short inputs do not each pay for them.
+    pub fn with_state(
+        engine: &'e Engine,
+        plan: &'e Plan,
+        opts: RedactOptions,
+        mut st: ScanState,
+    ) -> Self {
         st.open_gates(true);
         let watched: Vec<usize> = plan.multi.iter().map(|m| m.rule).collect();
         st.watch_anchors(&watched);
@@ -259,6 +281,8 @@ impl<'e> Redactor<'e> {
             scratch: Vec::new(),
             hits: Vec::new(),
             events: Vec::new(),
+            pending: Vec::new(),
+            registrations: Vec::new(),
             warnings: Vec::new(),
             stats: Stats::default(),
             line: 1,
@@ -266,6 +290,11 @@ impl<'e> Redactor<'e> {
             failed: false,
             finished: false,
         }
+    }
+
+    /// Gives back the engine scan state, to be reused by [`Redactor::with_state`].
+    pub fn into_state(self) -> ScanState {
+        self.st
     }
 
     /// Masks the values of `registry` too (and registers `::add-mask::` values there).
@@ -313,6 +342,30 @@ impl<'e> Redactor<'e> {
     /// [`RedactOptions::events`] is set).
     pub fn take_events(&mut self) -> Vec<Redaction> {
         std::mem::take(&mut self.events)
+    }
+
+    /// Takes the values (unescaped) of the add-mask commands the runner would have acted on
+    /// that were written since the last call, each with the offset in the output buffer
+    /// where its command (`::` or `##[`) starts, in order (only recorded when
+    /// [`RedactOptions::registrations`] is set). The commands are masked in the output, so
+    /// the runner never sees them: whoever drives the redactor registers the values, at
+    /// those offsets when the output goes to the runner (a `::stop-commands::` earlier in the
+    /// same output must come first, a later one after).
+    pub fn take_registrations(&mut self) -> Vec<(usize, Vec<u8>)> {
+        std::mem::take(&mut self.registrations)
+    }
+
+    /// Gives the pending registrations whose command line starts before `upto` the output
+    /// offset `at` (plus, for raw bytes copied from `from` on, the distance from it).
+    fn place(&mut self, upto: u64, from: Option<u64>, out_len: usize) {
+        while let Some((p, _)) = self.pending.first() {
+            if *p >= upto {
+                break;
+            }
+            let at = out_len + from.map_or(0, |f| p.saturating_sub(f) as usize);
+            let (_, value) = self.pending.remove(0);
+            self.registrations.push((at, value));
+        }
     }
 
     /// Takes warnings (e.g. an `::add-mask::` value too short to mask).
@@ -383,6 +436,7 @@ impl<'e> Redactor<'e> {
         self.refresh_known();
         self.track();
         let r = self.advance(true, out);
+        self.place(u64::MAX, None, out.len());
         self.finished = true;
         r
     }
@@ -714,8 +768,10 @@ impl<'e> Redactor<'e> {
                 }
             }
             if len > self.scanned + self.h {
-                let c = len - self.h;
-                self.scan_to(c, len, false)?;
+                let c = self.unfinished_command(len - self.h);
+                if c > self.scanned {
+                    self.scan_to(c, len, false)?;
+                }
             }
         }
         let mut e = self.scanned;
@@ -736,6 +792,22 @@ impl<'e> Redactor<'e> {
         }
         self.trim();
         Ok(())
+    }
+
+    /// `c`, or the start of an add-mask command before it on a line that has not ended: its
+    /// value is known only at the end of the line, so a long line is not cut past it (it
+    /// is held instead, up to [`HARD_HOLD`]).
+    fn unfinished_command(&self, c: u64) -> u64 {
+        if !self.opts.add_mask {
+            return c;
+        }
+        let from = self.idx(self.scanned.max(self.base));
+        let tail = &self.buf[from..];
+        let open = memchr::memrchr2(b'\n', b'\r', tail).map_or(0, |j| j + 1);
+        gha::finder()
+            .find_iter(&tail[open..])
+            .find(|m| m.pattern().as_usize() < 2)
+            .map_or(c, |m| c.min(self.base + (from + open + m.start()) as u64))
     }
 
     /// The earliest byte an open or undecided multi-line candidate may still mask.
@@ -846,7 +918,7 @@ impl<'e> Redactor<'e> {
         // Known values and add-mask lines: single-line, searched in [scanned, c).
         let from = self.scanned.max(self.base);
         if self.opts.add_mask && c > from {
-            self.add_mask_lines(from, c, hay_end, eof)?;
+            self.workflow_commands(from, c, hay_end, eof)?;
         }
         if !self.known.is_empty() && hay_end > from {
             let mut hits = std::mem::take(&mut self.hits);
@@ -863,7 +935,7 @@ impl<'e> Redactor<'e> {
                 self.add_mask(Span {
                     start: s,
                     end: e,
-                    rank: (3, 0, v),
+                    rank: (3, 1, v),
                     label: "known-secret".into(),
                     origin: Origin::Known(source),
                     secret,
@@ -881,70 +953,175 @@ impl<'e> Redactor<'e> {
         Ok(())
     }
 
-    fn add_mask_lines(
+    /// Workflow commands on the lines that start in `[from, c)`: `::add-mask::` values are
+    /// masked in their line and, as known values, from that line on; `::stop-commands::`
+    /// and its resume token are followed, because a value the runner would not register
+    /// then (it ignores commands) must not be forwarded to it either.
+    fn workflow_commands(
         &mut self,
         from: u64,
         c: u64,
         hay_end: u64,
         eof: bool,
     ) -> Result<(), RedactError> {
-        let (a, b) = (self.idx(from), self.idx(hay_end));
-        let finder = memchr::memmem::Finder::new(b"::add-mask::");
-        let mut found: Vec<(u64, u64, u64)> = Vec::new();
-        for i in finder.find_iter(&self.buf[a..b]) {
-            let pos = a + i;
-            if pos >= self.idx(c) {
+        let (a, b, ci) = (self.idx(from), self.idx(hay_end), self.idx(c));
+        // Lines holding a command that matters to masking (a line as the runner splits them).
+        let mut lines: Vec<(usize, usize)> = Vec::new();
+        let mut at = a;
+        let hay = &self.buf[..b];
+        while let Some(m) = gha::finder().find(aho_corasick::Input::new(hay).span(at..b)) {
+            let pos = m.start();
+            if pos >= ci {
                 break;
             }
-            let ls = memchr::memrchr(b'\n', &self.buf[a..pos]).map_or(a, |j| a + j + 1);
-            let le = match memchr::memchr(b'\n', &self.buf[pos..b]) {
-                Some(j) => pos + j,
-                None if eof => b,
-                None => continue,
-            };
-            if let Some(r) = add_mask_value(&self.buf[ls..le]) {
-                let vs = self.base + (ls + r.start) as u64;
-                let ve = self.base + (ls + r.end) as u64;
-                let line_start = self.base + ls as u64;
-                if !found.iter().any(|f| f.0 == vs) {
-                    found.push((vs, ve, line_start));
-                }
+            let ls = memchr::memrchr2(b'\n', b'\r', &hay[..pos]).map_or(0, |j| j + 1);
+            match memchr::memchr2(b'\n', b'\r', &hay[pos..]) {
+                Some(j) => lines.push((ls, pos + j)),
+                None if eof => lines.push((ls, b)),
+                None => {}
             }
+            at = lines.last().map_or(pos + 1, |l| l.1.max(pos + 1));
         }
-        for (vs, ve, line_start) in found {
-            let value = self.buf[self.idx(vs)..self.idx(ve)].to_vec();
-            match KnownValue::new("add-mask", &value) {
-                Ok(kv) => {
-                    let (set, version) = match &self.registry {
-                        Some(reg) => reg.add(kv),
-                        None => {
-                            let reg = Arc::new(KnownRegistry::new(self.known.values().to_vec()));
-                            let r = reg.add(kv);
-                            self.registry = Some(reg);
-                            r
-                        }
-                    };
-                    let n = self.known_from.len();
-                    self.install_known(set, version, self.scanned);
-                    for f in self.known_from.iter_mut().skip(n) {
-                        *f = line_start;
-                    }
-                }
-                Err(w) => self.warnings.push(w),
+        let mut prev = a;
+        for (ls, le) in lines {
+            if ls >= prev {
+                self.resume_between(prev, ls, b, eof);
             }
-            // The value is masked in the command line itself, whatever its length.
-            self.add_mask(Span {
-                start: vs,
-                end: ve,
-                rank: (3, 0, usize::MAX),
-                label: "add-mask".into(),
-                origin: Origin::Known("add-mask".into()),
-                secret: value,
-                decoded: Vec::new(),
-                written: false,
-            })?;
+            self.command_line(ls, le)?;
+            prev = prev.max(le);
+        }
+        if prev < ci {
+            self.resume_between(prev, ci, b, eof);
         }
         Ok(())
+    }
+
+    /// While commands are stopped, looks for the resume token on the whole lines that start
+    /// in `[x, y)` (buffer indices; lines end before `b`, or at it at the end of input).
+    fn resume_between(&mut self, x: usize, y: usize, b: usize, eof: bool) {
+        let Some(token) = self.stop_token() else {
+            return;
+        };
+        let mut ls = if x == 0 || gha::is_line_end(self.buf[x - 1]) {
+            x
+        } else {
+            match memchr::memchr2(b'\n', b'\r', &self.buf[x..y]) {
+                Some(j) => x + j + 1,
+                None => return,
+            }
+        };
+        while ls < y {
+            let le = match memchr::memchr2(b'\n', b'\r', &self.buf[ls..b]) {
+                Some(j) => ls + j,
+                None if eof => b,
+                None => return,
+            };
+            let line = &self.buf[ls..le];
+            if gha::commands(line)
+                .iter()
+                .any(|cmd| gha::is_named(line, cmd, &token))
+            {
+                self.registry().set_stop_token(None);
+                return;
+            }
+            ls = le + 1;
+        }
+    }
+
+    /// The commands of the line `[ls, le)` (buffer indices).
+    fn command_line(&mut self, ls: usize, le: usize) -> Result<(), RedactError> {
+        let line = self.buf[ls..le].to_vec();
+        for cmd in gha::commands(&line) {
+            let stopped = self.stop_token();
+            if let Some(token) = &stopped {
+                if gha::is_named(&line, &cmd, token) {
+                    self.registry().set_stop_token(None);
+                    continue;
+                }
+            }
+            if gha::is_named(&line, &cmd, gha::ADD_MASK) {
+                self.add_mask_command(ls, &line, &cmd, stopped.is_none())?;
+            } else if stopped.is_none() && gha::is_named(&line, &cmd, gha::STOP_COMMANDS) {
+                let token = gha::unescape(&line[cmd.data.clone()], cmd.legacy);
+                if !token.is_empty() {
+                    self.registry().set_stop_token(Some(token));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One add-mask command of the line starting at buffer index `ls`: its data is masked
+    /// in the line whatever its length; its value (unescaped as the runner does) and, when
+    /// they differ, the escaped text become known values from this line on; and it is
+    /// queued for the runner unless commands are stopped.
+    fn add_mask_command(
+        &mut self,
+        ls: usize,
+        line: &[u8],
+        cmd: &gha::Command,
+        forward: bool,
+    ) -> Result<(), RedactError> {
+        let data = &line[cmd.data.clone()];
+        let trimmed = data.trim_ascii_end();
+        if trimmed.trim_ascii_start().is_empty() {
+            return Ok(());
+        }
+        let value = gha::unescape(data, cmd.legacy);
+        let line_start = self.base + ls as u64;
+        match KnownValue::new("add-mask", &value) {
+            Ok(kv) => {
+                self.learn(kv, line_start);
+                let escaped = trimmed.trim_ascii_start();
+                if escaped != value.trim_ascii() {
+                    if let Ok(kv) = KnownValue::new("add-mask", escaped) {
+                        self.learn(kv, line_start);
+                    }
+                }
+            }
+            Err(w) => self.warnings.push(w),
+        }
+        if forward && self.opts.registrations {
+            // Where the command starts (`::` or `##[`): nothing from there on has been
+            // released, whatever the chunking (see `idle_floor`).
+            let prefix = if cmd.legacy { 3 } else { 2 };
+            let p = line_start + (cmd.name.start - prefix) as u64;
+            let at = self.pending.partition_point(|(q, _)| *q <= p);
+            self.pending.insert(at, (p, value));
+        }
+        let vs = line_start + cmd.data.start as u64;
+        self.add_mask(Span {
+            start: vs,
+            end: vs + trimmed.len() as u64,
+            rank: (3, 0, usize::MAX),
+            label: "add-mask".into(),
+            origin: Origin::Known("add-mask".into()),
+            secret: trimmed.to_vec(),
+            decoded: Vec::new(),
+            written: false,
+        })
+    }
+
+    /// The token of the `::stop-commands::` in effect (commands are stopped), if any.
+    fn stop_token(&self) -> Option<Vec<u8>> {
+        self.registry.as_ref()?.stop_token()
+    }
+
+    /// The shared registry, created (with the values known so far) on first use.
+    fn registry(&mut self) -> &Arc<KnownRegistry> {
+        let known = &self.known;
+        self.registry
+            .get_or_insert_with(|| Arc::new(KnownRegistry::new(known.values().to_vec())))
+    }
+
+    /// Adds a known value that applies from `from` on.
+    fn learn(&mut self, kv: KnownValue, from: u64) {
+        let (set, version) = self.registry().add(kv);
+        let n = self.known_from.len();
+        self.install_known(set, version, self.scanned);
+        for f in self.known_from.iter_mut().skip(n) {
+            *f = from;
+        }
     }
 
     fn add_mask(&mut self, span: Span) -> Result<(), RedactError> {
@@ -1040,6 +1217,7 @@ impl<'e> Redactor<'e> {
             }
             let gend = ge.min(e);
             if !written && gs >= self.done {
+                self.place(ge, None, out.len());
                 self.write_mask(best, gs, ge, out);
             }
             for (i, m) in self.masks.iter().enumerate() {
@@ -1077,10 +1255,13 @@ impl<'e> Redactor<'e> {
         self.written = written;
         let _ = used;
         self.done = done;
+        // Command lines inside a block written earlier go out now.
+        self.place(done, None, out.len());
         Ok(())
     }
 
     fn write_raw(&mut self, from: u64, to: u64, out: &mut Vec<u8>) {
+        self.place(to, Some(from), out.len());
         let bytes = &self.buf[self.idx(from)..self.idx(to)];
         out.extend_from_slice(bytes);
         self.stats.bytes_out += bytes.len() as u64;
@@ -1207,18 +1388,16 @@ impl<'e> Redactor<'e> {
             }
             f = f.min(len - self.known.partial_suffix(tail) as u64);
         }
-        // An `::add-mask::` command (or the start of one) on the partial line.
+        // An add-mask command (or the start of one) on the partial line: its value is only
+        // known once the line ends.
         if self.opts.add_mask {
-            let cmd: &[u8] = b"::add-mask::";
-            if let Some(i) = memchr::memmem::find(tail, cmd) {
-                f = f.min(t0 + i as u64);
+            let add_mask = gha::finder()
+                .find_iter(tail)
+                .find(|m| m.pattern().as_usize() < 2);
+            if let Some(m) = add_mask {
+                f = f.min(t0 + m.start() as u64);
             }
-            for k in (1..cmd.len()).rev() {
-                if tail.len() >= k && tail[tail.len() - k..] == cmd[..k] {
-                    f = f.min(len - k as u64);
-                    break;
-                }
-            }
+            f = f.min(len - gha::partial_command(tail) as u64);
         }
         // Rules: a secret not decided yet starts at or after `scanned`; where each rule
         // could still have one, from its anchors present in the tail and those that may
@@ -1234,12 +1413,13 @@ impl<'e> Redactor<'e> {
                 }
             }
         }
+        let debug = std::env::var_os("SHUSH_DEBUG_IDLE").is_some();
         for (r, rp) in plan.rules.iter().enumerate() {
             if self.engine.rule(r).regex.is_none() {
                 continue;
             }
             let fl = rule_floor(plan, rp, &hits[r], tail);
-            if std::env::var_os("SHUSH_DEBUG_IDLE").is_some() && fl < tail.len() {
+            if debug && fl < tail.len() {
                 eprintln!("idle floor {} by {}", fl, self.engine.rule(r).id);
             }
             f = f.min(s0 + fl as u64);
@@ -1256,19 +1436,7 @@ fn rule_floor(plan: &Plan, rp: &super::plan::RulePlan, hits: &[usize], tail: &[u
         let set = &plan.alphabets[alpha];
         tail[..upto].iter().rposition(|&b| !set.contains(b))
     };
-    // The longest suffix of the tail that is a proper prefix of one of `lits`.
-    let partial = |lits: &[Vec<u8>]| -> usize {
-        let mut k = 0;
-        for a in lits {
-            for kk in (k + 1..a.len().min(n + 1)).rev() {
-                if tail[n - kk..].eq_ignore_ascii_case(&a[..kk]) {
-                    k = kk;
-                    break;
-                }
-            }
-        }
-        k
-    };
+    let partial = |lits: &[Vec<u8>]| partial_prefix_ci(tail, lits);
     if rp.anchors.is_empty() {
         let b = &rp.branches[0];
         let lo = last_non_alpha(b.alphabet, n).map_or(0, |i| i + 1);
@@ -1307,6 +1475,31 @@ fn rule_floor(plan: &Plan, rp: &super::plan::RulePlan, hits: &[usize], tail: &[u
         best = best.min(fb);
     }
     best
+}
+
+/// The length of the longest suffix of `tail` that is a proper prefix of one of `lits`,
+/// ASCII case ignored. Such a suffix starts with its literal's first byte, so only those
+/// positions are tried, leftmost (longest) first.
+fn partial_prefix_ci(tail: &[u8], lits: &[Vec<u8>]) -> usize {
+    let n = tail.len();
+    let mut k = 0;
+    for a in lits {
+        let Some(&first) = a.first() else { continue };
+        let longest = (a.len() - 1).min(n);
+        if longest <= k {
+            continue;
+        }
+        let from = n - longest;
+        let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+        for i in memchr::memchr2_iter(lo, up, &tail[from..n - k]) {
+            let kk = longest - i;
+            if tail[n - kk..].eq_ignore_ascii_case(&a[..kk]) {
+                k = kk;
+                break;
+            }
+        }
+    }
+    k
 }
 
 enum Run {
@@ -1355,4 +1548,50 @@ pub fn redact_all(
     r.push(input, &mut out)?;
     r.finish(&mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_prefix_equals_the_naive_search() {
+        let naive = |tail: &[u8], lits: &[Vec<u8>]| -> usize {
+            let n = tail.len();
+            let mut k = 0;
+            for a in lits {
+                for kk in (k + 1..a.len().min(n + 1)).rev() {
+                    if tail[n - kk..].eq_ignore_ascii_case(&a[..kk]) {
+                        k = kk;
+                        break;
+                    }
+                }
+            }
+            k
+        };
+        let lits: Vec<Vec<u8>> = vec![
+            b"password".to_vec(),
+            b"pass".to_vec(),
+            b"ghp_".to_vec(),
+            b"".to_vec(),
+            b"aaa".to_vec(),
+        ];
+        let tails: [&[u8]; 9] = [
+            b"",
+            b"p",
+            b"Enter PASS",
+            b"Enter Password",
+            b"token ghp",
+            b"xx gh",
+            b"aaaa",
+            b"aa",
+            b"password: ",
+        ];
+        for tail in tails {
+            for i in 0..lits.len() {
+                let some = &lits[i..];
+                assert_eq!(partial_prefix_ci(tail, some), naive(tail, some), "{tail:?}");
+            }
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! inside a longer blob such as `Authorization: Basic …` is caught), URL-encoding,
 //! JSON string escaping and hex.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex};
 /// Values shorter than this (in bytes) are refused: masking them would mask ordinary text
 /// all over the log, and where the masks fall would give the value away.
 pub const MIN_KNOWN_LEN: usize = 6;
+
+/// Total bytes of search strings above which they are not compiled into a DFA.
+const DFA_BYTES: usize = 16 << 10;
 
 /// One known value and where it came from (never the value itself).
 #[derive(Clone)]
@@ -35,11 +38,7 @@ impl KnownValue {
     /// value is too short to mask safely, or empty.
     pub fn new(source: impl Into<String>, value: &[u8]) -> Result<Self, String> {
         let source = source.into();
-        let longest_line = value
-            .split(|&b| b == b'\n')
-            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).len())
-            .max()
-            .unwrap_or(0);
+        let longest_line = lines(value).map(<[u8]>::len).max().unwrap_or(0);
         if value.is_empty() {
             return Err(format!("not masking {source}: the value is empty"));
         }
@@ -62,15 +61,25 @@ impl KnownValue {
     }
 }
 
-/// The strings to search for a value: its lines verbatim, and the encodings of the whole
-/// value. Every string is at least [`MIN_KNOWN_LEN`] bytes.
+/// The lines of `value` as a log shows them (split at `\n` and `\r`), white space trimmed,
+/// empty ones left out.
+pub(crate) fn lines(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b'\n' || b == b'\r')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty())
+}
+
+/// The strings to search for a value: its lines verbatim (and trimmed), and the encodings
+/// of the whole value. Every string is at least [`MIN_KNOWN_LEN`] bytes.
 pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
-    // Verbatim, line by line (a multi-line value is printed line by line).
+    // Verbatim, line by line (a multi-line value is printed line by line; a log line may
+    // end at a carriage return, and indentation is not part of the secret).
     for line in value.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        out.push(line.to_vec());
+        out.push(line.strip_suffix(b"\r").unwrap_or(line).to_vec());
     }
+    out.extend(lines(value).map(<[u8]>::to_vec));
     out.push(value.to_vec());
     // Base64, both alphabets: the value alone (padded and not), with the newline `echo`
     // adds, and the characters that depend only on the value at each of the three byte
@@ -180,9 +189,16 @@ impl KnownSet {
                 owner.push(i as u32);
             }
         }
+        // The builder picks a DFA for up to 100 patterns whatever their length; it has a
+        // state per pattern byte, each as wide as the alphabet: fine for tokens, seconds and
+        // hundreds of MB for a certificate bundle registered with `::add-mask::`. Long
+        // patterns get the contiguous NFA (what the builder picks for many patterns anyway).
+        let total: usize = patterns.iter().map(Vec::len).sum();
+        let kind = (total > DFA_BYTES).then_some(AhoCorasickKind::ContiguousNFA);
         let ac = (!patterns.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
+                .kind(kind)
                 .build(&patterns)
                 .expect("literal patterns always compile")
         });
@@ -256,6 +272,9 @@ impl KnownSet {
 pub struct KnownRegistry {
     set: Mutex<Arc<KnownSet>>,
     version: AtomicU64,
+    /// The token of a `::stop-commands::` in effect in the streams (the runner ignores
+    /// commands until a line `::TOKEN::`).
+    stop_token: Mutex<Option<Vec<u8>>>,
 }
 
 impl KnownRegistry {
@@ -264,7 +283,21 @@ impl KnownRegistry {
         KnownRegistry {
             set: Mutex::new(Arc::new(KnownSet::new(values))),
             version: AtomicU64::new(1),
+            stop_token: Mutex::new(None),
         }
+    }
+
+    /// The token of the `::stop-commands::` in effect, if commands are stopped.
+    pub(crate) fn stop_token(&self) -> Option<Vec<u8>> {
+        self.stop_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records that commands are stopped until `token` (or resumed: `None`).
+    pub(crate) fn set_stop_token(&self, token: Option<Vec<u8>>) {
+        *self.stop_token.lock().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
     /// The current set and its version.
@@ -291,21 +324,20 @@ impl KnownRegistry {
     }
 }
 
-/// If `line` (without its line feed) is a GitHub Actions `::add-mask::VALUE` command, the
-/// value's range in it.
+/// If `line` is a GitHub Actions add-mask command as the runner reads it (`::add-mask::VALUE`
+/// after white space, the name in any case, or the legacy `##[add-mask]VALUE`), the range of
+/// its value, still escaped, trailing white space excluded. The line ends at its first `\r`
+/// or `\n`, as for the runner.
 pub fn add_mask_value(line: &[u8]) -> Option<std::ops::Range<usize>> {
-    const CMD: &[u8] = b"::add-mask::";
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let start = line.iter().position(|b| !b.is_ascii_whitespace())?;
-    if !line[start..].starts_with(CMD) {
-        return None;
-    }
-    let vs = start + CMD.len();
-    let mut ve = line.len();
-    while ve > vs && line[ve - 1].is_ascii_whitespace() {
-        ve -= 1;
-    }
-    (ve > vs).then_some(vs..ve)
+    let end = memchr::memchr2(b'\n', b'\r', line).unwrap_or(line.len());
+    let line = &line[..end];
+    super::gha::commands(line).into_iter().find_map(|c| {
+        if !super::gha::is_named(line, &c, super::gha::ADD_MASK) {
+            return None;
+        }
+        let value = line[c.data.clone()].trim_ascii_end();
+        (!value.trim_ascii_start().is_empty()).then_some(c.data.start..c.data.start + value.len())
+    })
 }
 
 #[cfg(test)]
@@ -350,6 +382,9 @@ mod tests {
         assert_eq!(add_mask_value(b"  ::add-mask::abc123  "), Some(14..20));
         assert_eq!(add_mask_value(b"echo ::add-mask::abc"), None);
         assert_eq!(add_mask_value(b"::add-mask::"), None);
+        assert_eq!(add_mask_value(b"::add-mask::   "), None);
+        assert_eq!(add_mask_value(b"::Add-Mask::abc123\rmore"), Some(12..18));
+        assert_eq!(add_mask_value(b"log ##[add-mask]abc123"), Some(16..22));
     }
 
     #[test]

@@ -19,12 +19,15 @@
 //! assert_eq!(out, b"token [REDACTED:github-pat]\nnext");
 //! ```
 
+mod ci;
 mod cli;
 mod core;
+mod gha;
 mod known;
 mod mask;
 mod plan;
 mod pump;
+mod register;
 pub mod run;
 
 pub use cli::{RedactArgs, RedactRuleArgs, RunArgs, SecretArgs, redact_cmd};
@@ -34,3 +37,4 @@ pub use core::{
 pub use known::{KnownRegistry, KnownSet, KnownValue, MIN_KNOWN_LEN, add_mask_value, forms};
 pub use mask::{MaskStyle, Masker};
 pub use plan::Plan;
+pub use register::RegisterMasks;

@@ -765,11 +765,19 @@ fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
 
 /// Offset of the first ASCII-case-insensitive occurrence of `needle` in `hay`.
 pub(crate) fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
+    let (&first, rest) = needle.split_first()?;
+    if needle.len() > hay.len() {
         return None;
     }
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
+    // Candidates are the positions of the first byte in either case (memchr), which keeps
+    // the idle release cheap however many rules have literals.
+    let starts = &hay[..=hay.len() - needle.len()];
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        starts,
+    )
+    .find(|&i| hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest))
 }
 
 /// `hir` with the long repetitions of its secret part (top-level children from `from` on)
@@ -814,6 +822,35 @@ fn relax(hir: &Hir) -> Hir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_ci_equals_the_naive_search() {
+        let naive = |hay: &[u8], needle: &[u8]| -> Option<usize> {
+            if needle.is_empty() || needle.len() > hay.len() {
+                return None;
+            }
+            hay.windows(needle.len())
+                .position(|w| w.eq_ignore_ascii_case(needle))
+        };
+        let hays: [&[u8]; 6] = [
+            b"",
+            b"p",
+            b"Enter PASSWORD: pass",
+            b"xpassword=1 Password",
+            b"-----BEGIN RSA",
+            b"\xffpAsS\x00pass",
+        ];
+        let needles: [&[u8]; 6] = [b"", b"p", b"pass", b"password", b"-----begin", b"S\x00P"];
+        for hay in hays {
+            for needle in needles {
+                assert_eq!(
+                    find_ci(hay, needle),
+                    naive(hay, needle),
+                    "{hay:?} {needle:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn builtin_leads() {

@@ -5,6 +5,7 @@
 
 use super::cli::Setup;
 use super::core::{RedactError, RedactOptions, Redactor, Stats};
+use super::register::Stream;
 use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -22,6 +23,8 @@ pub(crate) struct Outcome {
     /// Set when redaction failed: output stopped there (fail closed).
     pub error: Option<String>,
     pub broken_pipe: bool,
+    /// Add-mask values that no stream could register with the runner.
+    pub unregistered: usize,
 }
 
 /// What to do with one redactor call.
@@ -116,9 +119,11 @@ pub(crate) fn redact_stdio(
     let mut opts = RedactOptions::new(setup.masker.clone());
     opts.events = report.is_some();
     opts.add_mask = setup.add_mask;
+    opts.registrations = setup.targets.collecting();
     let engine = &setup.engine;
     let mut r = Redactor::new(engine, &setup.plan, opts).with_known(setup.registry.clone());
     let mut outcome = Outcome::default();
+    let mut last_out: Option<u8> = None;
     let mut out: Vec<u8> = Vec::with_capacity(BATCH + READ_SIZE);
     let mut input = vec![0u8; BATCH];
     let hold_ms = setup.hold.as_millis() as u64;
@@ -170,6 +175,10 @@ pub(crate) fn redact_stdio(
         if let Some(rep) = report {
             rep.write(engine, "stdout", &r.take_events())?;
         }
+        out = with_registrations(setup, &mut r, &mut outcome, out, last_out);
+        if let Some(&b) = out.last() {
+            last_out = Some(b);
+        }
         if let Err(e) = write_out(&mut stdout, &out) {
             if is_broken_pipe(&e) {
                 outcome.broken_pipe = true;
@@ -192,6 +201,38 @@ pub(crate) fn redact_stdio(
     outcome.warnings = r.take_warnings();
     outcome.stats = r.stats().clone();
     Ok(outcome)
+}
+
+/// `out`, with the add-mask values the redactor has just seen registered with the runner:
+/// on standard output, each before its command line, when standard output leads to the
+/// runner; else on standard error when that does (after a line feed: other processes write
+/// there too); else counted as not registered.
+fn with_registrations(
+    setup: &Setup,
+    r: &mut Redactor<'_>,
+    outcome: &mut Outcome,
+    out: Vec<u8>,
+    last_out: Option<u8>,
+) -> Vec<u8> {
+    let regs = r.take_registrations();
+    if regs.is_empty() {
+        return out;
+    }
+    match setup.targets.pick(Stream::Stdout) {
+        Some(Stream::Stdout) => super::register::interleave(&out, &regs, last_out),
+        Some(Stream::Stderr) => {
+            if let Err(e) = io::stderr().write_all(&super::register::interleave(&[], &regs, None)) {
+                outcome.warnings.push(format!(
+                    "registering masks with the GitHub Actions runner: {e}"
+                ));
+            }
+            out
+        }
+        None => {
+            outcome.unregistered += regs.len();
+            out
+        }
+    }
 }
 
 fn write_out(w: &mut std::fs::File, out: &[u8]) -> io::Result<()> {

@@ -1,6 +1,7 @@
 //! `shush run [--] CMD ARGS…`: runs a command with its standard output and standard error
-//! each redacted and kept separate, standard input passed through, signals forwarded, and
-//! the command's exit status returned as shush's own.
+//! each redacted and kept separate (or, with `--merge`, one pipe for both, redacted as one
+//! stream to standard output, in the order the command wrote), standard input passed
+//! through, signals forwarded, and the command's exit status returned as shush's own.
 //!
 //! Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT are caught (shush stays alive to redact
 //! what the command still prints) and forwarded. When shush's standard input is not a
@@ -9,9 +10,10 @@
 //! terminal the command shares shush's group (so it can read the terminal): the terminal
 //! already delivers Ctrl-C, Ctrl-\ and hangups to it, and only SIGTERM is forwarded.
 
-use super::cli::{RunArgs, Setup, summary};
+use super::cli::{ReportSink, RunArgs, Setup, register_at_start, summary, unregistered};
 use super::core::{RedactOptions, Redactor, Stats};
 use super::pump::{READ_SIZE, Step, guarded, is_broken_pipe};
+use super::register::Stream;
 use anyhow::{Context, Result};
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -54,11 +56,117 @@ struct StreamEnd {
     warnings: Vec<String>,
     error: Option<String>,
     broken_pipe: bool,
+    /// Add-mask values that no stream could register with the runner.
+    unregistered: usize,
+}
+
+/// One of shush's output streams, shared by the pumps that write to it (both, when
+/// standard output and standard error are the same pipe).
+struct Sink {
+    w: Box<dyn AsyncWrite + Unpin>,
+    /// The last byte written, if known: a registration must start a line.
+    last: Option<u8>,
+}
+
+impl Sink {
+    /// Writes `out` with the registrations `regs` inserted at their offsets.
+    async fn write(&mut self, out: &[u8], regs: &[(usize, Vec<u8>)]) -> std::io::Result<()> {
+        let joined;
+        let bytes = if regs.is_empty() {
+            out
+        } else {
+            joined = super::register::interleave(out, regs, self.last);
+            &joined
+        };
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.w.write_all(bytes).await?;
+        self.last = bytes.last().copied();
+        self.w.flush().await
+    }
+}
+
+/// Shush's standard output and standard error.
+struct Sinks {
+    out: tokio::sync::Mutex<Sink>,
+    /// `None` when standard error is the same pipe as standard output (`2>&1`).
+    err: Option<tokio::sync::Mutex<Sink>>,
+}
+
+impl Sinks {
+    /// `started`: the stream the known secrets were registered on at start (it is at the
+    /// start of a line).
+    fn new(same_pipe: bool, started: Option<Stream>) -> Sinks {
+        let last = |s: Stream| (started == Some(s)).then_some(b'\n');
+        Sinks {
+            out: tokio::sync::Mutex::new(Sink {
+                w: Box::new(tokio::io::stdout()),
+                last: last(Stream::Stdout),
+            }),
+            err: (!same_pipe).then(|| {
+                tokio::sync::Mutex::new(Sink {
+                    w: Box::new(tokio::io::stderr()),
+                    last: last(Stream::Stderr),
+                })
+            }),
+        }
+    }
+
+    fn get(&self, s: Stream) -> &tokio::sync::Mutex<Sink> {
+        match (s, &self.err) {
+            (Stream::Stderr, Some(err)) => err,
+            _ => &self.out,
+        }
+    }
+}
+
+/// What the pumps share.
+struct Ctx<'a> {
+    setup: &'a Setup,
+    sinks: &'a Sinks,
+    report: &'a RefCell<Option<ReportSink>>,
+}
+
+impl Ctx<'_> {
+    /// Writes `out` to `own` with the add-mask values the redactor has just seen registered
+    /// with the runner: on `own`, each before its command line, when it leads to the runner;
+    /// else on the other stream when that does.
+    async fn write(
+        &self,
+        own: Stream,
+        r: &mut Redactor<'_>,
+        out: &[u8],
+        end: &mut StreamEnd,
+    ) -> std::io::Result<()> {
+        let mut regs = r.take_registrations();
+        if !regs.is_empty() {
+            match self.setup.targets.pick(own) {
+                None => end.unregistered += std::mem::take(&mut regs).len(),
+                Some(t) if std::ptr::eq(self.sinks.get(t), self.sinks.get(own)) => {}
+                Some(t) => {
+                    // Another stream: its order with this one is not kept anyway.
+                    regs.iter_mut().for_each(|r| r.0 = 0);
+                    let res = self.sinks.get(t).lock().await.write(&[], &regs).await;
+                    if let Err(e) = res {
+                        end.warnings.push(format!(
+                            "registering masks with the GitHub Actions runner: {e}"
+                        ));
+                    }
+                    regs.clear();
+                }
+            }
+        }
+        self.sinks.get(own).lock().await.write(out, &regs).await
+    }
 }
 
 /// `shush run`.
 pub fn run_cmd(args: RunArgs) -> Result<u8> {
     let mut setup = Setup::new(&args.rules, &args.secrets, &args.output)?;
+    if let Some(w) = register_at_start(&setup, Stream::Stdout) {
+        setup.warnings.push(w);
+    }
     if !args.output.quiet {
         for w in &setup.warnings {
             eprintln!("shush: warning: {w}");
@@ -113,6 +221,13 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
             failed = true;
         }
     }
+    let lost: usize = ends.iter().map(|e| e.unregistered).sum();
+    if let (false, 1.., Some(note)) = (quiet, lost, &setup.targets.note) {
+        eprintln!(
+            "shush: warning: {}",
+            unregistered(lost, "add-mask value", note)
+        );
+    }
     if !quiet && !ends.iter().any(|e| e.broken_pipe) {
         eprintln!("{}", summary(&[&ends[0].stats, &ends[1].stats]));
     }
@@ -129,21 +244,44 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
 
 type ChildResult = std::result::Result<(std::process::ExitStatus, [StreamEnd; 2]), u8>;
 
-async fn run_child(
-    setup: &Setup,
-    report: Option<super::cli::ReportSink>,
-    args: &RunArgs,
-) -> Result<ChildResult> {
-    let tty = std::io::stdin().is_terminal();
+/// The command to run: standard input inherited, standard output (and standard error, or
+/// with `--merge` the same pipe) piped; its own process group when not on a terminal.
+fn command(args: &RunArgs, tty: bool) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(&args.command[0]);
     cmd.args(&args.command[1..])
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(if args.merge {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .kill_on_drop(false);
+    if args.merge {
+        // SAFETY: runs in the child between fork and exec, after its standard output was set
+        // to the pipe; dup2(2) is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::dup2(1, 2) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     if !tty {
         cmd.process_group(0);
     }
+    cmd
+}
+
+async fn run_child(
+    setup: &Setup,
+    report: Option<ReportSink>,
+    args: &RunArgs,
+) -> Result<ChildResult> {
+    let tty = std::io::stdin().is_terminal();
+    let mut cmd = command(args, tty);
     // Catch the signals before the child exists, so none is lost in between.
     let mut sigs = Vec::new();
     for kind in [
@@ -178,30 +316,24 @@ async fn run_child(
         let mut opts = RedactOptions::new(setup.masker.clone());
         opts.events = events;
         opts.add_mask = setup.add_mask;
+        opts.registrations = setup.targets.collecting();
         Redactor::new(engine, &setup.plan, opts).with_known(setup.registry.clone())
     };
     let events = report.borrow().is_some();
     let mut r_out = make(events);
     let mut r_err = make(events);
-    let hold = setup.hold;
-    let out_fut = pump(
-        stdout,
-        tokio::io::stdout(),
-        &mut r_out,
-        hold,
-        &report,
-        engine,
-        "stdout",
-    );
-    let err_fut = pump(
-        stderr,
-        tokio::io::stderr(),
-        &mut r_err,
-        hold,
-        &report,
-        engine,
-        "stderr",
-    );
+    let started = (!setup.startup.is_empty())
+        .then(|| setup.targets.pick(Stream::Stdout))
+        .flatten();
+    let sinks = Sinks::new(setup.targets.same_pipe, started);
+    let ctx = Ctx {
+        setup,
+        sinks: &sinks,
+        report: &report,
+    };
+    let out_name = if args.merge { "merged" } else { "stdout" };
+    let out_fut = pump(&ctx, stdout, Stream::Stdout, &mut r_out, out_name);
+    let err_fut = pump(&ctx, stderr, Stream::Stderr, &mut r_err, "stderr");
     let wait_fut = async {
         loop {
             let forwarded = async {
@@ -251,18 +383,17 @@ async fn futures_select<F: std::future::Future<Output = i32> + Unpin>(mut futs: 
     .await
 }
 
-/// Pumps one of the child's streams through a redactor to `dst`.
-async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+/// Pumps one of the child's streams through a redactor to shush's stream `own`.
+async fn pump<R: AsyncRead + Unpin>(
+    ctx: &Ctx<'_>,
     src: Option<R>,
-    mut dst: W,
+    own: Stream,
     r: &mut Redactor<'_>,
-    hold: std::time::Duration,
-    report: &RefCell<Option<super::cli::ReportSink>>,
-    engine: &crate::engine::Engine,
     name: &str,
 ) -> StreamEnd {
     let mut end = StreamEnd::default();
     let Some(mut src) = src else { return end };
+    let (hold, engine) = (ctx.setup.hold, &ctx.setup.engine);
     let mut buf = vec![0u8; READ_SIZE];
     let mut out = Vec::new();
     let mut idle_spent = false;
@@ -296,27 +427,20 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                 output_ok = false;
                 out.clear();
             }
-            if let Some(rep) = report.borrow_mut().as_mut() {
+            if let Some(rep) = ctx.report.borrow_mut().as_mut() {
                 if let Err(e) = rep.write(engine, name, &r.take_events()) {
                     end.error.get_or_insert(format!("writing the report: {e}"));
                 }
             }
-            if !out.is_empty() {
-                let res = async {
-                    dst.write_all(&out).await?;
-                    dst.flush().await
+            if let Err(e) = ctx.write(own, r, &out, &mut end).await {
+                if is_broken_pipe(&e) {
+                    // The reader went away: close the command's pipe too, so that it
+                    // sees a broken pipe as it would without shush.
+                    end.broken_pipe = true;
+                    break;
                 }
-                .await;
-                if let Err(e) = res {
-                    if is_broken_pipe(&e) {
-                        // The reader went away: close the command's pipe too, so that it
-                        // sees a broken pipe as it would without shush.
-                        end.broken_pipe = true;
-                        break;
-                    }
-                    end.error.get_or_insert(format!("writing: {e}"));
-                    output_ok = false;
-                }
+                end.error.get_or_insert(format!("writing: {e}"));
+                output_ok = false;
             }
         }
         if let Some(Err(e)) = &read {

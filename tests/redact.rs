@@ -121,6 +121,7 @@ fn reference(input: &[u8]) -> Vec<u8> {
     let (engine, _) = engine();
     let mut st = engine.new_state();
     st.open_gates(true);
+    st.redaction_policy(true);
     let mut spans: Vec<(usize, usize, (u8, u8, usize))> = engine
         .scan_bytes(&mut st, input, &Default::default())
         .into_iter()

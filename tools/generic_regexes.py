@@ -46,6 +46,9 @@ PWKEYC = r"(?:[\w.-]{0,20}[_.-])?(?:password|passwd|passphrase|passcode|pass|pwd
 SKEYC = r"(?:[\w.-]{0,20}[_.-])?" + SW
 TYPE = r"(?::[ \t]{0,4}[\w&'.<>\[\]]{1,24}[ \t]{0,4})?"  # password: str =, TOKEN: &str =
 OP = r"(?:=>|:=|\|\|=|\?\?=|=|:)"  # never `==`
+# Blanks around the operator: formatters align `=` and values in columns (`terraform fmt`,
+# gofmt, Terraform's plan output), so a key can stand far from its value.
+ALIGN = r"[ \t]{0,32}"
 
 
 def quoted(first, rest, lo, hi, backtick=True):
@@ -59,6 +62,9 @@ def quoted(first, rest, lo, hi, backtick=True):
 PW_FIRST = r"[^Q" + EXC + r"\\-]"  # a password does not start with `-` (a flag)
 PW_REST = r"[^Q" + EXC + r"\\]"
 TOK = r"[\w+/=.~!#%^&*|-]"  # token alphabet: base64, base64url, hex, JWT dots, a few symbols
+# After the first byte a secret may also hold `@` and `$` (`P@ssw0rd1$` assigned to a secret
+# name); a first `$` is a reference, a first `@` a decorator or a Maven filter.
+TOK_REST = r"[\w+/=.~!#%^&*|@$-]"
 
 
 def assignment(key_pfx, key, keyc, first, rest, lo, hi):
@@ -73,36 +79,73 @@ def assignment(key_pfx, key, keyc, first, rest, lo, hi):
     return (
         r"(?im)(?:(?:^[ \t]{0,4}(?:#[ \t]{0,4}define[ \t]{1,8})?" + key_pfx + r"[ \t]{1,8}"
         + r"|[\"']" + keyc + r"[\"'][ \t]{0,4},[ \t]{0,4})" + v2
-        + "|" + key + r"(?:[\"'`]?[ \t]{0,4}" + TYPE + OP + r"[ \t]{0,4}[rbu@]?" + v3
+        + "|" + key + r"(?:[\"'`]?" + ALIGN + TYPE + OP + ALIGN + r"[rbu@]?" + v3
         + r"|[ \t]{0,4}\([ \t]{0,4}" + v2 + r"[ \t]{0,4}\)))"
     )
 
 
-CFG_PREFIX = r"^[ \t]{0,8}(?:(?:export|set|declare[ \t]{1,8}-x)[ \t]{1,8}|-[ \t]{1,8})?"
+ANSI = r"\x1b\[[0-9;]{0,16}m"
+# Where a config-style key starts: at a line start (after a diff's `+`/`-`), or after a blank,
+# `[`, `,`, `>`, `|` or an ANSI colour sequence -- behind whatever a tool prints in front of the
+# line: `+ export ` and `++ ` (set -x), `web-1  | ` (compose), timestamps, `#12 0.345 `
+# (buildkit), `ENV `, `[pod/x/y] ` (kubectl --prefix), `> `, `- `, logfmt fields, a JSON list
+# of `KEY=value` strings (docker inspect's `Env`). One byte of left context, not a prefix
+# grammar: the key prefix after it stays the only bounded repetition before the credential word.
+KEY_START = r"(?:^[+-]?|[ \t\[,>|]|" + ANSI + ")"
+# Dockerfile's `ENV KEY value` (the legacy form without `=`), at a line start or after a blank
+# (`Step 4/9 : ENV …`). A rule of its own: as a branch of the config rules, its `ENV` literal
+# would be what the regex analysis picks as every match's literal instead of the keywords.
+ENV_SPACE = r"(?:^|[ \t])(?-i:ENV)[ \t]{1,8}"
 U_EXC = EXC + r"\"'`$<>(){}\[\];,\\"
+# An unquoted value ends at a blank, a CR, the line's end, the quote that closes a quoted
+# assignment (`+ export 'K=v!'` from set -x, `"K=v"` in docker inspect's `Env`), or an ANSI
+# colour sequence (a line printed in colour).
+U_END = r"(?:[ \t\r\"'\x1b]|$)"
 
 
-def config_value(lo, hi):
-    """Unquoted value after `=` (.env, INI, properties) or `: ` (YAML, where a leading
-    `* & ! | > # % @` is syntax, not a value)."""
-    n = "{%d,%d}" % (lo - 1, hi - 1)
-    return (r"(?:=[ \t]{0,8}([^" + U_EXC + r"=][^" + U_EXC + "]" + n + r")"
-            + r"|:[ \t]{1,8}([^" + U_EXC + r"=*&!|>#%@][^" + U_EXC + "]" + n + r"))(?:[ \t\r]|$)")
+def config_values(lo, hi):
+    """Unquoted values: after `=` (.env, INI, properties), and after `: ` (YAML, where a
+    leading `* & ! | > # % @` is syntax, not a value). `$` may occur after the first byte (a
+    `$` first is a reference)."""
+    rest = "[^" + U_EXC.replace("$", "") + "]{%d,%d}" % (lo - 1, hi - 1)
+    return "([^" + U_EXC + "=]" + rest + ")", "([^" + U_EXC + "=*&!|>#%@]" + rest + ")"
+
+
+def config_rule(key, eq_value, colon_value, colon_op=r":[ \t]{1,8}", flags="(?im)", start=""):
+    """A config line: KEY_START (or `start`), the key, then `=` or `: ` and the value."""
+    return (flags + "(?:" + start + KEY_START + r")[\"']?" + key + r"[\"']?[ \t]{0,8}(?:=[ \t]{0,8}" + eq_value
+            + "|" + colon_op + colon_value + ")" + U_END)
 
 
 XW = r"(?:password|passwd|passphrase|passcode|" + SW[3:-1] + ")"
 XK = r"(?:[\w.-]{0,30}?" + XW[:-1] + r")[\w.-]{0,30}|(?:[\w.-]{0,30}[_.-])?(?:pass|pwd)|[\w.-]{0,30}[a-z0-9](?-i:Pass|Pwd))"
 XKA = r"(?:[\w.:-]{0,40}?" + XW[:-1] + r")[\w.:-]{0,30}|(?:[\w.:-]{0,30}[_.:-])?(?:pass|pwd)|[\w.:-]{0,30}[a-z0-9](?-i:Pass|Pwd))"
 
+# Keys of config lines: as PWKEY/SKEY, but not starting with `-` (after a blank, `--token=…`
+# is a command-line flag: generic-cli-credential's).
+CFG_PFX = r"(?:[\w.][\w.-]{0,29}?)?"
+PW_CFG_KEY = r"(?:" + CFG_PFX + PWW + r"[\w.-]{0,30}|(?:" + CFG_PFX + r"[_.-])?(?:pass|pwd)|" + CFG_PFX + r"[a-zA-Z0-9](?-i:Pass|Pwd))"
+S_CFG_KEY = r"(?:" + CFG_PFX + SW + r"[\w.-]{0,20})"
+TOK_VALUE = r"([\w+/.~^]" + TOK_REST + r"{5,199})"
+ENV_KEY_VALUE = r"[\"']?((?:base64:)?[A-Za-z0-9+/=_.~-]{16,256})[\"']?"
+# Terraform plans: a string as `terraform plan` prints it (Go-quoted), the old value of a
+# change, and the arrow between old and new (coloured `[yellow]->[reset]` on a terminal).
+TF_STR = r'(?:[^"\\\x00-\x1f\x7f]|\\[\x20-\x7e]){0,256}'
+TF_OLD = r'(?:"' + TF_STR + r'"|\(sensitive value\)|null)'
+TF_ARROW = r"[ \t]{1,4}(?:" + ANSI + r")?->(?:" + ANSI + r")?[ \t]{1,4}"
+
 RULES = {
     "generic-password": assignment(PWKEY, PWKEYN, PWKEYC, PW_FIRST, PW_REST, 6, 128),
-    "generic-secret": assignment(SKEY, SKEYN, SKEYC, TOK, TOK, 10, 200),
-    "generic-password-config": "(?im)" + CFG_PREFIX
-    + r"[\"']?(?:[\w.-]{0,30}?" + PWW + r"[\w.-]{0,30}|(?:[\w.-]{0,30}[_.-])?(?:pass|pwd)|[\w.-]{0,30}[a-zA-Z0-9](?-i:Pass|Pwd))[\"']?[ \t]{0,8}"
-    + config_value(6, 128),
-    "generic-secret-config": "(?im)(?:" + CFG_PREFIX + r"|(?:-H|--header)[ \t]{0,8}[\"']?)[\"']?" + SKEY
-    + r"[\"']?[ \t]{0,8}(?:=|:[ \t])[ \t]{0,8}([\w+/.~^]" + TOK + r"{9,199})(?:[ \t\r\"']|$)",
-    "generic-env-key": r"(?m)^[ \t]{0,8}(?:(?:export|set)[ \t]{1,8}|-[ \t]{1,8})?[A-Z][A-Z0-9_]{0,40}_KEY[ \t]{0,8}(?:=|:[ \t])[ \t]{0,8}[\"']?((?:base64:)?[A-Za-z0-9+/=_.~-]{16,256})[\"']?(?:[ \t\r]|$)",
+    "generic-secret": assignment(SKEY, SKEYN, SKEYC, TOK, TOK_REST, 6, 200),
+    "generic-password-config": config_rule(PW_CFG_KEY, *config_values(6, 128)),
+    "generic-secret-config": config_rule(S_CFG_KEY, TOK_VALUE, TOK_VALUE, r":[ \t]{1,9}",
+                                         start=r"(?:-H|--header)[ \t]{0,8}[\"']?|"),
+    "generic-env-key": config_rule(r"[A-Z][A-Z0-9_]{0,40}_KEY", ENV_KEY_VALUE, ENV_KEY_VALUE,
+                                   r":[ \t]{1,9}", flags="(?m)"),
+    "generic-dockerfile-env": "(?im)" + ENV_SPACE + r"[\"']?(?:" + PW_CFG_KEY + "|" + S_CFG_KEY + r")[\"']?[ \t]{1,8}"
+    + config_values(6, 128)[0] + U_END,
+    "generic-terraform-change": r"(?i)(?:" + PWKEYN + "|" + SKEYN + r")[\"']?[ \t]{0,32}=[ \t]{0,32}" + TF_OLD
+    + TF_ARROW + r'"(' + TF_STR.replace("{0,256}", "{1,256}") + r')"',
     "generic-xml-credential": r"(?i)<(?:[\w.-]{1,30}:)?" + XK + r">[ \t]{0,8}([^<>" + EXC + r"\"'`$]{6,256})[ \t]{0,8}</",
     # `key|name|id` and `va(?:lue)?` are written so that the keyword set, not these attribute
     # names, is what the regex analysis picks as the literals every match contains.
@@ -126,7 +169,7 @@ buffer button cache callback caption cert certificate change changed characters 
 check checksum cipher ciphertext class close color colour column compare complexity
 configuration configurations continuation count create created css cursor date decode decrypt
 delete delim delimiter desc description dialog dict digest digits dir directory disable
-disabled dummy duration enable enabled encode encoding encrypt encrypted end endpoint ensure env
+disabled dummy duration enable enabled encode encoding encrypt encrypted end endpoint ensure
 envvar err error escape etag example expect expiration expire expires expiry factory fake fetch
 field fields file filename files find fingerprint flag flags fmt folder foreign form format
 forward gen generate get gpg guid handler has hash hashed header headers help hint hostname html
@@ -168,18 +211,21 @@ def alt(words, cap=False):
     return "|".join(w[0].upper() + w[1:] if cap else w for w in ws)
 
 
-# Where the key starts in a match: after blanks / `export ` / `- ` / `-H "`, or inside the
+# Where the key starts in a match: after an ANSI colour, blanks / `export ` / `ENV ` / `- ` /
+# `-H "`, or inside the
 # XML `key="…"` attribute; then a little punctuation (`"`, `$`, `--`, `<`) and an XML prefix.
-MATCH_START = r"""^(?:[ \t]*(?:(?:export|set|declare[ \t]+-x)[ \t]+|-[ \t]+|(?:-H|--header)[ \t]*["']?)?|(?:key|name|id)[ \t]*=[ \t]*")[^\w\s]{0,4}(?:[\w.-]{1,30}:)?"""
+MATCH_START = r"""^(?:\x1b\[[0-9;]*m)?(?:[ \t]*(?:(?:export|set|declare[ \t]+-x|ENV)[ \t]+|-[ \t]+|(?:-H|--header)[ \t]*["']?)?|(?:key|name|id)[ \t]*=[ \t]*")[^\w\s]{0,4}(?:[\w.-]{1,30}:)?"""
 
 SUF = SUFFIX_WORDS + VERBS
 ALLOW = {
     # A whole component (between `_ . -` or the key's ends), any case. `name` only as a later
-    # component, since the XML key/value rule's match starts with `name="`.
+    # component, since the XML key/value rule's match starts with `name="`; `env` likewise,
+    # since Dockerfile's `ENV KEY value` starts a match (`TOKEN_ENV` is metadata, `ENV` alone
+    # is not a key).
     "key-component": "(?i)" + MATCH_START + "(?:(?:[\\w.-]*[_.-])?(?:" + alt(SUF + EXT_WORDS)
-    + ")|[\\w.-]*[_.-](?:name|names))(?:[_.-][\\w.-]*)?[^\\w.-]",
+    + ")|[\\w.-]*[_.-](?:name|names|env))(?:[_.-][\\w.-]*)?[^\\w.-]",
     # The same words capitalised in camelCase / PascalCase keys.
-    "key-component-camel": MATCH_START + "(?:[\\w.-]*?[a-z0-9])?(?:" + alt(SUF + ["name", "names"], cap=True)
+    "key-component-camel": MATCH_START + "(?:[\\w.-]*?[a-z0-9])?(?:" + alt(SUF + ["name", "names", "env"], cap=True)
     + ")(?:[A-Z0-9_.-][\\w.-]*)?[^\\w.-]",
     "key-prefix": "(?i)(?:^|[^\\w.-])(?:[\\w.-]*?[_.-])?(?:" + alt(PREFIX_WORDS + VERBS) + ")[_.-][\\w.-]*?(?:" + KW_ANY + ")",
     "key-prefix-camel": "(?:(?:^|[^\\w.-])(?:[\\w.-]*?[_.-])?(?:" + alt(PREFIX_WORDS + VERBS) + "|"

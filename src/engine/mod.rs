@@ -106,6 +106,8 @@ pub struct ScanState {
     /// Every rule is disabled for the current input (a global path allowlist matched).
     all_disabled: bool,
     gates_open: bool,
+    /// The redaction policy is in force (see [`ScanState::redaction_policy`]).
+    redacting: bool,
     /// Rules whose anchor hits are recorded (empty: none).
     watch: Vec<bool>,
     watched_hits: Vec<(u32, usize)>,
@@ -117,6 +119,14 @@ impl ScanState {
     /// runs gated rules whenever their anchors hit: more masking, never less.
     pub fn open_gates(&mut self, open: bool) {
         self.gates_open = open;
+    }
+
+    /// Confirms matches by the redaction policy: each rule's `redact_entropy` floor instead
+    /// of its `entropy`, and allowlists marked `scan_only` left out. A scan may leave out a
+    /// value it cannot tell from a word or a test fixture (`Summer2024!`, `maple-river-ember`
+    /// assigned to a password); a redacted log must not show it.
+    pub fn redaction_policy(&mut self, on: bool) {
+        self.redacting = on;
     }
 
     /// Records, during each [`Engine::scan`], every anchor hit of these rules in the range
@@ -305,6 +315,7 @@ impl Engine {
             decode_bufs: Vec::new(),
             all_disabled: false,
             gates_open: false,
+            redacting: false,
             watch: Vec::new(),
             watched_hits: Vec::new(),
         }
@@ -550,6 +561,7 @@ impl Engine {
         let cache = st.caches[r].get_or_insert_with(|| re.create_cache());
         let needs_groups = re.group_info().group_len(regex_automata::PatternID::ZERO) > 1;
         let caps = st.captures[r].get_or_insert_with(|| re.create_captures());
+        let redacting = st.redacting;
         let mut input = regex_automata::Input::new(hay).range(range.clone());
         if anchored {
             input = input.anchored(regex_automata::Anchored::Yes);
@@ -572,7 +584,8 @@ impl Engine {
                     None
                 }
                 .unwrap_or(m.range());
-                if let Some(found) = self.confirm(r, hay, m.range(), secret_span, meta) {
+                let found = self.confirm(r, hay, m.range(), secret_span, meta, redacting);
+                if let Some(found) = found {
                     out.push(found);
                 }
             }
@@ -584,7 +597,8 @@ impl Engine {
         }
     }
 
-    /// The filters every candidate passes: entropy, checksum, allowlists, inline allow.
+    /// The filters every candidate passes: entropy, checksum, allowlists, inline allow
+    /// (`redacting`: by the redaction policy, see [`ScanState::redaction_policy`]).
     fn confirm(
         &self,
         r: usize,
@@ -592,6 +606,7 @@ impl Engine {
         span: Range<usize>,
         secret_span: Range<usize>,
         meta: &InputMeta<'_>,
+        redacting: bool,
     ) -> Option<Match> {
         let rule = &self.rules.rules[r];
         let secret = &hay[secret_span.clone()];
@@ -599,7 +614,12 @@ impl Engine {
             return None;
         }
         let entropy = shannon_entropy(secret);
-        if rule.entropy > 0.0 && entropy <= rule.entropy {
+        let floor = if redacting {
+            rule.redact_entropy
+        } else {
+            rule.entropy
+        };
+        if floor > 0.0 && entropy <= floor {
             return None;
         }
         if let Some(check) = rule.checksum {
@@ -619,7 +639,7 @@ impl Engine {
             .allowlists
             .iter()
             .chain(self.rules.global_allowlists.iter())
-            .any(|a| a.allows(&candidate))
+            .any(|a| !(redacting && a.scan_only) && a.allows(&candidate))
         {
             return None;
         }

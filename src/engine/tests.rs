@@ -453,3 +453,62 @@ fn unsupported_filters_are_reported_not_dropped() {
     );
     assert!(rules.rules[0].filter.is_none());
 }
+
+#[test]
+fn the_redaction_policy_lowers_entropy_floors_and_skips_scan_only_allowlists() {
+    let toml = r#"
+[[rules]]
+id = "pw"
+description = "password"
+regex = '''pw=([^\s]{4,40})'''
+keywords = ["pw="]
+entropy = 3.0
+redact_entropy = 1.0
+[[rules.allowlists]]
+description = "words: too often code to report, too often real to show"
+scan_only = true
+regexes = ['''^[a-z]+(?:-[a-z]+)+$''']
+[[rules.allowlists]]
+description = "references: never a secret"
+regexes = ['''^\$\{[A-Z_]+\}$''']
+
+[[rules]]
+id = "clamped"
+description = "a redaction floor above the scan floor is the scan floor"
+regex = '''cl=([a-z0-9]{4,40})'''
+keywords = ["cl="]
+entropy = 2.0
+redact_entropy = 3.5
+"#;
+    let loaded = LoadedConfig::from_toml(toml, "p.toml", Path::new(".")).unwrap();
+    let rules = RuleSet::from_loaded(loaded).unwrap();
+    assert!(rules.warnings.is_empty(), "{:?}", rules.warnings);
+    assert_eq!(rules.rules[1].redact_entropy, 2.0);
+    let e = Engine::new(rules, EngineOptions::default()).unwrap();
+    let found = |text: &str, redacting: bool| {
+        let mut st = e.new_state();
+        st.redaction_policy(redacting);
+        e.scan_bytes(&mut st, text.as_bytes(), &InputMeta::default())
+            .into_iter()
+            .map(|m| String::from_utf8_lossy(&m.secret).into_owned())
+            .collect::<Vec<_>>()
+    };
+    // Weak (entropy 2.3): under the scan floor, over the redaction floor.
+    assert!(found("pw=maple1111", false).is_empty());
+    assert_eq!(found("pw=maple1111", true), ["maple1111"]);
+    // A passphrase: allowed when scanning only.
+    assert!(found("pw=maple-river-ember-tulip", false).is_empty());
+    assert_eq!(
+        found("pw=maple-river-ember-tulip", true),
+        ["maple-river-ember-tulip"]
+    );
+    // A reference: allowed in both.
+    assert!(found("pw=${DB_PASSWORD}", true).is_empty());
+    // Near-constant: under both floors.
+    assert!(found("pw=aaaaaaaa", true).is_empty());
+    // A redaction floor above the scan floor would mask less: clamped.
+    assert_eq!(found("cl=ab12cd34", true), found("cl=ab12cd34", false));
+    let bad = "[[rules]]\nid='n'\nregex='n=([a-z]{4})'\nentropy=2.0\nredact_entropy=-1.0\n";
+    let loaded = LoadedConfig::from_toml(bad, "n.toml", Path::new(".")).unwrap();
+    assert!(RuleSet::from_loaded(loaded).is_err());
+}

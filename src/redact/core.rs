@@ -254,6 +254,7 @@ impl<'e> Redactor<'e> {
         mut st: ScanState,
     ) -> Self {
         st.open_gates(true);
+        st.redaction_policy(true);
         let watched: Vec<usize> = plan.multi.iter().map(|m| m.rule).collect();
         st.watch_anchors(&watched);
         engine.begin_input(&mut st, &InputMeta::default());

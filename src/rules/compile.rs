@@ -147,6 +147,8 @@ pub struct Allowlist {
     pub target: RegexTarget,
     regexes: Option<LazyRegex>,
     stopwords: Vec<String>,
+    /// Applies when scanning only: a redactor ignores it (`scan_only`).
+    pub scan_only: bool,
     /// The stopwords' automaton, built on first use.
     stopword_ac: OnceLock<Option<AhoCorasick>>,
 }
@@ -224,6 +226,7 @@ impl Allowlist {
             regexes: join(&spec.regexes),
             stopwords: spec.stopwords.clone(),
             stopword_ac: OnceLock::new(),
+            scan_only: spec.scan_only,
         })
     }
 
@@ -351,6 +354,8 @@ pub struct Rule {
     pub secret_group: usize,
     /// Entropy threshold (the secret must exceed it).
     pub entropy: f64,
+    /// Entropy threshold when redacting (`redact_entropy`, else `entropy`).
+    pub redact_entropy: f64,
     /// Path restriction.
     pub path: Option<LazyRegex>,
     /// Format check.
@@ -410,6 +415,9 @@ impl Rule {
                 origin: origin.into(),
                 message: "a rule has no id".into(),
             });
+        }
+        if spec.redact_entropy.is_some_and(|f| f.is_nan() || f < 0.0) {
+            return Err(err("redact_entropy must be a number, 0 or more".into()));
         }
         let keywords = analysis::normalize_keywords(&spec.keywords);
         let confidence = match &spec.confidence {
@@ -549,6 +557,10 @@ impl Rule {
             regex,
             secret_group: spec.secret_group,
             entropy: spec.entropy,
+            // Redaction is never less strict than scanning.
+            redact_entropy: spec
+                .redact_entropy
+                .map_or(spec.entropy, |f| f.min(spec.entropy)),
             path,
             checksum,
             allowlists,

@@ -384,6 +384,9 @@ fn merge_rule(base: &mut RuleSpec, over: RuleSpec) {
     if over.entropy != 0.0 {
         base.entropy = over.entropy;
     }
+    if over.redact_entropy.is_some() {
+        base.redact_entropy = over.redact_entropy;
+    }
     if over.secret_group != 0 {
         base.secret_group = over.secret_group;
     }

@@ -101,6 +101,11 @@ pub struct RuleSpec {
     /// Minimum Shannon entropy (bits per byte) the secret must exceed.
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub entropy: f64,
+    /// shush: the entropy floor when redacting a stream (`shush redact`, `shush run`) instead
+    /// of `entropy`. A value a scan ranks too weak to report (`Summer2024!`) can still be a
+    /// live password that a log must not show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redact_entropy: Option<f64>,
     /// Literal keywords; the rule only runs near them (ASCII case-insensitive).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
@@ -256,6 +261,11 @@ pub struct AllowlistSpec {
     /// Global allowlists only: the rule ids it applies to (all when empty).
     #[serde(rename = "targetRules", default, skip_serializing_if = "Vec::is_empty")]
     pub target_rules: Vec<String>,
+    /// shush: the allowlist applies when scanning, not when redacting. For allowlists that
+    /// leave out values a scan is better off not reporting though they may be real (weak
+    /// passwords, passphrases of words, values with `test` or `1234`): a redactor masks them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub scan_only: bool,
     /// Keys shush does not understand.
     #[serde(flatten, skip_serializing)]
     pub unknown: BTreeMap<String, IgnoredAny>,

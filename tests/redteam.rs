@@ -6,24 +6,23 @@
 //!
 //! `cargo test --test redteam` runs it all; a failure lists every problem of every case.
 
-#[allow(dead_code)]
 mod util;
 
-#[path = "redteam/clean.rs"]
-mod clean;
-#[path = "redteam/boundaries.rs"]
-mod boundaries;
 #[path = "redteam/assignments.rs"]
 mod assignments;
-#[path = "redteam/keys.rs"]
-mod keys;
+#[path = "redteam/boundaries.rs"]
+mod boundaries;
+#[path = "redteam/clean.rs"]
+mod clean;
 #[path = "redteam/commands.rs"]
 mod commands;
-#[path = "redteam/known.rs"]
-mod known;
 #[allow(dead_code)] // each category module uses a part of it
 #[path = "redteam/harness.rs"]
 mod harness;
+#[path = "redteam/keys.rs"]
+mod keys;
+#[path = "redteam/known.rs"]
+mod known;
 
 #[test]
 fn a_realistic_ci_log_stays_clean() {

@@ -27,7 +27,10 @@ fn below(rng: &mut Rng, n: u64) -> u64 {
 /// A timestamp as runners print them (`2026-12-06T10:11:12.1234567Z`).
 fn stamp(t: u64) -> String {
     let (h, m, s) = (10 + t / 3600 % 10, t / 60 % 60, t % 60);
-    format!("2026-12-06T{h:02}:{m:02}:{s:02}.{:07}Z", (t * 7919) % 10_000_000)
+    format!(
+        "2026-12-06T{h:02}:{m:02}:{s:02}.{:07}Z",
+        (t * 7919) % 10_000_000
+    )
 }
 
 fn uuid(rng: &mut Rng) -> String {
@@ -55,28 +58,85 @@ fn realistic_line(rng: &mut Rng, t: u64) -> String {
     );
     let body = match below(rng, 24) {
         0 => format!("remote: Counting objects: {n}% ({n}/{n}), done."),
-        1 => format!("HEAD is now at {} Merge pull request #{n} from org/feature-{n}", &sha[..7]),
-        2 => format!("Get:{n} http://deb.debian.org/debian bookworm/main amd64 lib{pkg} amd64 1.{n}-2 [{n} kB]"),
+        1 => format!(
+            "HEAD is now at {} Merge pull request #{n} from org/feature-{n}",
+            &sha[..7]
+        ),
+        2 => format!(
+            "Get:{n} http://deb.debian.org/debian bookworm/main amd64 lib{pkg} amd64 1.{n}-2 [{n} kB]"
+        ),
         3 => format!("npm warn deprecated {pkg}@1.{n}.0: this version is no longer supported"),
-        4 => format!("added {n} packages, and audited {} packages in {}s", n + 17, n % 40),
+        4 => format!(
+            "added {n} packages, and audited {} packages in {}s",
+            n + 17,
+            n % 40
+        ),
         5 => format!("   Compiling {pkg} v0.{}.{}", n % 20, n % 7),
-        6 => format!("    Finished `release` profile [optimized] target(s) in {}.{}s", n % 90, n % 10),
+        6 => format!(
+            "    Finished `release` profile [optimized] target(s) in {}.{}s",
+            n % 90,
+            n % 10
+        ),
         7 => format!("test tests::{pkg}_roundtrip_{n} ... ok"),
-        8 => format!("tests/test_{pkg}.py::test_parses_{n} PASSED                  [{:>3}%]", n % 100),
-        9 => format!("#{} [build {}/{}] RUN pip install --no-cache-dir -r requirements.txt", n % 30, n % 9, 9),
-        10 => format!("#{} sha256:{} {}.{}MB / {}.{}MB {}.{}s done", n % 30, rng.string(HEX, 64), n % 50, n % 10, n % 50 + 1, n % 10, n % 9, n % 10),
+        8 => format!(
+            "tests/test_{pkg}.py::test_parses_{n} PASSED                  [{:>3}%]",
+            n % 100
+        ),
+        9 => format!(
+            "#{} [build {}/{}] RUN pip install --no-cache-dir -r requirements.txt",
+            n % 30,
+            n % 9,
+            9
+        ),
+        10 => format!(
+            "#{} sha256:{} {}.{}MB / {}.{}MB {}.{}s done",
+            n % 30,
+            rng.string(HEX, 64),
+            n % 50,
+            n % 10,
+            n % 50 + 1,
+            n % 10,
+            n % 9,
+            n % 10
+        ),
         11 => format!("deployment.apps/{pkg}-api configured"),
-        12 => format!("pod/{pkg}-api-{}-{} condition met", rng.string(LOWER36, 10), rng.string(LOWER36, 5)),
+        12 => format!(
+            "pod/{pkg}-api-{}-{} condition met",
+            rng.string(LOWER36, 10),
+            rng.string(LOWER36, 5)
+        ),
         13 => format!("aws_s3_bucket.{pkg}: Refreshing state... [id={pkg}-artifacts-{n}]"),
         14 => format!("Plan: {} to add, {} to change, 0 to destroy.", n % 5, n % 3),
-        15 => format!("\u{1b}[32m✓\u{1b}[0m {pkg} › renders the {n}th item \u{1b}[2m({} ms)\u{1b}[22m", n % 300),
-        16 => format!("\u{1b}[1m\u{1b}[33mwarning\u{1b}[0m\u{1b}[1m: unused variable: `{pkg}_{n}`\u{1b}[0m"),
-        17 => format!("Run actions/cache@v4 with key: {}-cargo-{}", pick(rng, &["Linux", "macOS"]), rng.string(HEX, 64)),
+        15 => format!(
+            "\u{1b}[32m✓\u{1b}[0m {pkg} › renders the {n}th item \u{1b}[2m({} ms)\u{1b}[22m",
+            n % 300
+        ),
+        16 => format!(
+            "\u{1b}[1m\u{1b}[33mwarning\u{1b}[0m\u{1b}[1m: unused variable: `{pkg}_{n}`\u{1b}[0m"
+        ),
+        17 => format!(
+            "Run actions/cache@v4 with key: {}-cargo-{}",
+            pick(rng, &["Linux", "macOS"]),
+            rng.string(HEX, 64)
+        ),
         18 => "  GITHUB_TOKEN: ***".to_string(),
         19 => format!("  DATABASE_URL: ***  # set for job {n}"),
-        20 => format!("Downloading https://files.pythonhosted.org/packages/{}/{}/{pkg}-2.{n}.0-py3-none-any.whl ({}.{} MB)", rng.string(HEX, 2), rng.string(HEX, 2), n % 9, n % 10),
-        21 => format!("Release \"{pkg}\" has been upgraded. Happy Helming! REVISION: {}", n % 40),
-        22 => format!("Successfully built {}  Successfully tagged registry.example.com/{pkg}:{}", rng.string(HEX, 12), &sha[..12]),
+        20 => format!(
+            "Downloading https://files.pythonhosted.org/packages/{}/{}/{pkg}-2.{n}.0-py3-none-any.whl ({}.{} MB)",
+            rng.string(HEX, 2),
+            rng.string(HEX, 2),
+            n % 9,
+            n % 10
+        ),
+        21 => format!(
+            "Release \"{pkg}\" has been upgraded. Happy Helming! REVISION: {}",
+            n % 40
+        ),
+        22 => format!(
+            "Successfully built {}  Successfully tagged registry.example.com/{pkg}:{}",
+            rng.string(HEX, 12),
+            &sha[..12]
+        ),
         _ => format!("[{}/{}] Linking CXX executable bin/{pkg}_{n}", n % 200, 200),
     };
     match below(rng, 3) {
@@ -94,11 +154,18 @@ pub fn realistic(seed: u64, bytes: usize) -> Vec<u8> {
     while out.len() < bytes {
         t += below(&mut rng, 3);
         out.push_str(&realistic_line(&mut rng, t));
-        out.push_str(if below(&mut rng, 50) == 0 { "\r\n" } else { "\n" });
+        out.push_str(if below(&mut rng, 50) == 0 {
+            "\r\n"
+        } else {
+            "\n"
+        });
         if below(&mut rng, 200) == 0 {
             // A progress bar redrawn with carriage returns.
             for p in (0..=100).step_by(25) {
-                out.push_str(&format!("\rDownloading layer {p:>3}% [{:<20}]", "=".repeat(p / 5)));
+                out.push_str(&format!(
+                    "\rDownloading layer {p:>3}% [{:<20}]",
+                    "=".repeat(p / 5)
+                ));
             }
             out.push('\n');
         }
@@ -110,13 +177,16 @@ pub fn realistic(seed: u64, bytes: usize) -> Vec<u8> {
 fn armoured(rng: &mut Rng, kind: &str, lines: usize) -> String {
     let mut s = format!("-----BEGIN {kind}-----\n");
     if kind.starts_with("PGP") {
-        s.push_str("\n");
+        s.push('\n');
     }
     for _ in 0..lines {
         s.push_str(&rng.string(B64, 64));
         s.push('\n');
     }
-    s.push_str(&format!("{}==\n-----END {kind}-----\n", rng.string(B64, 20)));
+    s.push_str(&format!(
+        "{}==\n-----END {kind}-----\n",
+        rng.string(B64, 20)
+    ));
     s
 }
 
@@ -152,10 +222,7 @@ fn tricky_block(rng: &mut Rng, i: u64) -> String {
             rng.string(HEX, 7),
             rng.string(HEX, 7)
         ),
-        9 => format!(
-            "    \"integrity\": \"sha512-{}==\",\n",
-            rng.string(B64, 86)
-        ),
+        9 => format!("    \"integrity\": \"sha512-{}==\",\n", rng.string(B64, 86)),
         10 => "test_password_reset_sends_email ... ok\ntest_token_expiry_is_enforced ... ok\n\
                test_api_key_rotation ... ok\ntest auth::tests::rejects_bad_password ... ok\n"
             .to_string(),
@@ -204,10 +271,7 @@ fn tricky_block(rng: &mut Rng, i: u64) -> String {
             uuid(rng),
             rng.string(B64, 43)
         ),
-        _ => format!(
-            "data:image/png;base64,{}\n",
-            rng.string(B64, 120)
-        ),
+        _ => format!("data:image/png;base64,{}\n", rng.string(B64, 120)),
     }
 }
 

@@ -197,7 +197,9 @@ pub fn problems(case: &Case) -> Vec<String> {
     for &c in chunks {
         match redact(case, c) {
             Ok(o) if o == whole => {}
-            Ok(_) => out.push(format!("{c}-byte chunks give another output than the whole input")),
+            Ok(_) => out.push(format!(
+                "{c}-byte chunks give another output than the whole input"
+            )),
             Err(e) => out.push(format!("{c}-byte chunks: redaction failed: {e}")),
         }
     }
@@ -219,9 +221,9 @@ fn scan_problems(case: &Case) -> Vec<String> {
             continue;
         };
         let at = at as u64;
-        let covered = found
-            .iter()
-            .any(|f| f.secret_span.start <= at && at < f.secret_span.end.max(f.secret_span.start + 1));
+        let covered = found.iter().any(|f| {
+            f.secret_span.start <= at && at < f.secret_span.end.max(f.secret_span.start + 1)
+        });
         if !covered {
             out.push(format!(
                 "scan does not report {:?}",
@@ -281,8 +283,14 @@ pub fn check_clean(name: &str, log: &[u8]) {
         .take(10)
         .map(|f| {
             let s = f.secret_span.start as usize;
-            let line_start = log[..s].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-            let line_end = log[s..].iter().position(|&b| b == b'\n').map_or(log.len(), |p| s + p);
+            let line_start = log[..s]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let line_end = log[s..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(log.len(), |p| s + p);
             format!(
                 "{}: {}",
                 engine.rule(f.rule).id,

@@ -52,7 +52,10 @@ fn prefixed_tokens() -> (Vec<Token>, Vec<Token>) {
                 continue;
             };
             let lower = secret.to_ascii_lowercase();
-            let prefixed = secret.as_bytes()[0].is_ascii_alphanumeric()
+            let prefixed = secret
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
                 && rule
                     .keywords
                     .iter()

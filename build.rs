@@ -18,6 +18,9 @@ mod spec;
 #[path = "src/rules/analysis.rs"]
 mod analysis;
 
+#[path = "src/rules/guard.rs"]
+mod guard;
+
 #[allow(dead_code)]
 #[path = "src/engine/patterns.rs"]
 mod patterns;

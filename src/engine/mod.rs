@@ -11,6 +11,7 @@
 
 pub mod automaton_cache;
 mod decode;
+mod escapes;
 mod finalize;
 mod kwscan;
 mod patterns;
@@ -96,6 +97,8 @@ pub struct ScanState {
     touched: Vec<u32>,
     windows: Vec<(u32, usize, usize)>,
     anchored: Vec<(u32, usize)>,
+    /// Anchor hits of `escaped_start` rules right after an escape sequence (rule, position).
+    escaped: Vec<(u32, usize)>,
     gate_seen: Vec<bool>,
     b64_hits: Vec<(usize, u8)>,
     /// Starts of plain keyword hits (where percent-encoded runs are looked for).
@@ -307,6 +310,7 @@ impl Engine {
             touched: Vec::new(),
             windows: Vec::new(),
             anchored: Vec::new(),
+            escaped: Vec::new(),
             gate_seen: vec![false; self.prefilter.gate_count],
             b64_hits: Vec::new(),
             plain_hits: Vec::new(),
@@ -429,6 +433,7 @@ impl Engine {
             }
         }
         st.anchored = anchored;
+        self.run_escaped(st, hay, meta, out);
         for i in 0..self.full_rules.len() {
             let r = self.full_rules[i];
             if st.disabled[r] || !self.gate_ok(st, r) {
@@ -461,6 +466,7 @@ impl Engine {
     ) {
         st.windows.clear();
         st.anchored.clear();
+        st.escaped.clear();
         st.b64_hits.clear();
         st.plain_hits.clear();
         st.gate_seen.iter_mut().for_each(|g| *g = false);
@@ -513,6 +519,12 @@ impl Engine {
                         continue;
                     }
                     let rule = &self.rules.rules[r];
+                    if rule.escaped_start
+                        && (owned.start..owned.end).contains(&hs)
+                        && escapes::ends_escape(hay, hs)
+                    {
+                        st.escaped.push((r as u32, hs));
+                    }
                     if rule.anchored {
                         if hs < owned.end {
                             st.anchored.push((r as u32, hs));
@@ -540,6 +552,57 @@ impl Engine {
             st.windows.push((r, ws, we));
         }
         st.touched.clear();
+    }
+
+    /// Runs each guarded token rule at its anchor hits that follow an escape sequence.
+    fn run_escaped(
+        &self,
+        st: &mut ScanState,
+        hay: &[u8],
+        meta: &InputMeta<'_>,
+        out: &mut Vec<Match>,
+    ) {
+        let mut escaped = std::mem::take(&mut st.escaped);
+        escaped.sort_unstable();
+        escaped.dedup();
+        for &(r, pos) in &escaped {
+            if self.gate_ok(st, r as usize) {
+                self.run_after_escape(st, r as usize, hay, pos, meta, out);
+            }
+        }
+        escaped.clear();
+        st.escaped = escaped;
+    }
+
+    /// Runs rule `r` anchored at `pos` on the input from `pos` on, so that the escape
+    /// sequence before it reads as the start of a line (see [`escapes`]), and confirms a match
+    /// against the whole input (its line, allowlists, inline markers). The rule's guard
+    /// rejects the escape's last byte, so such a match is never also found the usual way.
+    fn run_after_escape(
+        &self,
+        st: &mut ScanState,
+        r: usize,
+        hay: &[u8],
+        pos: usize,
+        meta: &InputMeta<'_>,
+        out: &mut Vec<Match>,
+    ) {
+        let rule = &self.rules.rules[r];
+        let Some(lazy) = &rule.regex else { return };
+        let Ok(re) = lazy.get() else { return };
+        let rest = &hay[pos..];
+        let input = regex_automata::Input::new(rest)
+            .range(0..rule.max_len.min(rest.len()))
+            .anchored(regex_automata::Anchored::Yes);
+        let cache = st.caches[r].get_or_insert_with(|| re.create_cache());
+        let caps = st.captures[r].get_or_insert_with(|| re.create_captures());
+        re.search_captures_with(cache, &input, caps);
+        let Some(m) = caps.get_match() else { return };
+        let secret = secret_span(rule, caps).unwrap_or(m.range());
+        let shift = |s: Range<usize>| s.start + pos..s.end + pos;
+        if let Some(found) = self.confirm(r, hay, shift(m.range()), shift(secret), meta) {
+            out.push(found);
+        }
     }
 
     /// Runs rule `r`'s regex over `range`, confirming matches that start in `owned`.

@@ -139,6 +139,44 @@ fn token_at_buffer_edges() {
 }
 
 #[test]
+fn token_right_after_an_escape_sequence() {
+    let e = engine();
+    assert!(e.rules().get("tok").unwrap().escaped_start);
+    assert!(!e.rules().get("ctx").unwrap().escaped_start);
+    for (text, at) in [
+        (&b"ok \x1b[32mtok_abcdef012345\x1b[0m"[..], 8),
+        (b"\x1b[01;31m\x1b[Ktok_abcdef012345\x1b[m\x1b[K", 11),
+        (br#"{"msg":"one\ntok_abcdef012345"}"#, 13),
+        (br#"'\x1b[1mtok_abcdef012345'"#, 8),
+    ] {
+        let found = scan(&e, text);
+        assert_eq!(
+            ids(&e, &found),
+            vec![("tok".into(), "tok_abcdef012345".into())]
+        );
+        assert_eq!(
+            found[0].span,
+            at..at + 16,
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    assert!(
+        scan(&e, b"[32mtok_abcdef012345").is_empty(),
+        "no escape byte"
+    );
+    assert!(scan(&e, b"\\qtok_abcdef012345").is_empty(), "no escape");
+    assert!(
+        scan(&e, b"\\ntok_abcdef0123456").is_empty(),
+        "\\b after the token"
+    );
+    assert!(
+        scan(&e, b"# shush:allow \x1b[32mtok_abcdef012345").is_empty(),
+        "the whole line counts for inline markers"
+    );
+}
+
+#[test]
 fn context_rule_and_entropy() {
     let e = engine();
     let found = scan(&e, br#"db_password = "Xk9#mP2qL7""#);
@@ -328,6 +366,8 @@ fn planted(len: usize, seed: u64) -> Vec<u8> {
         b64.into_bytes(),
         b"password%3D%22Ab1%23Cd2%24Ef%22".to_vec(),
         b"alw_qwertyui".to_vec(),
+        b"\x1b[1;32mtok_qwerty012345\x1b[0m".to_vec(),
+        br#"{"msg":"a\ntok_asdfgh012345"}"#.to_vec(),
     ];
     let filler = b"fn main() { let x = 1; } // comment tok password value\n";
     let mut out = Vec::with_capacity(len + 256);
@@ -362,6 +402,8 @@ fn chunked_scanning_equals_whole_scanning() {
     }
     assert!(whole.iter().any(|f| f.decoded == vec![Encoding::Base64]));
     assert!(whole.iter().any(|f| f.decoded == vec![Encoding::Percent]));
+    assert!(whole.iter().any(|f| f.secret == b"tok_qwerty012345"));
+    assert!(whole.iter().any(|f| f.secret == b"tok_asdfgh012345"));
     let overlap = e.overlap();
     for (chunk, feed) in [
         (1, 1),

@@ -39,6 +39,10 @@ pub struct RegexAnalysis {
     /// Whether the regex needed Unicode mode to parse (ASCII mode is preferred: faster and
     /// matches RE2's ASCII `\w`, `\d`, `\s`, `\b`).
     pub unicode: bool,
+    /// For a token behind a left guard (`\b(ghp_…)`): the lower-cased literal prefixes every
+    /// match starts with after the guard (see `rules::guard`); empty for other regexes.
+    #[serde(default, with = "literal_text", skip_serializing_if = "Vec::is_empty")]
+    pub guarded_prefixes: Vec<Vec<u8>>,
 }
 
 /// Rewrites the few RE2 (Go) spellings that Rust's parser rejects, so gitleaks and
@@ -220,6 +224,7 @@ pub fn analyse(pattern: &str) -> Result<RegexAnalysis, String> {
         candidates,
         multiline: can_match_newline(&hir),
         unicode,
+        guarded_prefixes: super::guard::guarded_prefixes(&hir),
     })
 }
 

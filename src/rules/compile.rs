@@ -382,6 +382,10 @@ pub struct Rule {
     pub window_after: usize,
     /// Every match starts exactly at an anchor hit: the regex runs anchored there.
     pub anchored: bool,
+    /// A token whose own prefix marks its start (`\b(ghp_…)`, see `rules::guard`), each
+    /// prefix beginning with an anchor: right after an escape sequence ending in a letter or
+    /// digit (`\x1b[32m`, a JSON `\n`) the engine also runs it as at the start of a line.
+    pub escaped_start: bool,
     /// How candidates are found.
     pub strategy: Strategy,
     /// The rule's own examples from its configuration.
@@ -538,6 +542,12 @@ impl Rule {
             _ => (max_len, max_len),
         };
         let anchored = matches!(strategy, Strategy::Window { .. }) && window_before == 0;
+        let escaped_start = match (&strategy, &analysis) {
+            (Strategy::Window { anchors, .. }, Some(a)) if !a.multiline => {
+                starts_at_anchor(&a.guarded_prefixes, anchors)
+            }
+            _ => false,
+        };
         let is_builtin = family.is_some();
         Ok(Rule {
             id: spec.id.clone(),
@@ -574,6 +584,7 @@ impl Rule {
             window_before,
             window_after,
             anchored,
+            escaped_start,
             strategy,
             own_examples: RuleExamplesOwned {
                 examples: spec.examples.clone(),
@@ -616,6 +627,19 @@ impl Rule {
             Some(re) => path.is_some_and(|p| re.is_match(p.as_bytes())),
         }
     }
+}
+
+/// Whether every one of a guarded token's `prefixes` begins with one of `anchors`, so that
+/// every such token starts at an anchor hit (false when there are no prefixes).
+fn starts_at_anchor(prefixes: &[Vec<u8>], anchors: &[String]) -> bool {
+    !prefixes.is_empty()
+        && prefixes.iter().all(|p| {
+            anchors.iter().any(|a| {
+                !a.is_empty()
+                    && p.len() >= a.len()
+                    && p[..a.len()].eq_ignore_ascii_case(a.as_bytes())
+            })
+        })
 }
 
 /// One regex matching any of `patterns` (an allowlist's `paths` or `regexes`).

@@ -600,7 +600,9 @@ impl Engine {
         let Some(m) = caps.get_match() else { return };
         let secret = secret_span(rule, caps).unwrap_or(m.range());
         let shift = |s: Range<usize>| s.start + pos..s.end + pos;
-        if let Some(found) = self.confirm(r, hay, shift(m.range()), shift(secret), meta) {
+        let redacting = st.redacting;
+        if let Some(found) = self.confirm(r, hay, shift(m.range()), shift(secret), meta, redacting)
+        {
             out.push(found);
         }
     }

@@ -1167,3 +1167,92 @@ fn staged_files_given_by_the_pre_commit_framework() {
         run.stderr
     );
 }
+
+/// Deletes the loose object `id` of `r` (what a damaged or hand-pruned repository looks like).
+fn delete_loose(r: &Repo, id: &str) {
+    let obj = r.path.join(".git/objects").join(&id[..2]).join(&id[2..]);
+    std::fs::remove_file(&obj).unwrap_or_else(|e| panic!("{}: {e}", obj.display()));
+}
+
+#[test]
+fn a_missing_blob_in_a_full_clone_fails_closed_in_every_mode() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    r.write("a.txt", format!("{}\n", token(40)));
+    let first = r.commit("first");
+    r.write("b.txt", "plain text that went missing\n");
+    r.write("c.txt", format!("{}\n", token(41)));
+    r.commit("second");
+    let gone = r.git(&["rev-parse", "HEAD:b.txt"]);
+    delete_loose(&r, &gone);
+    let head = r.git(&["rev-parse", "HEAD"]);
+    let z = "0".repeat(40);
+    let modes: Vec<(Vec<String>, usize, Option<String>)> = vec![
+        (vec![], 2, None),
+        (vec!["--all-objects".into()], 2, None),
+        (vec!["--range".into(), format!("{first}..HEAD")], 1, None),
+        (
+            vec!["--pre-push".into()],
+            1,
+            Some(format!("refs/heads/main {head} refs/heads/main {first}\n")),
+        ),
+        (
+            vec!["--pre-push".into()],
+            2,
+            Some(format!("refs/heads/new {head} refs/heads/new {z}\n")),
+        ),
+    ];
+    for (args, found, stdin) in modes {
+        let mut cmd = r.shush();
+        cmd.arg("git")
+            .args(&args)
+            .args(["--format", "json", "--no-config", "--no-progress"]);
+        if let Some(s) = &stdin {
+            cmd.write_stdin(s.clone());
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&gone),
+            "{args:?} does not name {gone}: {stderr}"
+        );
+        assert!(stderr.contains("missing"), "{args:?}: {stderr}");
+        if stdin.is_none() {
+            let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(f.len(), found, "{args:?}: what was found is still reported");
+        }
+    }
+}
+
+#[test]
+fn a_secret_under_a_missing_tree_is_reported_reachable_not_hidden() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let t = token(42);
+    r.write("dir/secret.txt", format!("{t}\n"));
+    let first = r.commit("secret in a folder");
+    let tree = r.git(&["rev-parse", &format!("{first}:dir")]);
+    r.git(&["rm", "-q", "-r", "dir"]);
+    r.write("x.txt", "x\n");
+    r.commit("folder removed");
+    delete_loose(&r, &tree);
+    let run = scan(&r, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&tree), "{}", run.stderr);
+    assert_eq!(run.findings.len(), 1, "{}", run.stdout);
+    let f = &run.findings[0];
+    assert_eq!(src(f, "unreachable"), false, "{f}");
+    assert!(
+        src(f, "summary")
+            .as_str()
+            .unwrap_or("")
+            .contains("not attributed"),
+        "{f}"
+    );
+    assert!(!run.stdout.contains(&t) && !run.stderr.contains(&t));
+}

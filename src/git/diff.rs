@@ -32,8 +32,11 @@ pub(crate) struct TreeReader {
     /// Raw tree objects by id (empty when missing or unreadable).
     cache: HashMap<ObjectId, Rc<Vec<u8>>>,
     cached_bytes: usize,
-    /// Trees named but absent (partial clone): treated as empty.
+    /// Trees (and, with `check_blobs`, blobs) named but absent: trees are treated as empty.
     pub missing: Vec<ObjectId>,
+    /// Whether `diff` checks that each blob it yields is in the database (for walks that do
+    /// not read the blobs themselves), recording absent ones in `missing`.
+    pub check_blobs: bool,
     /// Trees present but unreadable: treated as empty, each an error.
     pub errors: Vec<String>,
 }
@@ -50,8 +53,15 @@ impl TreeReader {
             cache: HashMap::new(),
             cached_bytes: 0,
             missing: Vec::new(),
+            check_blobs: false,
             errors: Vec::new(),
         }
+    }
+
+    /// Whether the object is in the database: a pack index lookup (no decoding), else the
+    /// loose objects.
+    fn present(&self, id: &gix::oid) -> bool {
+        self.packs.iter().any(|b| b.index.lookup(id).is_some()) || self.repo.has_object(id)
     }
 
     fn tree(&mut self, id: &ObjectId) -> Rc<Vec<u8>> {
@@ -190,6 +200,9 @@ impl TreeReader {
                 }
                 EntryKind::Commit => *gitlinks += 1,
                 EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
+                    if self.check_blobs && !self.present(nb.oid) {
+                        self.missing.push(nb.oid.to_owned());
+                    }
                     visit(prefix, nb.oid.to_owned())
                 }
             }

@@ -102,6 +102,8 @@ pub struct GitReport {
     pub warnings: Vec<String>,
     /// Counters.
     pub stats: GitStats,
+    /// Objects named in the history but absent from the database, in the order met.
+    pub(crate) missing: Vec<ObjectId>,
 }
 
 /// One place a blob was introduced: at `path` by commit `commit` (a graph index), or by a
@@ -195,6 +197,7 @@ pub fn audit(
             range(&repo, engine, walk, opts, &shallow, stats, &mut report)?;
         }
     }
+    missing_objects(&repo, &mut report);
     report.stats.blobs = stats.files.load(Relaxed);
     report.stats.bytes = stats.bytes.load(Relaxed);
     report.stats.skipped_large = stats.skipped_large.load(Relaxed);
@@ -204,6 +207,44 @@ pub fn audit(
     report.errors.sort();
     report.errors.dedup();
     Ok(report)
+}
+
+/// What a finding's summary says when the history walk could not place its blob because
+/// objects of the history are missing.
+const UNATTRIBUTED: &str = "(not attributed: objects of the history are missing)";
+
+/// How many missing object ids an error names.
+const MISSING_NAMED: usize = 5;
+
+/// Counts the objects the audit found missing and, outside a partial clone (where blobs that
+/// were never fetched are expected), makes them an error that names them: a damaged
+/// repository must not pass a gate.
+fn missing_objects(repo: &gix::Repository, report: &mut GitReport) {
+    let mut seen = HashSet::new();
+    report.missing.retain(|id| seen.insert(*id));
+    report.stats.missing = report.missing.len() as u64;
+    if report.missing.is_empty() || odb::is_partial(&odb::object_dirs(repo)) {
+        return;
+    }
+    let named: Vec<String> = report
+        .missing
+        .iter()
+        .take(MISSING_NAMED)
+        .map(|id| id.to_string())
+        .collect();
+    let more = report.missing.len().saturating_sub(MISSING_NAMED);
+    report.errors.push(format!(
+        "{} object(s) named in the history are missing from the object database: {}{}; \
+         this is not a partial clone, so the repository is damaged and what they hold was \
+         not scanned (`git fsck --full` lists them)",
+        report.missing.len(),
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ));
 }
 
 fn sort_key(f: &Finding) -> (bool, String, &str, u64, u64, &str) {
@@ -345,7 +386,11 @@ fn full_history(
     let mut placed: HashSet<ObjectId> = HashSet::new();
     let packs = std::sync::Arc::new(pass.packs);
     let mut readers: Vec<TreeReader> = (0..threads.max(1))
-        .map(|_| TreeReader::new(odb::thread_local(&sync), packs.clone()))
+        .map(|_| {
+            let mut r = TreeReader::new(odb::thread_local(&sync), packs.clone());
+            r.check_blobs = true;
+            r
+        })
         .collect();
     let mut walked = 0u64;
     let want = |blob: &ObjectId, path: &[u8]| {
@@ -470,7 +515,9 @@ fn full_history(
     }
     timing::phase("attribution walk", t0);
     report.stats.commits = walked;
-    report.stats.missing = (reader.missing.len() + g.missing.len()) as u64;
+    let walk_incomplete = !reader.missing.is_empty() || !g.missing.is_empty();
+    report.missing.append(&mut reader.missing);
+    report.missing.append(&mut g.missing);
     report.errors.append(&mut reader.errors);
     let mut unplaced: Vec<ObjectId> = pass
         .hits
@@ -480,15 +527,18 @@ fn full_history(
         .collect();
     unplaced.sort();
     let mut findings = rescan(repo, engine, &g, &occurrences, opts, report);
-    if opts.all_objects {
-        // Dangling blobs: in the database, in no commit or tree that anything reaches.
+    if walk_incomplete || opts.all_objects {
+        // Dangling blobs (in the database, in no commit or tree that anything reaches) with
+        // `--all-objects`; and when objects of the history are missing, a blob the walk did not
+        // reach may still be reachable: it is reported as such, never as "unreachable".
+        let via = walk_incomplete.then(|| UNATTRIBUTED.to_string());
         let occ: Vec<Occurrence> = unplaced
             .iter()
             .map(|b| Occurrence {
                 blob: *b,
                 path: None,
                 commit: None,
-                via: None,
+                via: via.clone(),
             })
             .collect();
         findings.extend(rescan(repo, engine, &g, &occ, opts, report));
@@ -529,7 +579,7 @@ fn rescan(
         let data = match odb::read(repo, &occ.blob, &mut buf) {
             Ok(Read::Found(d)) => d,
             Ok(Read::Missing) => {
-                report.stats.missing += 1;
+                report.missing.push(occ.blob);
                 continue;
             }
             Err(e) => {
@@ -713,7 +763,8 @@ fn range(
     }
     report.stats.commits = g.nodes.len() as u64;
     report.stats.submodules = gitlinks;
-    report.stats.missing = (reader.missing.len() + g.missing.len()) as u64;
+    report.missing.append(&mut reader.missing);
+    report.missing.append(&mut g.missing);
     report.errors.append(&mut reader.errors);
     // Scan each distinct blob once, in parallel; rescan per occurrence only where found.
     let mut seen = HashSet::new();
@@ -750,7 +801,7 @@ fn range(
                 hits.insert(id);
             }
             Ok(false) => {}
-            Err(e) if e.is_empty() => report.stats.missing += 1,
+            Err(e) if e.is_empty() => report.missing.push(id),
             Err(e) => report.errors.push(e),
         }
     }

@@ -243,8 +243,9 @@ pub struct ScanArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Archives and images")]
 pub struct ArtifactArgs {
-    /// Archives nested inside one another that are opened (0: scan archives as plain bytes).
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    /// Archives nested inside one another that are opened (0: scan archives as plain bytes;
+    /// at most 64).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_max_depth)]
     pub max_depth: usize,
     /// Largest archive entry read, inflated; also bounds the memory holding a nested zip.
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
@@ -324,6 +325,18 @@ pub enum RulesCommand {
         #[arg(long)]
         strict: bool,
     },
+}
+
+/// Parses `--max-depth`: a nesting of up to [`crate::archive::MAX_NESTING`] levels.
+pub fn parse_max_depth(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    let max = crate::archive::MAX_NESTING;
+    if n > max {
+        return Err(format!(
+            "at most {max} (deeper nesting is a bomb, not an artifact)"
+        ));
+    }
+    Ok(n)
 }
 
 /// Parses a size with an optional K/M/G suffix (powers of 1024).

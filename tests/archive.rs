@@ -290,6 +290,37 @@ fn deep_nesting_hits_the_depth_cap() {
 }
 
 #[test]
+fn nesting_is_bounded_whatever_max_depth_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = tar(&[("deep.env", secret_line(41).as_bytes())]);
+    for i in 0..150 {
+        data = gz(&tar(&[(format!("l{i}.tar.gz").as_str(), &data)]));
+    }
+    let p = write(dir.path(), "bomb.tar.gz", &data);
+    // Asking for more than the bound is refused before anything is read.
+    let out = shush()
+        .args(["scan", "--max-depth", "1500", "--no-config", &p])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at most 64"), "{err}");
+    // At the bound, 64 levels are opened without exhausting the stack; the rest is a cap.
+    let (code, findings, err) = run_json(&["scan", "--max-depth", "64", &p]);
+    assert_eq!(code, 2, "{err}");
+    assert!(findings.is_empty());
+    assert!(err.contains("nested deeper than --max-depth 64"), "{err}");
+    // A secret 60 levels down is found.
+    let mut data = tar(&[("deep.env", secret_line(42).as_bytes())]);
+    for i in 0..60 {
+        data = gz(&tar(&[(format!("l{i}.tar.gz").as_str(), &data)]));
+    }
+    let p = write(dir.path(), "deep.tar.gz", &data);
+    let (code, findings, err) = run_json(&["scan", "--max-depth", "64", &p]);
+    assert_eq!((code, findings.len()), (1, 1), "{err}");
+}
+
+#[test]
 fn archives_on_standard_input() {
     let (code, findings, err) = {
         let out = shush()

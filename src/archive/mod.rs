@@ -41,11 +41,17 @@ pub const MAX_STACKED_COMPRESSION: usize = 4;
 /// runs of zeros compress far better than any cap, harmlessly).
 pub const RATIO_GRACE: u64 = 16 << 20;
 
+/// The deepest nesting [`Limits::max_depth`] may ask for: each level holds a reader (and,
+/// for compressed layers, a decoder) on the stack, and a nesting of hundreds of levels
+/// would overflow it. No real artifact nests a tenth as deep.
+pub const MAX_NESTING: usize = 64;
+
 /// Caps on what one artifact may make shush read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Containers nested inside one another that are opened (a top-level archive is depth 1;
-    /// 0 turns archive scanning off: archives are scanned as plain bytes).
+    /// 0 turns archive scanning off: archives are scanned as plain bytes). Values above
+    /// [`MAX_NESTING`] count as [`MAX_NESTING`].
     pub max_depth: usize,
     /// Largest entry read, inflated (also bounds the memory that holds a nested zip).
     pub max_entry_size: u64,
@@ -269,11 +275,13 @@ impl<'a> Walker<'a> {
                     self.scan_inner(r, chain, depth, wraps + 1)
                 })
             }
-            Some(Format::Tar | Format::Zip | Format::Ar) if depth >= limits.max_depth => {
+            Some(Format::Tar | Format::Zip | Format::Ar)
+                if depth >= limits.max_depth.min(MAX_NESTING) =>
+            {
                 let e = cap(format!(
                     "{} nested deeper than --max-depth {}; scanned as plain bytes",
                     format.map_or("", |f| f.as_str()),
-                    limits.max_depth
+                    limits.max_depth.min(MAX_NESTING)
                 ));
                 self.problem(chain, &e);
                 self.leaf(&mut rd, chain, wraps > 0)

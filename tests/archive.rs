@@ -434,6 +434,36 @@ fn truncated_and_corrupt_members_are_errors_with_their_chain() {
 }
 
 #[test]
+fn findings_before_a_member_breaks_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    // A member cut off by a truncated stream: the secret before the cut is reported.
+    let mut x = 0x2545f4914f6cdd1du64;
+    let noise: String = (0..200_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"0123456789abcdef"[(x % 16) as usize])
+        })
+        .collect();
+    let member = format!("{}{noise}\n", secret_line(70));
+    let full = gz(&tar(&[("a.env", member.as_bytes())]));
+    let p = write(dir.path(), "cut.tar.gz", &full[..full.len() * 3 / 5]);
+    let (code, findings, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(paths(&findings), [format!("{p}!a.env")], "{err}");
+    // Downgraded, the error no longer hides what was found: exit 1, not 0.
+    let (code, findings, err) = run_json(&["scan", "--skip-unreadable", &p]);
+    assert_eq!((code, findings.len()), (1, 1), "{err}");
+    // A member over --max-entry-size: its first bytes were read and scanned.
+    let big = format!("{}{}", secret_line(71), "x".repeat(4096));
+    let p = write(dir.path(), "big.tar", &tar(&[("big.txt", big.as_bytes())]));
+    let (code, findings, err) = run_json(&["scan", "--max-entry-size", "1K", &p]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(paths(&findings), [format!("{p}!big.txt")], "{err}");
+}
+
+#[test]
 fn encrypted_zip_entries_are_unreadable() {
     let dir = tempfile::tempdir().unwrap();
     let z = mark_zip_encrypted(zip(&[("secret.env", secret_line(60).as_bytes())]));

@@ -498,15 +498,16 @@ impl<'a> Walker<'a> {
             path: Some(&name),
             ..Default::default()
         };
-        let (located, bytes) =
-            input::scan_reader(self.engine, self.st, &mut limited, self.buf, meta)?;
+        // What was read before an error (truncation, bad CRC, a cap) is scanned and its
+        // findings kept; the error is then the caller's to report.
+        let scanned = input::scan_reader(self.engine, self.st, &mut limited, self.buf, meta);
         self.scanned += 1;
-        self.bytes += bytes;
-        self.hits.extend(located.into_iter().map(|l| Hit {
+        self.bytes += scanned.bytes;
+        self.hits.extend(scanned.found.into_iter().map(|l| Hit {
             chain: chain.to_vec(),
             located: l,
         }));
-        Ok(())
+        scanned.error.map_or(Ok(()), Err)
     }
 }
 

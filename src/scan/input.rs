@@ -98,13 +98,18 @@ pub fn scan_reader<R: Read>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     meta: InputMeta<'_>,
-) -> io::Result<(Vec<Located>, u64)> {
+) -> ReaderScan {
     buf.clear();
-    // Read up to the whole-input limit; if the input ends there, scan it in one piece.
-    let read = read_up_to(reader, buf, WHOLE_INPUT_LIMIT + 1)?;
-    if read <= WHOLE_INPUT_LIMIT {
+    // Read up to the whole-input limit; if the input ends there (or a read fails before),
+    // scan what was read in one piece.
+    let head = read_up_to(reader, buf, WHOLE_INPUT_LIMIT + 1);
+    if let Err(error) = head {
         let found = scan_bytes(engine, st, buf, meta);
-        return Ok((found, read as u64));
+        return ReaderScan::new(found, buf.len() as u64, Some(error));
+    }
+    if buf.len() <= WHOLE_INPUT_LIMIT {
+        let found = scan_bytes(engine, st, buf, meta);
+        return ReaderScan::new(found, buf.len() as u64, None);
     }
     let meta = InputMeta {
         binary: meta.binary || looks_binary(buf),
@@ -124,7 +129,29 @@ pub fn scan_reader<R: Read>(
     let fed = scanner.feed_reader(st, &meta, reader, &mut found);
     let (total, back) = scanner.finish_into_buffer(st, &meta, &mut found);
     *buf = back;
-    fed?;
     engine.finalize(&mut found);
-    Ok((found, total))
+    ReaderScan::new(found, total, fed.err())
+}
+
+/// What [`scan_reader`] produced: the findings in everything that could be read, and the
+/// error that ended the reading early, if one did. The findings before a failed read still
+/// count (a truncated archive member's readable part is real content).
+#[derive(Debug)]
+pub struct ReaderScan {
+    /// Findings in the bytes read.
+    pub found: Vec<Located>,
+    /// Bytes read and scanned.
+    pub bytes: u64,
+    /// The read error that ended the input early.
+    pub error: Option<io::Error>,
+}
+
+impl ReaderScan {
+    fn new(found: Vec<Located>, bytes: u64, error: Option<io::Error>) -> ReaderScan {
+        ReaderScan {
+            found,
+            bytes,
+            error,
+        }
+    }
 }

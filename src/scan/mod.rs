@@ -269,6 +269,10 @@ pub fn scan_paths(
                     display_path(path),
                     opts.max_file_size
                 )),
+                Ok(FileResult::ReadFailed(findings, msg)) => {
+                    collector.findings(findings);
+                    collector.error(msg);
+                }
                 Ok(FileResult::Special) => {}
                 Ok(FileResult::Artifact(a)) => collector.artifact(a, opts, stats),
                 Err(msg) => collector.error(msg),
@@ -336,6 +340,8 @@ enum FileResult {
     Scanned(Vec<Finding>),
     /// A stream (pipe, device) that went on past the size cap: its head was scanned.
     Truncated(Vec<Finding>),
+    /// A read failed part-way: the findings of what was read, and the error.
+    ReadFailed(Vec<Finding>, String),
     Artifact(crate::archive::ArtifactScan),
     TooLarge(u64),
     Special,
@@ -404,8 +410,8 @@ fn scan_file(
         ..Default::default()
     };
     let mut reader = file.take(opts.max_file_size);
-    let (located, bytes) = input::scan_reader(engine, st, &mut reader, buf, meta)
-        .map_err(|e| format!("{display}: {e}"))?;
+    let scanned = input::scan_reader(engine, st, &mut reader, buf, meta);
+    let (located, bytes) = (scanned.found, scanned.bytes);
     // A stream has no size to check up front: see whether it went on past the cap.
     let truncated = stream
         && bytes == opts.max_file_size
@@ -419,7 +425,9 @@ fn scan_file(
         .iter()
         .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal))
         .collect();
-    Ok(if truncated {
+    Ok(if let Some(e) = scanned.error {
+        FileResult::ReadFailed(findings, format!("{display}: {e}"))
+    } else if truncated {
         FileResult::Truncated(findings)
     } else {
         FileResult::Scanned(findings)
@@ -459,18 +467,18 @@ pub fn scan_stdin<R: Read>(
         }
     }
     let mut reader = std::io::Cursor::new(head).chain(reader);
-    match input::scan_reader(engine, &mut st, &mut reader, &mut buf, InputMeta::default()) {
-        Ok((located, bytes)) => {
-            stats.files.fetch_add(1, Ordering::Relaxed);
-            stats.bytes.fetch_add(bytes, Ordering::Relaxed);
-            collector.findings(
-                located
-                    .iter()
-                    .map(|l| Finding::new(engine, l, "-", Source::Stdin, opts.reveal))
-                    .collect(),
-            );
-        }
-        Err(e) => collector.error(format!("<stdin>: {e}")),
+    let scanned = input::scan_reader(engine, &mut st, &mut reader, &mut buf, InputMeta::default());
+    stats.files.fetch_add(1, Ordering::Relaxed);
+    stats.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
+    collector.findings(
+        scanned
+            .found
+            .iter()
+            .map(|l| Finding::new(engine, l, "-", Source::Stdin, opts.reveal))
+            .collect(),
+    );
+    if let Some(e) = scanned.error {
+        collector.error(format!("<stdin>: {e}"));
     }
     collector.into_outcome()
 }

@@ -35,6 +35,19 @@ struct Legacy<'a> {
 
 /// A legacy `docker save` archive (manifest.json, `<id>/layer.tar`, `<id>.json` configs).
 fn docker_save(images: &[Legacy<'_>]) -> Vec<u8> {
+    tar_of(&docker_save_files(images))
+}
+
+fn tar_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    tar(&refs)
+}
+
+/// The files of a legacy `docker save` archive, in archive order.
+fn docker_save_files(images: &[Legacy<'_>]) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut manifest = Vec::new();
     for img in images {
@@ -68,11 +81,7 @@ fn docker_save(images: &[Legacy<'_>]) -> Vec<u8> {
         "manifest.json".into(),
         serde_json::to_vec(&manifest).unwrap(),
     ));
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(n, d)| (n.as_str(), d.as_slice()))
-        .collect();
-    tar(&refs)
+    files
 }
 
 fn run_image(path: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {
@@ -906,4 +915,99 @@ fn fifo_blobs_in_a_layout_are_refused() {
     let (code, _, err) = run_image(&layout.to_string_lossy(), &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not a regular file"), "{err}");
+}
+
+/// One image whose second layer's content is `second` while its config claims `claimed`
+/// for it (what a tampered archive looks like).
+fn tampered(first: Vec<u8>, claimed: Vec<u8>, second: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    let mut files = docker_save_files(&[Legacy {
+        tag: "tampered:1",
+        layers: vec![first, claimed.clone()],
+        history: vec![],
+        env: vec![],
+    }]);
+    let name = format!("{}/layer.tar", sha(&claimed));
+    for (n, d) in &mut files {
+        if *n == name {
+            *d = second.clone();
+        }
+    }
+    files
+}
+
+#[test]
+fn a_layer_that_does_not_match_its_digest_is_an_error_and_still_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = layer(&[("ok.txt", b"nothing here")]);
+    let bad = layer(&[("a.env", secret_line(150).as_bytes())]);
+    let p = dir.path().join("t.tar");
+    std::fs::write(&p, tar_of(&tampered(layer(&[("x", b"x")]), clean, bad))).unwrap();
+    let (code, findings, err) = run_image(&p.to_string_lossy(), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not match its digest"), "{err}");
+    assert_eq!(find(&findings, &token(150), None).len(), 0, "masked");
+    assert_eq!(
+        findings.len(),
+        1,
+        "the tampered layer is scanned: {findings:?}"
+    );
+}
+
+#[test]
+fn two_layers_claiming_one_digest_are_both_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = layer(&[("ok.txt", b"first layer")]);
+    let bad = layer(&[("b.env", secret_line(151).as_bytes())]);
+    let mut files = docker_save_files(&[Legacy {
+        tag: "twins:1",
+        layers: vec![first.clone(), bad.clone()],
+        history: vec![],
+        env: vec![],
+    }]);
+    // The config claims the first layer's digest for both.
+    let digest = format!("sha256:{}", sha(&first));
+    for (n, d) in &mut files {
+        if n.ends_with(".json") && n != "manifest.json" {
+            let mut cfg: Value = serde_json::from_slice(d).unwrap();
+            cfg["rootfs"]["diff_ids"] = json!([digest, digest]);
+            *d = serde_json::to_vec(&cfg).unwrap();
+        }
+    }
+    let p = dir.path().join("twins.tar");
+    std::fs::write(&p, tar_of(&files)).unwrap();
+    let (code, findings, err) = run_image(&p.to_string_lossy(), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(findings.len(), 1, "{err}");
+    assert!(err.contains("does not match its digest"), "{err}");
+}
+
+#[test]
+fn the_cache_is_used_only_for_layers_that_match_their_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = layer(&[("x", b"x")]);
+    let clean = layer(&[("ok.txt", b"nothing here")]);
+    let bad = layer(&[("a.env", secret_line(152).as_bytes())]);
+    let c = dir.path().join("cache").to_string_lossy().into_owned();
+    for (name, pack) in [("plain.tar", false), ("packed.tar.gz", true)] {
+        let write = |files: &[(String, Vec<u8>)]| {
+            let p = dir.path().join(name);
+            let t = tar_of(files);
+            std::fs::write(&p, if pack { gz(&t) } else { t }).unwrap();
+            p.to_string_lossy().into_owned()
+        };
+        let honest = tampered(base.clone(), clean.clone(), clean.clone());
+        let p = write(&honest);
+        let (code, _, err) = run_image(&p, &["--cache", &c]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let (_, _, err) = run_image(&p, &["--cache", &c]);
+        assert!(err.contains("2 layers (2 cached)"), "{name}: {err}");
+        // The same names and digests, another content: the clean cached result is not used.
+        let p = write(&tampered(base.clone(), clean.clone(), bad.clone()));
+        let (code, findings, err) = run_image(&p, &["--cache", &c]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains("does not match its digest"), "{name}: {err}");
+        if !pack {
+            assert_eq!(findings.len(), 1, "{name}: scanned afresh: {err}");
+        }
+    }
 }

@@ -66,7 +66,18 @@ impl Cache {
         Some(self.dir.join(format!("{key}.json")))
     }
 
-    /// The cached result for a layer, if any (a corrupt entry is a miss).
+    /// Whether there is a cached result for the layer's digest (it may still be a miss if
+    /// corrupt; [`Cache::load`] decides).
+    pub fn has(&self, layer: &super::manifest::LayerRef) -> bool {
+        layer
+            .digest
+            .as_deref()
+            .and_then(|d| self.file(d))
+            .is_some_and(|f| f.is_file())
+    }
+
+    /// The cached result for the layer with digest `layer`, if any (a corrupt entry is a
+    /// miss). Only use it for content proven to hash to that digest ([`super::verify`]).
     pub fn load(&self, layer: &str) -> Option<LayerScan> {
         let path = self.file(layer)?;
         let bytes = std::fs::read(path).ok()?;

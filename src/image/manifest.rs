@@ -36,6 +36,8 @@ pub struct LayerRef {
     /// The layer's digest (its identity for de-duplication and caching): the descriptor's
     /// digest, or for legacy archives the config's `rootfs.diff_ids` entry.
     pub digest: Option<String>,
+    /// What `digest` is a hash of (checked as the layer is read).
+    pub digest_of: super::verify::DigestOf,
 }
 
 impl LayerRef {
@@ -246,6 +248,7 @@ fn oci_manifest(doc: &Value, plan: &mut Plan, path: &str) -> ImageRef {
             Some(blob) => img.layers.push(LayerRef {
                 blob,
                 digest: Some(d),
+                digest_of: super::verify::DigestOf::Stored,
             }),
             None => plan
                 .problems
@@ -324,9 +327,18 @@ fn docker_manifest(store: &Store, v: &Value, plan: &mut Plan) {
             .into_iter()
             .enumerate()
             .map(|(i, blob)| {
-                let digest = digest_of_path(&blob)
-                    .or_else(|| diff_ids.get(i).filter(|d| valid_digest(d)).cloned());
-                LayerRef { blob, digest }
+                let (digest, digest_of) = match digest_of_path(&blob) {
+                    Some(d) => (Some(d), super::verify::DigestOf::Stored),
+                    None => (
+                        diff_ids.get(i).filter(|d| valid_digest(d)).cloned(),
+                        super::verify::DigestOf::Uncompressed,
+                    ),
+                };
+                LayerRef {
+                    blob,
+                    digest,
+                    digest_of,
+                }
             })
             .collect();
         plan.images.push(ImageRef {

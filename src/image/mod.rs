@@ -18,6 +18,7 @@ pub mod cache;
 pub mod cmd;
 pub mod manifest;
 pub mod store;
+pub mod verify;
 
 use crate::archive::{self, ArtifactOptions, ArtifactScan, Budget, Problem, Walker, tar};
 use crate::engine::{Encoding, Engine, InputMeta};
@@ -184,12 +185,13 @@ pub fn scan_store(
             cap: false,
         });
     }
-    // Unique layers, in first-seen order.
+    // Unique layer files, in first-seen order (by file, not by the digest they claim: two
+    // files claiming one digest are both read, and each is checked against it).
     let mut unique: Vec<&LayerRef> = Vec::new();
     let mut slot: HashMap<String, usize> = HashMap::new();
     for img in &plan.images {
         for l in &img.layers {
-            slot.entry(l.key()).or_insert_with(|| {
+            slot.entry(l.blob.clone()).or_insert_with(|| {
                 unique.push(l);
                 unique.len() - 1
             });
@@ -223,7 +225,10 @@ pub fn scan_store(
             .map_init(
                 || (engine.new_state(), Vec::new()),
                 |(st, buf), layer| {
-                    if let Some(hit) = cache.as_ref().and_then(|c| c.load(&layer.key())) {
+                    let hit = cache
+                        .as_ref()
+                        .and_then(|c| verified_hit(c, layer, store.open(&layer.blob).ok()?));
+                    if let Some(hit) = hit {
                         return (hit, Vec::new(), true);
                     }
                     let mut chain = vec![display.to_string(), layer.blob.clone()];
@@ -268,7 +273,7 @@ pub fn scan_store(
         let layer_scans: Vec<&LayerScan> = img
             .layers
             .iter()
-            .map(|l| &results[slot[&l.key()]].0)
+            .map(|l| &results[slot[&l.blob]].0)
             .collect();
         image_findings(
             engine,
@@ -305,9 +310,7 @@ fn stream_layers(
     let mut results: Vec<Option<(LayerScan, Vec<Problem>, bool)>> = vec![None; unique.len()];
     let mut wanted: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, layer) in unique.iter().enumerate() {
-        if let Some(hit) = cache.and_then(|c| c.load(&layer.key())) {
-            results[i] = Some((hit, Vec::new(), true));
-        } else if let Some(name) = store.resolve(&layer.blob) {
+        if let Some(name) = store.resolve(&layer.blob) {
             wanted.entry(name).or_default().push(i);
         }
     }
@@ -324,10 +327,15 @@ fn stream_layers(
                         if let Some(idx) = wanted.remove(&e.name()) {
                             let layer = unique[idx[0]];
                             let mut chain = vec![display.to_string(), layer.blob.clone()];
-                            let res = scan_layer(
-                                engine, &mut st, &mut buf, data, &mut chain, layer, budget, cache,
-                                reveal,
-                            );
+                            let res = match cache.filter(|c| c.has(layer)) {
+                                // A stream cannot be read twice: a cached layer is hashed, and
+                                // used only when it proves to be what was cached.
+                                Some(c) => stream_cached(c, layer, data, chain),
+                                None => scan_layer(
+                                    engine, &mut st, &mut buf, data, &mut chain, layer, budget,
+                                    cache, reveal,
+                                ),
+                            };
                             for i in idx {
                                 results[i] = Some(res.clone());
                             }
@@ -387,11 +395,25 @@ fn scan_layer(
     cache: Option<&Cache>,
     reveal: bool,
 ) -> (LayerScan, Vec<Problem>, bool) {
-    let key = layer.key();
     let mut scan = LayerScan::default();
     let mut walker = Walker::new(engine, st, buf, budget);
-    let r = walker.scan_layer(reader, chain, 2, &mut |e| scan.visit(e));
+    let mut hashing = verify::Hashing::new(reader);
+    let r = walker.scan_layer(&mut hashing, chain, 2, &mut |e| scan.visit(e));
     if let Err(e) = r {
+        walker.problem(chain, &e);
+    }
+    let verdict = match (layer.digest.as_deref(), hashing.finish()) {
+        (Some(claimed), Ok((actual, compressed))) => {
+            verify::judge(claimed, layer.digest_of, &actual, compressed)
+        }
+        (_, Err(e)) => {
+            walker.problem(chain, &e);
+            verify::Verdict::Unverifiable
+        }
+        (None, Ok(_)) => verify::Verdict::Unverifiable,
+    };
+    if let (verify::Verdict::Mismatch { actual }, Some(claimed)) = (&verdict, &layer.digest) {
+        let e = std::io::Error::other(verify::mismatch_message(claimed, actual));
         walker.problem(chain, &e);
     }
     scan.paths.sort_unstable();
@@ -421,13 +443,61 @@ fn scan_layer(
         });
     }
     let problems = walker.problems;
-    if let Some(c) = cache {
-        if problems.is_empty() && !budget.aborted() {
+    if let (Some(c), Some(key)) = (cache, &layer.digest) {
+        if verdict == verify::Verdict::Verified && problems.is_empty() && !budget.aborted() {
             // A cache that cannot be written costs speed, not correctness.
-            let _ = c.store(&key, &scan);
+            let _ = c.store(key, &scan);
         }
     }
     (scan, problems, false)
+}
+
+/// The cached scan of `layer`, when there is one and the layer's content (read from
+/// `reader`) proves to hash to the digest it was cached under.
+fn verified_hit(cache: &Cache, layer: &LayerRef, reader: impl std::io::Read) -> Option<LayerScan> {
+    let claimed = layer.digest.as_deref()?;
+    let hit = cache.load(claimed)?;
+    let verdict = verify::check(reader, claimed, layer.digest_of).ok()?;
+    (verdict == verify::Verdict::Verified).then_some(hit)
+}
+
+/// A layer of a compressed image stream that has a cache entry: its content is hashed (the
+/// stream cannot be read twice) and the cached scan used only when it matches; otherwise the
+/// layer is a problem, not scanned.
+fn stream_cached(
+    cache: &Cache,
+    layer: &LayerRef,
+    data: &mut dyn std::io::Read,
+    chain: Vec<String>,
+) -> (LayerScan, Vec<Problem>, bool) {
+    let claimed = layer.digest.as_deref().unwrap_or_default();
+    let problem = |message: String| Problem {
+        chain: chain.clone(),
+        message,
+        cap: false,
+    };
+    match (
+        verify::check(data, claimed, layer.digest_of),
+        cache.load(claimed),
+    ) {
+        (Ok(verify::Verdict::Verified), Some(hit)) => (hit, Vec::new(), true),
+        (Ok(verify::Verdict::Mismatch { actual }), _) => (
+            LayerScan::default(),
+            vec![problem(format!(
+                "{}; not scanned (a stream is read once: rerun without --cache)",
+                verify::mismatch_message(claimed, &actual)
+            ))],
+            false,
+        ),
+        (Err(e), _) => (LayerScan::default(), vec![problem(e.to_string())], false),
+        _ => (
+            LayerScan::default(),
+            vec![problem(
+                "cached layer could not be verified; not scanned (rerun without --cache)".into(),
+            )],
+            false,
+        ),
+    }
 }
 
 fn base_source(display: &str, img: &ImageRef) -> ImageSource {

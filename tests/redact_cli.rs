@@ -8,6 +8,7 @@
 
 use assert_cmd::Command;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
 use std::process::{Command as Std, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -149,6 +150,69 @@ fn bad_rules_or_secrets_file_fail_closed_before_any_output() {
         .assert()
         .code(2);
     assert!(out.get_output().stdout.is_empty());
+}
+
+#[test]
+fn secrets_files_are_bounded_regular_files_or_pipes() {
+    let dir = tempfile::tempdir().unwrap();
+    // A device or a directory is refused before any output; nothing is read from it.
+    for target in [Path::new("/dev/zero"), dir.path()] {
+        let out = shush()
+            .args(["redact", "--secrets-file"])
+            .arg(target)
+            .write_stdin("hello\n")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", target.display());
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not a regular file or a pipe"), "{err}");
+    }
+    // Past the size cap: an error, not memory exhaustion.
+    let big = dir.path().join("big.txt");
+    std::fs::write(&big, "x".repeat((16 << 20) + 1)).unwrap();
+    let out = shush()
+        .args(["redact", "--secrets-file"])
+        .arg(&big)
+        .write_stdin("hello\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than 16 MiB"));
+    // A pipe (what `--secrets-file <(vault kv get …)` passes) is read.
+    let value = "pipe-delivered-value-7Qx2";
+    let script = format!(
+        "printf '%s\\n' {value} > \"$1\" & exec {bin} redact --secrets-file \"$1\"",
+        bin = env!("CARGO_BIN_EXE_shush")
+    );
+    let fifo = dir.path().join("fifo");
+    assert!(Std::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = Std::new("sh")
+        .args(["-c", &script, "sh"])
+        .arg(&fifo)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(format!("got {value}\n").as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("got ") && !stdout.contains(value),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -245,8 +245,7 @@ pub(crate) fn known_values(
         }
     }
     for path in &args.secrets_file {
-        let text = std::fs::read(path)
-            .with_context(|| format!("reading secrets file {}", path.display()))?;
+        let text = read_secrets_file(path)?;
         for (i, line) in text.split(|&b| b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {
@@ -262,6 +261,43 @@ pub(crate) fn known_values(
         values.extend(super::ci::credentials(ci, &names, warnings));
     }
     Ok(values)
+}
+
+/// The most a secrets file may hold: far more than any pipeline's secrets, far less than
+/// what would exhaust memory (`--secrets-file /dev/zero`).
+const MAX_SECRETS_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a `--secrets-file`: a regular file or a pipe (`<(vault kv get …)`), never a device
+/// or directory, and at most [`MAX_SECRETS_FILE_BYTES`].
+fn read_secrets_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let what = || format!("secrets file {}", path.display());
+    let md = std::fs::metadata(path).with_context(|| format!("reading {}", what()))?;
+    let kind_ok = md.is_file() || {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileTypeExt::is_fifo(&md.file_type())
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
+    };
+    if !kind_ok {
+        anyhow::bail!("{}: not a regular file or a pipe", what());
+    }
+    let mut text = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SECRETS_FILE_BYTES + 1).read_to_end(&mut text))
+        .with_context(|| format!("reading {}", what()))?;
+    if text.len() as u64 > MAX_SECRETS_FILE_BYTES {
+        anyhow::bail!(
+            "{}: larger than {} MiB; not a secrets file",
+            what(),
+            MAX_SECRETS_FILE_BYTES >> 20
+        );
+    }
+    Ok(text)
 }
 
 /// The `--report` file: one JSON object per redaction.

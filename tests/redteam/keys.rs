@@ -410,6 +410,35 @@ fn long_pgp_blocks_are_masked_whole_under_every_chunking() {
     harness::check(&long_pgp_cases());
 }
 
+/// A PGP block past the rule's 48 KiB bound (an exported key with photo IDs): the redactor
+/// masks it whole, fail closed, through its END line, and the lines after it survive.
+fn overlong_pgp_cases() -> Vec<Case> {
+    let pgp = KINDS.iter().find(|k| k.pgp).copied().expect("the PGP kind");
+    let mut cases = Vec::new();
+    for prefix in [
+        ("plain", (|_| String::new()) as fn(usize) -> String),
+        PREFIXES[0],
+    ] {
+        let b = block(&pgp, 990, 60 << 10);
+        let (input, keep) = printed(&prefix, &b.lines, AFTER);
+        cases.push(
+            Case::new(
+                Category::PrivateKey,
+                format!("overlong-pgp/{}", prefix.0),
+                input,
+                &strs(&b.secrets),
+            )
+            .keep(&strs(&keep)),
+        );
+    }
+    cases
+}
+
+#[test]
+fn pgp_blocks_past_the_bound_are_masked_through_their_end_line() {
+    harness::check(&overlong_pgp_cases());
+}
+
 /// A stray BEGIN line of every format, then 3,000 ordinary lines with a token near the end:
 /// the token is masked and the lines survive.
 fn stray_begin_cases() -> Vec<Case> {

@@ -232,6 +232,8 @@ pub struct Redactor<'e> {
     /// Add-mask values to forward, by their offset in the caller's output buffer.
     registrations: Vec<(usize, Vec<u8>)>,
     warnings: Vec<String>,
+    /// Key blocks starting below this have been warned about already.
+    key_warned: u64,
     stats: Stats,
     line: u64,
     col: u64,
@@ -297,6 +299,7 @@ impl<'e> Redactor<'e> {
             pending: Vec::new(),
             registrations: Vec::new(),
             warnings: Vec::new(),
+            key_warned: 0,
             stats: Stats::default(),
             line: 1,
             col: 0,
@@ -381,7 +384,12 @@ impl<'e> Redactor<'e> {
         }
     }
 
-    /// Takes warnings (e.g. an `::add-mask::` value too short to mask).
+    /// Takes warnings (e.g. an `::add-mask::` value too short to mask; a private key block
+    /// cut off before its END line, a BEGIN line with no body, or a block longer than its
+    /// rule's bound). Warnings name a rule and a byte offset, never key material. They do
+    /// not change what counts as a redaction: a cut-off or capped block is masked and
+    /// counted like any other, so `shush redact` exits 1 for it only with
+    /// `--fail-on-secret`, and a bodiless BEGIN line masks nothing.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
     }
@@ -636,6 +644,8 @@ impl<'e> Redactor<'e> {
                         // Longer than any match of the rule and still open: an endless
                         // block (a `BEGIN` with no `END`). Mask it whole from its floor.
                         t.overrun = true;
+                        let msg = "is longer than its rule's bound: masked whole, fail closed";
+                        self.warn_key(m.rule, t.lo, len, msg);
                         self.open_fail_closed(t.floor, m.rule);
                     }
                     ms.live.push(t);
@@ -696,8 +706,20 @@ impl<'e> Redactor<'e> {
             self.close_fail_closed(t.floor, end, m.rule);
         } else if at > t.lo + m.max_len as u64 + OVERRUN_SLACK {
             self.stats.fail_closed += 1;
+            self.warn_key(
+                m.rule,
+                t.lo,
+                end,
+                "is longer than its rule's bound: masked whole, fail closed",
+            );
             self.add_fail_closed(t.floor, end, Some(m.rule));
-        } else if t.matched {
+        } else if !t.matched {
+            let (lo, at) = (t.lo.max(self.base), at.min(self.len()));
+            if self.buf[self.idx(lo)..self.idx(at)].starts_with(b"-----BEGIN ") {
+                let msg = "has a BEGIN line but no body and no END line: nothing masked";
+                self.warn_key(m.rule, t.lo, at, msg);
+            }
+        } else {
             ms.dead.push(Dead {
                 lo: t.lo,
                 hi: t.hi,
@@ -749,9 +771,26 @@ impl<'e> Redactor<'e> {
                 });
             } else {
                 self.stats.fail_closed += 1;
+                let msg = "has no END line before the end of input: masked whole, fail closed";
+                self.warn_key(m.rule, t.lo, len, msg);
                 self.add_fail_closed(t.floor, len, Some(m.rule));
             }
         }
+    }
+
+    /// Warns (once per block) about a private-key block of `rule` at `[at, end)` that is
+    /// cut off, has no body, or is too long; the message names the rule and the byte offset,
+    /// never key material. Other multi-line rules are not warned about.
+    fn warn_key(&mut self, rule: usize, at: u64, end: u64, what: &str) {
+        let r = self.engine.rule(rule);
+        if at < self.key_warned || !r.tags.iter().any(|t| t == "private-key") {
+            return;
+        }
+        self.key_warned = end.max(at + 1);
+        self.warnings.push(format!(
+            "a private key block ({}) at byte {at} {what}",
+            r.id
+        ));
     }
 
     fn open_fail_closed(&mut self, floor: u64, rule: usize) {
@@ -932,6 +971,17 @@ impl<'e> Redactor<'e> {
                     if mi != u32::MAX && self.deferred(mi as usize, s, hay_end) {
                         continue;
                     }
+                }
+                if rule.multiline
+                    && m.secret.starts_with(b"-----BEGIN")
+                    && memchr::memmem::find(&m.secret, b"-----END").is_none()
+                {
+                    self.warn_key(
+                        m.rule,
+                        start,
+                        end,
+                        "has no END line: masked through its last key line",
+                    );
                 }
                 let rank = (1 + rule.generic as u8, 2 - rule.confidence as u8, m.rule);
                 let label = rule.id.clone();

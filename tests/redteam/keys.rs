@@ -652,7 +652,20 @@ fn smaller_cases() -> Vec<Case> {
 }
 
 #[test]
-#[ignore = "known gap: generic assignments after a bare CR, and UTF-16LE output, are not masked yet"]
-fn cr_lines_utf16_and_half_tokens() {
-    harness::check(&smaller_cases());
+fn cr_lines_and_half_tokens() {
+    let cases: Vec<Case> = smaller_cases()
+        .into_iter()
+        .filter(|c| !c.name.starts_with("utf16le/"))
+        .collect();
+    harness::check(&cases);
+}
+
+#[test]
+#[ignore = "known gap: UTF-16LE output (Windows tools) is not decoded; every rule would need a UTF-16 form or the input a transcoding pass"]
+fn utf16le_output() {
+    let cases: Vec<Case> = smaller_cases()
+        .into_iter()
+        .filter(|c| c.name.starts_with("utf16le/"))
+        .collect();
+    harness::check(&cases);
 }

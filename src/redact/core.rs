@@ -25,7 +25,7 @@
 use super::gha;
 use super::known::{KnownRegistry, KnownSet, KnownValue};
 use super::mask::Masker;
-use super::plan::{Plan, start_state};
+use super::plan::{MultiRule, Plan, start_state};
 use crate::engine::{Encoding, Engine, InputMeta, Match, ScanState};
 use crate::finding::{fingerprint, mask as preview};
 use crate::location::{count_chars, count_newlines};
@@ -165,7 +165,19 @@ struct Thread {
     floor: u64,
     state: TState,
     matched: bool,
+    /// End of the last match the automaton has seen (a block's last key line or END line).
+    last: Option<u64>,
     overrun: bool,
+}
+
+impl Thread {
+    /// Records a match the automaton saw, ending `last` bytes past `from`.
+    fn note_match(&mut self, from: u64, last: Option<usize>) {
+        if let Some(l) = last {
+            self.matched = true;
+            self.last = Some(from + l as u64);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -220,6 +232,8 @@ pub struct Redactor<'e> {
     /// Add-mask values to forward, by their offset in the caller's output buffer.
     registrations: Vec<(usize, Vec<u8>)>,
     warnings: Vec<String>,
+    /// Key blocks starting below this have been warned about already.
+    key_warned: u64,
     stats: Stats,
     line: u64,
     col: u64,
@@ -285,6 +299,7 @@ impl<'e> Redactor<'e> {
             pending: Vec::new(),
             registrations: Vec::new(),
             warnings: Vec::new(),
+            key_warned: 0,
             stats: Stats::default(),
             line: 1,
             col: 0,
@@ -369,7 +384,12 @@ impl<'e> Redactor<'e> {
         }
     }
 
-    /// Takes warnings (e.g. an `::add-mask::` value too short to mask).
+    /// Takes warnings (e.g. an `::add-mask::` value too short to mask; a private key block
+    /// cut off before its END line, a BEGIN line with no body, or a block longer than its
+    /// rule's bound). Warnings name a rule and a byte offset, never key material. They do
+    /// not change what counts as a redaction: a cut-off or capped block is masked and
+    /// counted like any other, so `shush redact` exits 1 for it only with
+    /// `--fail-on-secret`, and a bodiless BEGIN line masks nothing.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
     }
@@ -531,6 +551,7 @@ impl<'e> Redactor<'e> {
                     floor: floor_h.max(lo),
                     state: TState::Until(h + (m.anchor_len + m.after) as u64 + 2),
                     matched: true,
+                    last: None,
                     overrun: false,
                 });
                 continue;
@@ -558,6 +579,7 @@ impl<'e> Redactor<'e> {
                     floor: floor_h.max(s),
                     state: TState::Fresh,
                     matched: false,
+                    last: None,
                     overrun: false,
                 });
             }
@@ -585,6 +607,7 @@ impl<'e> Redactor<'e> {
                     if !matches!(t.state, TState::Until(_)) {
                         t.state = TState::Fresh;
                         t.matched = false;
+                        t.last = None;
                     }
                     if t.overrun && (tries >= 3 || t.lo <= self.base) {
                         // An endless block whose start is gone: it stays open to the end.
@@ -614,13 +637,15 @@ impl<'e> Redactor<'e> {
         }
         for (t, outcome) in threads.into_iter().zip(outcomes) {
             match outcome {
-                Some(at) => self.thread_died(ms, &t, at, m.rule),
+                Some(at) => self.thread_died(ms, &t, at, m),
                 None => {
                     let mut t = t;
                     if !t.overrun && len > t.lo + m.max_len as u64 + OVERRUN_SLACK {
                         // Longer than any match of the rule and still open: an endless
                         // block (a `BEGIN` with no `END`). Mask it whole from its floor.
                         t.overrun = true;
+                        let msg = "is longer than its rule's bound: masked whole, fail closed";
+                        self.warn_key(m.rule, t.lo, len, msg);
                         self.open_fail_closed(t.floor, m.rule);
                     }
                     ms.live.push(t);
@@ -655,13 +680,13 @@ impl<'e> Redactor<'e> {
             }
         };
         match run(dfa, cache, sid, &self.buf[self.idx(from)..self.idx(len)]) {
-            Run::Alive(sid, matched) => {
+            Run::Alive(sid, last) => {
                 t.state = TState::Dfa(sid);
-                t.matched |= matched;
+                t.note_match(from, last);
                 None
             }
-            Run::Dead(consumed, matched) => {
-                t.matched |= matched;
+            Run::Dead(consumed, last) => {
+                t.note_match(from, last);
                 Some(from + consumed as u64)
             }
             Run::GaveUp => {
@@ -672,10 +697,29 @@ impl<'e> Redactor<'e> {
         }
     }
 
-    fn thread_died(&mut self, ms: &mut MultiState, t: &Thread, at: u64, rule: usize) {
+    /// Settles a thread that died at `at`. One that outlived the rule's length bound (seen
+    /// now, or earlier while it was open) masks its block whole, fail closed, from its floor
+    /// through its last match (the END line, or the last key line), or to `at` without one.
+    fn thread_died(&mut self, ms: &mut MultiState, t: &Thread, at: u64, m: &MultiRule) {
+        let end = t.last.filter(|&l| l > t.floor).unwrap_or(at);
         if t.overrun {
-            self.close_fail_closed(t.floor, at, rule);
-        } else if t.matched {
+            self.close_fail_closed(t.floor, end, m.rule);
+        } else if at > t.lo + m.max_len as u64 + OVERRUN_SLACK {
+            self.stats.fail_closed += 1;
+            self.warn_key(
+                m.rule,
+                t.lo,
+                end,
+                "is longer than its rule's bound: masked whole, fail closed",
+            );
+            self.add_fail_closed(t.floor, end, Some(m.rule));
+        } else if !t.matched {
+            let (lo, at) = (t.lo.max(self.base), at.min(self.len()));
+            if self.buf[self.idx(lo)..self.idx(at)].starts_with(b"-----BEGIN ") {
+                let msg = "has a BEGIN line but no body and no END line: nothing masked";
+                self.warn_key(m.rule, t.lo, at, msg);
+            }
+        } else {
             ms.dead.push(Dead {
                 lo: t.lo,
                 hi: t.hi,
@@ -693,7 +737,19 @@ impl<'e> Redactor<'e> {
         let dfa = m.dfa();
         for t in std::mem::take(&mut ms.live) {
             if t.overrun {
-                self.close_fail_closed(t.floor, len, m.rule);
+                let eoi_match = match (t.state, dfa, ms.cache.as_mut()) {
+                    (TState::Dfa(sid), Some(dfa), Some(cache)) => dfa
+                        .next_eoi_state(cache, sid)
+                        .map(|s| s.is_match())
+                        .unwrap_or(true),
+                    _ => true,
+                };
+                let end = if eoi_match {
+                    len
+                } else {
+                    t.last.unwrap_or(len)
+                };
+                self.close_fail_closed(t.floor, end, m.rule);
                 continue;
             }
             let engine_decides = match (t.state, dfa, ms.cache.as_mut()) {
@@ -715,9 +771,26 @@ impl<'e> Redactor<'e> {
                 });
             } else {
                 self.stats.fail_closed += 1;
+                let msg = "has no END line before the end of input: masked whole, fail closed";
+                self.warn_key(m.rule, t.lo, len, msg);
                 self.add_fail_closed(t.floor, len, Some(m.rule));
             }
         }
+    }
+
+    /// Warns (once per block) about a private-key block of `rule` at `[at, end)` that is
+    /// cut off, has no body, or is too long; the message names the rule and the byte offset,
+    /// never key material. Other multi-line rules are not warned about.
+    fn warn_key(&mut self, rule: usize, at: u64, end: u64, what: &str) {
+        let r = self.engine.rule(rule);
+        if at < self.key_warned || !r.tags.iter().any(|t| t == "private-key") {
+            return;
+        }
+        self.key_warned = end.max(at + 1);
+        self.warnings.push(format!(
+            "a private key block ({}) at byte {at} {what}",
+            r.id
+        ));
     }
 
     fn open_fail_closed(&mut self, floor: u64, rule: usize) {
@@ -816,9 +889,14 @@ impl<'e> Redactor<'e> {
         let mut f = u64::MAX;
         for ms in &self.multi {
             for t in &ms.live {
-                if !t.overrun {
-                    f = f.min(t.floor);
-                }
+                // An endless block is masked (open) up to its last match; what follows
+                // that is held until the block goes on or ends.
+                let hold = match (t.overrun, t.state) {
+                    (false, _) => t.floor,
+                    (true, TState::Dfa(_)) => t.last.unwrap_or(t.floor),
+                    (true, _) => continue,
+                };
+                f = f.min(hold);
             }
             for d in &ms.dead {
                 f = f.min(d.floor);
@@ -893,6 +971,17 @@ impl<'e> Redactor<'e> {
                     if mi != u32::MAX && self.deferred(mi as usize, s, hay_end) {
                         continue;
                     }
+                }
+                if rule.multiline
+                    && m.secret.starts_with(b"-----BEGIN")
+                    && memchr::memmem::find(&m.secret, b"-----END").is_none()
+                {
+                    self.warn_key(
+                        m.rule,
+                        start,
+                        end,
+                        "has no END line: masked through its last key line",
+                    );
                 }
                 let rank = (1 + rule.generic as u8, 2 - rule.confidence as u8, m.rule);
                 let label = rule.id.clone();
@@ -1167,10 +1256,11 @@ impl<'e> Redactor<'e> {
     // ---------------------------------------------------------------- output
 
     /// Writes `[done, e)` with masks applied, lowering `e` so that no mask is cut (an open
-    /// fail-closed block swallows everything up to the end of the buffer instead).
+    /// fail-closed block is swallowed up to `e` and stays open; a closed one whose label is
+    /// out already is written through its end).
     fn emit(&mut self, e: u64, out: &mut Vec<u8>) -> Result<(), RedactError> {
         let len = self.len();
-        let mut e = e.min(len);
+        let e = e.min(len);
         if e <= self.done && !self.masks.iter().any(|m| m.written) {
             return Ok(());
         }
@@ -1192,14 +1282,17 @@ impl<'e> Redactor<'e> {
             }
         }
         // A group that extends past `e` must not be cut, unless its label is out already
-        // (an open fail-closed block) or it is open-ended and reached.
+        // or it is open-ended.
         let mut cut = e;
         for g in &groups {
             if g.0 < cut && g.1 > cut {
-                let open_reached = g.1 == u64::MAX && g.0 <= e;
-                if g.3 || open_reached {
+                if g.1 == u64::MAX {
+                    // An open fail-closed block: swallowed up to `e` (its thread holds what
+                    // may follow its last match); it stays open until its thread dies.
+                    continue;
+                }
+                if g.3 {
                     cut = cut.max(len.min(g.1));
-                    e = cut;
                 } else {
                     cut = g.0;
                 }
@@ -1504,9 +1597,10 @@ fn partial_prefix_ci(tail: &[u8], lits: &[Vec<u8>]) -> usize {
 }
 
 enum Run {
-    Alive(LazyStateID, bool),
-    /// Died after consuming this many bytes.
-    Dead(usize, bool),
+    /// Still alive; where in the haystack the last match seen ended, if one did.
+    Alive(LazyStateID, Option<usize>),
+    /// Died after consuming this many bytes (and where the last match ended).
+    Dead(usize, Option<usize>),
     /// The automaton quit (a byte it cannot handle) or its cache failed.
     GaveUp,
 }
@@ -1517,24 +1611,29 @@ fn run(
     sid: LazyStateID,
     hay: &[u8],
 ) -> Run {
-    let mut matched = sid.is_match();
+    // Match states come one byte late: a match state entered on byte `i` means a match
+    // ended just before it.
+    // (A start state that is a match was recorded by the run that entered it.)
+    let mut last = None;
     let mut sid = sid;
     for (i, &b) in hay.iter().enumerate() {
         match dfa.next_state(cache, sid, b) {
             Ok(next) => {
                 if next.is_dead() {
-                    return Run::Dead(i + 1, matched);
+                    return Run::Dead(i + 1, last);
                 }
                 if next.is_quit() {
                     return Run::GaveUp;
                 }
-                matched |= next.is_match();
+                if next.is_match() {
+                    last = Some(i);
+                }
                 sid = next;
             }
             Err(_) => return Run::GaveUp,
         }
     }
-    Run::Alive(sid, matched)
+    Run::Alive(sid, last)
 }
 
 /// Redacts a whole input at once (the reference the streaming output equals).

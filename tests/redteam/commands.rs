@@ -240,68 +240,78 @@ fn dockerconfigjson(user: &str, password: &str) -> String {
     )
 }
 
+/// What `kubectl` prints of a docker-registry secret holding `password`: the command that
+/// creates it, the decoded config, and the manifest in YAML and JSON. Each: a name, the log,
+/// the secrets in it, and text that must survive.
+fn registry_secret_outputs(
+    password: &str,
+) -> Vec<(&'static str, String, Vec<String>, &'static str)> {
+    let json = dockerconfigjson("ci-bot", password);
+    let auth = util::base64(format!("ci-bot:{password}"));
+    let blob = util::base64(&json);
+    // In the manifest, the password and the `auth` are base64 inside base64.
+    let encoded = vec![
+        encoded_part(&blob, &json, password),
+        encoded_part(&blob, &json, &auth),
+    ];
+    let cmd = format!(
+        "+ kubectl create secret docker-registry regcred --docker-server=registry.example.net \
+         --docker-username=ci-bot --docker-password={password} --docker-email=ci@example.net"
+    );
+    // `kubectl get secret regcred -o jsonpath=… | base64 -d`.
+    let decoded = format!(
+        "+ kubectl get secret regcred -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d\n{json}"
+    );
+    // `--dry-run=client -o yaml`, `kubectl get secret -o yaml` / `-o json`.
+    let yaml = format!(
+        "apiVersion: v1\ndata:\n  .dockerconfigjson: {blob}\nkind: Secret\nmetadata:\n  name: regcred\n  \
+         namespace: ci\ntype: kubernetes.io/dockerconfigjson\n"
+    );
+    let json_manifest = format!(
+        "{{\"apiVersion\":\"v1\",\"data\":{{\".dockerconfigjson\":\"{blob}\"}},\"kind\":\"Secret\"}}"
+    );
+    vec![
+        (
+            "command",
+            in_log(&cmd),
+            vec![password.to_string()],
+            "--docker-email=ci@example.net",
+        ),
+        (
+            "decoded",
+            in_log(&decoded),
+            vec![password.to_string(), auth],
+            "\"email\":\"ci@example.net\"",
+        ),
+        (
+            "manifest-yaml",
+            yaml,
+            encoded.clone(),
+            "type: kubernetes.io/dockerconfigjson",
+        ),
+        (
+            "manifest-json",
+            in_log(&json_manifest),
+            encoded,
+            "\"kind\":\"Secret\"",
+        ),
+    ]
+}
+
 #[test]
 fn kubectl_docker_registry_secrets_are_masked() {
     let mut rng = Rng::new(0x6b75);
     let mut cases = Vec::new();
     for i in 0..4 {
-        let password = if i % 2 == 0 {
+        // Strong passwords must be reported by a scan too; weak ones only masked.
+        let strong_pw = i % 2 == 0;
+        let password = if strong_pw {
             strong(&mut rng, 24)
         } else {
             weak(&mut rng, i)
         };
-        let strong_pw = i % 2 == 0;
-        let json = dockerconfigjson("ci-bot", &password);
-        let auth = util::base64(format!("ci-bot:{password}"));
-        let blob = util::base64(&json);
-        // In the manifest, the password and the `auth` are base64 inside base64.
-        let (pw_enc, auth_enc) = (
-            encoded_part(&blob, &json, &password),
-            encoded_part(&blob, &json, &auth),
-        );
-        // The command itself.
-        let cmd = format!(
-            "+ kubectl create secret docker-registry regcred --docker-server=registry.example.net \
-             --docker-username=ci-bot --docker-password={password} --docker-email=ci@example.net"
-        );
-        // The decoded secret (`kubectl get secret regcred -o jsonpath=… | base64 -d`).
-        let decoded = format!(
-            "+ kubectl get secret regcred -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d\n{json}"
-        );
-        // The manifest (`--dry-run=client -o yaml`, `kubectl get secret -o yaml`).
-        let manifest = format!(
-            "apiVersion: v1\ndata:\n  .dockerconfigjson: {blob}\nkind: Secret\nmetadata:\n  name: regcred\n  \
-             namespace: ci\ntype: kubernetes.io/dockerconfigjson\n"
-        );
-        let json_manifest = format!(
-            "{{\"apiVersion\":\"v1\",\"data\":{{\".dockerconfigjson\":\"{blob}\"}},\"kind\":\"Secret\"}}"
-        );
-        for (name, input, secrets, keep) in [
-            (
-                "command",
-                in_log(&cmd),
-                vec![password.as_str()],
-                "--docker-email=ci@example.net",
-            ),
-            (
-                "decoded",
-                in_log(&decoded),
-                vec![password.as_str(), auth.as_str()],
-                "\"email\":\"ci@example.net\"",
-            ),
-            (
-                "manifest-yaml",
-                manifest,
-                vec![pw_enc.as_str(), auth_enc.as_str()],
-                "type: kubernetes.io/dockerconfigjson",
-            ),
-            (
-                "manifest-json",
-                in_log(&json_manifest),
-                vec![pw_enc.as_str(), auth_enc.as_str()],
-                "\"kind\":\"Secret\"",
-            ),
-        ] {
+        for (name, input, secrets, keep) in registry_secret_outputs(&password) {
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
             let mut case = Case::new(Category::DockerAuth, format!("{name}/{i}"), input, &secrets)
                 .keep(&[keep]);
             if strong_pw {

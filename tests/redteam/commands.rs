@@ -166,6 +166,31 @@ fn docker_config(auth: &str, password: &str, position: usize, pretty: bool) -> S
     }
 }
 
+/// A registry entry whose only credential, `auth`, follows an e-mail or a username.
+fn auth_after_another_field(rng: &mut Rng) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for before in [
+        "\"email\": \"ci@example.net\", ",
+        "\"username\": \"ci-bot\", ",
+    ] {
+        let auth = util::base64(format!("ci-bot:{}", strong(rng, 20)));
+        let config = format!(
+            "{{\"auths\": {{\"registry.example.net\": {{{before}\"auth\": \"{auth}\"}}}}}}"
+        );
+        cases.push(
+            Case::new(
+                Category::DockerAuth,
+                format!("config/after {before:?}"),
+                in_log(&config),
+                &[&auth],
+            )
+            .keep(&[before])
+            .scanned(),
+        );
+    }
+    cases
+}
+
 #[test]
 fn docker_config_auth_in_any_position_is_masked() {
     let mut rng = Rng::new(0xd0c4);
@@ -192,26 +217,7 @@ fn docker_config_auth_in_any_position_is_masked() {
             );
         }
     }
-    // `auth` alone but not first: an e-mail or a username before it.
-    for before in [
-        "\"email\": \"ci@example.net\", ",
-        "\"username\": \"ci-bot\", ",
-    ] {
-        let auth = util::base64(format!("ci-bot:{}", strong(&mut rng, 20)));
-        let config = format!(
-            "{{\"auths\": {{\"registry.example.net\": {{{before}\"auth\": \"{auth}\"}}}}}}"
-        );
-        cases.push(
-            Case::new(
-                Category::DockerAuth,
-                format!("config/after {before:?}"),
-                in_log(&config),
-                &[&auth],
-            )
-            .keep(&[before])
-            .scanned(),
-        );
-    }
+    cases.extend(auth_after_another_field(&mut rng));
     cases.extend(stays(
         Category::DockerAuth,
         "no credentials",

@@ -71,8 +71,11 @@ pub(crate) fn lines(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// The strings to search for a value: its lines verbatim (and trimmed), and the encodings
-/// of the whole value. Every string is at least [`MIN_KNOWN_LEN`] bytes.
+/// of the whole value (and of the value without surrounding white space or quotes, see
+/// [`variants`](super::encodings::variants)); the escapings of each line of a multi-line
+/// value. Every string is at least [`MIN_KNOWN_LEN`] bytes.
 pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
+    use super::encodings::{base64_forms, json_forms, percent_forms, text_forms, variants};
     let mut out: Vec<Vec<u8>> = Vec::new();
     // Verbatim, line by line (a multi-line value is printed line by line; a log line may
     // end at a carriage return, and indentation is not part of the secret).
@@ -80,18 +83,32 @@ pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
         out.push(line.strip_suffix(b"\r").unwrap_or(line).to_vec());
     }
     out.extend(lines(value).map(<[u8]>::to_vec));
-    out.push(value.to_vec());
-    // Base64, both alphabets: the value alone (padded and not), with the newline `echo`
-    // adds, and the characters that depend only on the value at each of the three byte
-    // alignments inside a longer encoded blob.
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    let mut with_nl = value.to_vec();
-    with_nl.push(b'\n');
-    for v in [value, &with_nl[..]] {
-        for e in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
-            out.push(e.encode(v).into_bytes());
+    for v in variants(value) {
+        out.push(v.to_vec());
+        base64_forms(v, &mut out);
+        base64_pieces(v, &mut out);
+        percent_forms(v, &mut out);
+        json_forms(v, &mut out);
+        text_forms(v, &mut out);
+        let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+        out.push(hex.to_ascii_uppercase().into_bytes());
+        out.push(hex.into_bytes());
+    }
+    if lines(value).nth(1).is_some() {
+        for line in lines(value) {
+            text_forms(line, &mut out);
         }
     }
+    out.retain(|f| f.len() >= MIN_KNOWN_LEN);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The base64 characters that depend only on `value`, at each of the three byte alignments
+/// inside a longer encoded blob (both alphabets).
+fn base64_pieces(value: &[u8], out: &mut Vec<Vec<u8>>) {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
     for align in 0..3usize {
         let mut bytes = vec![0u8; align];
         bytes.extend_from_slice(value);
@@ -112,54 +129,6 @@ pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
             out.push(url);
         }
     }
-    // URL-encoding (RFC 3986 unreserved kept), upper and lower hex, and form encoding.
-    let mut upper = Vec::new();
-    let mut lower = Vec::new();
-    let mut form = Vec::new();
-    for &b in value {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            upper.push(b);
-            lower.push(b);
-            form.push(b);
-        } else {
-            upper.extend_from_slice(format!("%{b:02X}").as_bytes());
-            lower.extend_from_slice(format!("%{b:02x}").as_bytes());
-            if b == b' ' {
-                form.push(b'+');
-            } else {
-                form.extend_from_slice(format!("%{b:02X}").as_bytes());
-            }
-        }
-    }
-    out.extend([upper, lower, form]);
-    // JSON string escaping: as serde writes it, with `\/`, and ASCII-only (`\uXXXX`).
-    if let Ok(text) = std::str::from_utf8(value) {
-        if let Ok(json) = serde_json::to_string(text) {
-            let inner = json[1..json.len() - 1].to_string();
-            out.push(inner.replace('/', "\\/").into_bytes());
-            let mut ascii = String::new();
-            for c in inner.chars() {
-                if c.is_ascii() {
-                    ascii.push(c);
-                } else {
-                    let mut buf = [0u16; 2];
-                    for u in c.encode_utf16(&mut buf) {
-                        ascii.push_str(&format!("\\u{u:04x}"));
-                    }
-                }
-            }
-            out.push(ascii.into_bytes());
-            out.push(inner.into_bytes());
-        }
-    }
-    // Hex.
-    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
-    out.push(hex.to_ascii_uppercase().into_bytes());
-    out.push(hex.into_bytes());
-    out.retain(|f| f.len() >= MIN_KNOWN_LEN);
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// A compiled set of known values.

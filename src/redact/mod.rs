@@ -22,6 +22,7 @@
 mod ci;
 mod cli;
 mod core;
+mod encodings;
 mod gha;
 mod known;
 mod mask;

@@ -932,8 +932,11 @@ impl<'e> Redactor<'e> {
                 if s >= c || s < self.known_from.get(v).copied().unwrap_or(0) {
                     continue;
                 }
-                let source = self.known.values()[v].source.clone();
-                let secret = self.known.values()[v].value().to_vec();
+                let Some(kv) = self.known.value(v) else {
+                    continue;
+                };
+                let secret = kv.value().to_vec();
+                let source = kv.source;
                 self.add_mask(Span {
                     start: s,
                     end: e,
@@ -1113,7 +1116,7 @@ impl<'e> Redactor<'e> {
     fn registry(&mut self) -> &Arc<KnownRegistry> {
         let known = &self.known;
         self.registry
-            .get_or_insert_with(|| Arc::new(KnownRegistry::new(known.values().to_vec())))
+            .get_or_insert_with(|| Arc::new(KnownRegistry::from_set(known.clone())))
     }
 
     /// Adds a known value that applies from `from` on.
@@ -1292,7 +1295,11 @@ impl<'e> Redactor<'e> {
         let secret: &[u8] = if m.secret.is_empty() { raw } else { &m.secret };
         // A known value has no public prefix: `--mask prefix` shows nothing of it (on every
         // line of a multi-line value, each masked on its own).
-        let shown = if matches!(m.origin, Origin::Known(_)) { &[][..] } else { raw };
+        let shown = if matches!(m.origin, Origin::Known(_)) {
+            &[][..]
+        } else {
+            raw
+        };
         self.opts.masker.render(&m.label, shown, secret, out);
         self.stats.bytes_out += (out.len() - before) as u64;
         self.stats.redactions += 1;

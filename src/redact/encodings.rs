@@ -137,7 +137,12 @@ pub(crate) fn text_forms(v: &[u8], out: &mut Vec<Vec<u8>>) {
     out.push(replace(v, &[(b'\'', b"'\"'\"'")]));
     out.push(replace(
         v,
-        &[(b'\\', b"\\\\"), (b'"', b"\\\""), (b'$', b"\\$"), (b'`', b"\\`")],
+        &[
+            (b'\\', b"\\\\"),
+            (b'"', b"\\\""),
+            (b'$', b"\\$"),
+            (b'`', b"\\`"),
+        ],
     ));
     out.push(py_repr(v, false));
     out.push(py_repr(v, true));
@@ -212,7 +217,10 @@ mod tests {
 
     #[test]
     fn variants_strip_newlines_and_quotes() {
-        assert_eq!(variants(b"\"abc\"\n"), vec![&b"\"abc\"\n"[..], b"\"abc\"", b"abc"]);
+        assert_eq!(
+            variants(b"\"abc\"\n"),
+            vec![&b"\"abc\"\n"[..], b"\"abc\"", b"abc"]
+        );
         assert_eq!(variants(b"abc"), vec![&b"abc"[..]]);
         assert_eq!(variants(b"'x'"), vec![&b"'x'"[..], b"x"]);
     }

@@ -24,6 +24,7 @@ mod cli;
 mod core;
 mod encodings;
 mod gha;
+mod index;
 mod known;
 mod mask;
 mod plan;

@@ -36,7 +36,11 @@ fn values(seed: u64) -> Vec<(&'static str, String)> {
     add("unicode", &|a, b, _| format!("{a}é€{b}"), &mut r);
     add("space-punct", &|a, b, c| format!("{a} {b}!*(){c}"), &mut r);
     add("slash-plus", &|a, b, c| format!("{a}/{b}+{c}="), &mut r);
-    add("semicolon-bracket", &|a, b, c| format!("{a};{b}]{c}"), &mut r);
+    add(
+        "semicolon-bracket",
+        &|a, b, c| format!("{a};{b}]{c}"),
+        &mut r,
+    );
     v
 }
 
@@ -224,13 +228,7 @@ fn utf16le(v: &str) -> Vec<u8> {
 
 /// A case planting the known value `known` (given with `--secret-env`) as `encoded` in `line`
 /// (`{}` marks the spot), the encoded text being the secret.
-fn known_case(
-    name: String,
-    known: &[u8],
-    line: &str,
-    encoded: &str,
-    keep: &[&str],
-) -> Case {
+fn known_case(name: String, known: &[u8], line: &str, encoded: &str, keep: &[&str]) -> Case {
     let text = line.replace("{}", encoded);
     let input = format!("{TS} ##[group]Run ./deploy.sh\n{TS} {text}\n{TS} ##[endgroup]\n");
     Case::new(Category::KnownEncoding, name, input, &[encoded])
@@ -278,7 +276,11 @@ fn add_mask_values_with_escapes_are_masked_when_printed() {
                         input,
                         &[&v, escaped.as_str()],
                     )
-                    .keep(&["using credential", "for upload", "Run ./mint-token.sh"]),
+                    .keep(&[
+                        "using credential",
+                        "for upload",
+                        "Run ./mint-token.sh",
+                    ]),
                 );
             }
         }
@@ -294,7 +296,10 @@ fn add_mask_multi_line_values_are_masked_line_by_line() {
             let (value, body) = pem(seed, eol);
             for (form, cmd) in [
                 ("v2", format!("::add-mask::{}", gha_escape(&value))),
-                ("legacy", format!("##[add-mask]{}", gha_escape_legacy(&value))),
+                (
+                    "legacy",
+                    format!("##[add-mask]{}", gha_escape_legacy(&value)),
+                ),
             ] {
                 // The value printed as a file's content, each line behind the timestamp.
                 let mut input = format!("{TS} Run cat signing.pem\n{cmd}\n");
@@ -356,15 +361,30 @@ fn add_mask_values_are_masked_in_their_encodings() {
 fn known_values_xml_and_html_escaped() {
     let keep = &["<password>", "</password>"];
     let mut cases = encoded_cases("xml", "<password>{}</password>", keep, xml);
-    cases.extend(encoded_cases("html-py", "<password>{}</password>", keep, html_py));
-    cases.extend(encoded_cases("html-go", "<password>{}</password>", keep, html_go));
+    cases.extend(encoded_cases(
+        "html-py",
+        "<password>{}</password>",
+        keep,
+        html_py,
+    ));
+    cases.extend(encoded_cases(
+        "html-go",
+        "<password>{}</password>",
+        keep,
+        html_go,
+    ));
     harness::check(&cases);
 }
 
 #[test]
 fn known_values_in_sql_literals() {
     let line = "psql: INSERT INTO users (name, pw) VALUES ('admin', '{}');";
-    let cases = encoded_cases("sql", line, &["INSERT INTO users", "VALUES ('admin', '"], sql);
+    let cases = encoded_cases(
+        "sql",
+        line,
+        &["INSERT INTO users", "VALUES ('admin', '"],
+        sql,
+    );
     harness::check(&cases);
 }
 
@@ -380,7 +400,12 @@ fn known_values_in_shell_quoting() {
     let line = "+ curl -sS -u 'deploy:{}' https://registry.example.test/v2/";
     let mut cases = encoded_cases("sh-single", line, &["+ curl -sS -u 'deploy:"], sh_single);
     let line = "+ export DEPLOY_PASSWORD=\"{}\"";
-    cases.extend(encoded_cases("sh-double", line, &["+ export DEPLOY_PASSWORD"], sh_double));
+    cases.extend(encoded_cases(
+        "sh-double",
+        line,
+        &["+ export DEPLOY_PASSWORD"],
+        sh_double,
+    ));
     harness::check(&cases);
 }
 
@@ -389,7 +414,12 @@ fn known_values_in_python_reprs() {
     let line = "DEBUG:app.settings:loaded {'user': 'deploy', 'password': '{}'}";
     let mut cases = encoded_cases("py-repr", line, &["'user': 'deploy'"], py_repr);
     let line = "DEBUG:urllib3:send: b'{}'";
-    cases.extend(encoded_cases("py-bytes-repr", line, &["DEBUG:urllib3:send: b'"], py_bytes_repr));
+    cases.extend(encoded_cases(
+        "py-bytes-repr",
+        line,
+        &["DEBUG:urllib3:send: b'"],
+        py_bytes_repr,
+    ));
     harness::check(&cases);
 }
 
@@ -398,7 +428,12 @@ fn known_values_url_quoted() {
     let line = "GET https://api.example.test/v1/login?user=deploy&pw={}&next=%2F HTTP/1.1";
     let keep = &["user=deploy&pw=", "&next=%2F HTTP/1.1"];
     let mut cases = encoded_cases("py-quote", line, keep, py_quote);
-    cases.extend(encoded_cases("encodeURIComponent", line, keep, encode_uri_component));
+    cases.extend(encoded_cases(
+        "encodeURIComponent",
+        line,
+        keep,
+        encode_uri_component,
+    ));
     harness::check(&cases);
 }
 
@@ -477,20 +512,29 @@ fn known_values_on_cr_only_lines_and_in_utf16le() {
     let mut cases = Vec::new();
     for seed in 0..3u64 {
         for (name, v) in values(0x4352_0000 + seed) {
-            let input = format!(
-                "Downloading 10%\rDownloading 55%\rtoken={v}\rDownloading 100%\r\nok\n"
-            );
+            let input =
+                format!("Downloading 10%\rDownloading 55%\rtoken={v}\rDownloading 100%\r\nok\n");
             cases.push(
-                Case::new(Category::Smaller, format!("cr-only/{name}/{seed}"), input, &[&v])
-                    .keep(&["Downloading 55%", "Downloading 100%"])
-                    .known(&[v.as_bytes()]),
+                Case::new(
+                    Category::Smaller,
+                    format!("cr-only/{name}/{seed}"),
+                    input,
+                    &[&v],
+                )
+                .keep(&["Downloading 55%", "Downloading 100%"])
+                .known(&[v.as_bytes()]),
             );
             let mut input = utf16le("PS> Write-Output $env:DEPLOY_TOKEN\r\n");
             let enc = utf16le(&v);
             input.extend_from_slice(&enc);
             input.extend_from_slice(&utf16le("\r\nPS> exit\r\n"));
-            let mut case = Case::new(Category::Smaller, format!("utf16le/{name}/{seed}"), input, &[])
-                .known(&[v.as_bytes()]);
+            let mut case = Case::new(
+                Category::Smaller,
+                format!("utf16le/{name}/{seed}"),
+                input,
+                &[],
+            )
+            .known(&[v.as_bytes()]);
             case.secrets.push(enc);
             case.keep.push(utf16le("PS> exit"));
             cases.push(case);
@@ -555,7 +599,15 @@ fn run_merge_masks_a_token_split_between_stdout_and_stderr() {
         let script = format!("printf 'push token {a}'; printf '{b} ok\\n' >&2");
         let out = dir
             .cmd()
-            .args(["run", "--merge", "--register-masks", "off", "--", "sh", "-c"])
+            .args([
+                "run",
+                "--merge",
+                "--register-masks",
+                "off",
+                "--",
+                "sh",
+                "-c",
+            ])
             .arg(&script)
             .run();
         out.code(0);
@@ -578,12 +630,22 @@ fn an_unset_secret_env_is_a_loud_warning_and_an_error_with_strict() {
         .env_remove(var)
         .stdin("build ok\n")
         .run();
-    out.code(0).stderr_has("warning").stderr_has(var).stderr_has("not set");
+    out.code(0)
+        .stderr_has("warning")
+        .stderr_has(var)
+        .stderr_has("not set");
     assert_eq!(out.stdout, "build ok\n");
     // Even with --quiet: a secret that will not be masked is not noise.
     let out = dir
         .cmd()
-        .args(["redact", "-q", "--register-masks", "off", "--secret-env", var])
+        .args([
+            "redact",
+            "-q",
+            "--register-masks",
+            "off",
+            "--secret-env",
+            var,
+        ])
         .env_remove(var)
         .stdin("build ok\n")
         .run();
@@ -591,7 +653,14 @@ fn an_unset_secret_env_is_a_loud_warning_and_an_error_with_strict() {
     // --strict: an error before any input passes.
     let out = dir
         .cmd()
-        .args(["redact", "--strict", "--register-masks", "off", "--secret-env", var])
+        .args([
+            "redact",
+            "--strict",
+            "--register-masks",
+            "off",
+            "--secret-env",
+            var,
+        ])
         .env_remove(var)
         .stdin("build ok\n")
         .run();
@@ -600,7 +669,14 @@ fn an_unset_secret_env_is_a_loud_warning_and_an_error_with_strict() {
     // --strict with the variable set is fine.
     let out = dir
         .cmd()
-        .args(["redact", "--strict", "--register-masks", "off", "--secret-env", var])
+        .args([
+            "redact",
+            "--strict",
+            "--register-masks",
+            "off",
+            "--secret-env",
+            var,
+        ])
         .env(var, "Tr0ub4dor&3-horse")
         .stdin("pw Tr0ub4dor&3-horse\n")
         .run();
@@ -609,7 +685,14 @@ fn an_unset_secret_env_is_a_loud_warning_and_an_error_with_strict() {
     // `shush run` the same.
     let out = dir
         .cmd()
-        .args(["run", "--strict", "--register-masks", "off", "--secret-env", var])
+        .args([
+            "run",
+            "--strict",
+            "--register-masks",
+            "off",
+            "--secret-env",
+            var,
+        ])
         .args(["--", "true"])
         .env_remove(var)
         .run();
@@ -633,7 +716,14 @@ fn the_report_holds_no_unkeyed_digest_of_a_secret() {
             .env("PW0", secrets[0])
             .env("PW1", secrets[1])
             .env("PW2", secrets[2])
-            .args(["--secret-env", "PW0", "--secret-env", "PW1", "--secret-env", "PW2"])
+            .args([
+                "--secret-env",
+                "PW0",
+                "--secret-env",
+                "PW1",
+                "--secret-env",
+                "PW2",
+            ])
             .stdin(input.clone());
         match key {
             Some(k) => c.env("SHUSH_MASK_KEY", k),
@@ -648,7 +738,10 @@ fn the_report_holds_no_unkeyed_digest_of_a_secret() {
     for line in first.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
         labels.push(v["rule_id"].as_str().unwrap_or_default().to_string());
-        assert!(v["fingerprint"].as_str().is_some_and(|f| f.len() >= 16), "{line}");
+        assert!(
+            v["fingerprint"].as_str().is_some_and(|f| f.len() >= 16),
+            "{line}"
+        );
     }
     labels.sort();
     labels.dedup();
@@ -716,7 +809,13 @@ fn md_pad(m: &[u8], big_endian: bool) -> Vec<u8> {
 
 /// SHA-1 (FIPS 180-4), for the test only.
 fn sha1(m: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     for block in md_pad(m, true).chunks(64) {
         let mut w = [0u32; 80];
         for i in 0..16 {
@@ -792,7 +891,10 @@ fn md5(m: &[u8]) -> [u8; 16] {
 #[test]
 fn the_test_digests_are_right() {
     let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    assert_eq!(hex(&sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_eq!(
+        hex(&sha1(b"abc")),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
     assert_eq!(hex(&md5(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
     assert_eq!(hex(&md5(b"")), "d41d8cd98f00b204e9800998ecf8427e");
 }

@@ -56,6 +56,10 @@ pub struct SecretArgs {
     /// `CI_DEPLOY_PASSWORD`, `CI_JOB_JWT*`, the token in `CI_REPOSITORY_URL`).
     #[arg(long)]
     pub no_ci_secrets: bool,
+    /// Fail (exit 2, before any input passes) when a known secret cannot be masked: a
+    /// `--secret-env` variable that is not set, or a value that is empty or too short.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Output settings shared by `redact` and `run`.
@@ -131,6 +135,8 @@ pub(crate) struct Setup {
     pub add_mask: bool,
     pub report: Option<ReportSink>,
     pub warnings: Vec<String>,
+    /// Known secrets that will not be masked: printed even with `--quiet`.
+    pub unmasked: Vec<String>,
     /// The streams masks are registered on with the GitHub Actions runner.
     pub targets: Targets,
     /// Known secrets to register with the runner at start.
@@ -156,8 +162,14 @@ impl Setup {
         let plan = Plan::new(&engine);
         let ci = Ci::detect();
         let targets = Targets::resolve(secrets.register_masks, ci.github)?;
-        let mut warnings = Vec::new();
-        let values = known_values(secrets, ci, &mut warnings)?;
+        let mut unmasked = Vec::new();
+        let values = known_values(secrets, ci, &mut unmasked)?;
+        if secrets.strict && !unmasked.is_empty() {
+            anyhow::bail!(
+                "--strict: {} (nothing was read; drop --strict to redact anyway)",
+                unmasked.join("; ")
+            );
+        }
         let report = match &output.report {
             Some(p) => Some(ReportSink::create(p)?),
             None => None,
@@ -180,7 +192,8 @@ impl Setup {
             hold: Duration::from_millis(output.hold_ms),
             add_mask: !secrets.no_add_mask,
             report,
-            warnings,
+            warnings: Vec::new(),
+            unmasked,
         })
     }
 }
@@ -208,7 +221,10 @@ pub(crate) fn known_values(
                 KnownValue::new(format!("env:{name}"), v.as_encoded_bytes()),
                 warnings,
             ),
-            None => warnings.push(format!("not masking env:{name}: it is not set")),
+            None => warnings.push(format!(
+                "not masking env:{name}: it is not set (--secret-env {name} names no \
+                 variable; check the name, or pass --strict to make this an error)"
+            )),
         }
     }
     let globs: Vec<&str> = args
@@ -440,12 +456,21 @@ pub(crate) fn unregistered(n: usize, what: &str, note: &str) -> String {
     )
 }
 
+/// Prints the known secrets that will not be masked, whatever `--quiet` says: a secret the
+/// user asked for and that is not masked is never noise.
+pub(crate) fn print_unmasked(setup: &Setup) {
+    for w in &setup.unmasked {
+        eprintln!("shush: warning: {w}");
+    }
+}
+
 /// `shush redact`: standard input to standard output.
 pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
     let mut setup = Setup::new(&args.rules, &args.secrets, &args.output)?;
     if let Some(w) = register_at_start(&setup, Stream::Stdout) {
         setup.warnings.push(w);
     }
+    print_unmasked(&setup);
     if !args.output.quiet {
         for w in &setup.warnings {
             eprintln!("shush: warning: {w}");

@@ -27,7 +27,7 @@ use super::known::{KnownRegistry, KnownSet, KnownValue};
 use super::mask::Masker;
 use super::plan::{MultiRule, Plan, start_state};
 use crate::engine::{Encoding, Engine, InputMeta, Match, ScanState};
-use crate::finding::{fingerprint, mask as preview};
+use crate::finding::mask as preview;
 use crate::location::{count_chars, count_newlines};
 use regex_automata::hybrid::LazyStateID;
 use regex_automata::hybrid::dfa::Cache;
@@ -111,7 +111,8 @@ pub struct Redaction {
     pub column: u64,
     /// A short preview of the secret (prefix and length), as scan reports show it.
     pub preview: String,
-    /// Stable fingerprint of label and secret (a hash, never the secret).
+    /// Fingerprint of label and secret: a keyed hash (see [`Masker::fingerprint`]), never
+    /// the secret nor an unkeyed digest of it.
     pub fingerprint: String,
     /// Encodings the secret was found through.
     pub decoded: Vec<Encoding>,
@@ -1020,8 +1021,11 @@ impl<'e> Redactor<'e> {
                 if s >= c || s < self.known_from.get(v).copied().unwrap_or(0) {
                     continue;
                 }
-                let source = self.known.values()[v].source.clone();
-                let secret = self.known.values()[v].value().to_vec();
+                let Some(kv) = self.known.value(v) else {
+                    continue;
+                };
+                let secret = kv.value().to_vec();
+                let source = kv.source;
                 self.add_mask(Span {
                     start: s,
                     end: e,
@@ -1201,7 +1205,7 @@ impl<'e> Redactor<'e> {
     fn registry(&mut self) -> &Arc<KnownRegistry> {
         let known = &self.known;
         self.registry
-            .get_or_insert_with(|| Arc::new(KnownRegistry::new(known.values().to_vec())))
+            .get_or_insert_with(|| Arc::new(KnownRegistry::from_set(known.clone())))
     }
 
     /// Adds a known value that applies from `from` on.
@@ -1382,7 +1386,14 @@ impl<'e> Redactor<'e> {
         let raw = &self.buf[self.idx(start)..self.idx(raw_end)];
         let before = out.len();
         let secret: &[u8] = if m.secret.is_empty() { raw } else { &m.secret };
-        self.opts.masker.render(&m.label, raw, secret, out);
+        // A known value has no public prefix: `--mask prefix` shows nothing of it (on every
+        // line of a multi-line value, each masked on its own).
+        let shown = if matches!(m.origin, Origin::Known(_)) {
+            &[][..]
+        } else {
+            raw
+        };
+        self.opts.masker.render(&m.label, shown, secret, out);
         self.stats.bytes_out += (out.len() - before) as u64;
         self.stats.redactions += 1;
         *self.stats.by_label.entry(m.label.clone()).or_insert(0) += 1;
@@ -1397,7 +1408,7 @@ impl<'e> Redactor<'e> {
                 line: self.line,
                 column: self.col + 1,
                 preview: preview(secret),
-                fingerprint: fingerprint(&m.label, secret),
+                fingerprint: self.opts.masker.fingerprint(&m.label, secret),
                 decoded: m.decoded.clone(),
             });
         }

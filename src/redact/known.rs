@@ -4,17 +4,15 @@
 //! inside a longer blob such as `Authorization: Basic …` is caught), URL-encoding,
 //! JSON string escaping and hex.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use super::index::{Appended, Compiled};
 use base64::Engine as _;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Values shorter than this (in bytes) are refused: masking them would mask ordinary text
 /// all over the log, and where the masks fall would give the value away.
 pub const MIN_KNOWN_LEN: usize = 6;
-
-/// Total bytes of search strings above which they are not compiled into a DFA.
-const DFA_BYTES: usize = 16 << 10;
 
 /// One known value and where it came from (never the value itself).
 #[derive(Clone)]
@@ -71,8 +69,11 @@ pub(crate) fn lines(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// The strings to search for a value: its lines verbatim (and trimmed), and the encodings
-/// of the whole value. Every string is at least [`MIN_KNOWN_LEN`] bytes.
+/// of the whole value (and of the value without surrounding white space or quotes, see
+/// [`variants`](super::encodings::variants)); the escapings of each line of a multi-line
+/// value. Every string is at least [`MIN_KNOWN_LEN`] bytes.
 pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
+    use super::encodings::{base64_forms, json_forms, percent_forms, text_forms, variants};
     let mut out: Vec<Vec<u8>> = Vec::new();
     // Verbatim, line by line (a multi-line value is printed line by line; a log line may
     // end at a carriage return, and indentation is not part of the secret).
@@ -80,18 +81,32 @@ pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
         out.push(line.strip_suffix(b"\r").unwrap_or(line).to_vec());
     }
     out.extend(lines(value).map(<[u8]>::to_vec));
-    out.push(value.to_vec());
-    // Base64, both alphabets: the value alone (padded and not), with the newline `echo`
-    // adds, and the characters that depend only on the value at each of the three byte
-    // alignments inside a longer encoded blob.
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    let mut with_nl = value.to_vec();
-    with_nl.push(b'\n');
-    for v in [value, &with_nl[..]] {
-        for e in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
-            out.push(e.encode(v).into_bytes());
+    for v in variants(value) {
+        out.push(v.to_vec());
+        base64_forms(v, &mut out);
+        base64_pieces(v, &mut out);
+        percent_forms(v, &mut out);
+        json_forms(v, &mut out);
+        text_forms(v, &mut out);
+        let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+        out.push(hex.to_ascii_uppercase().into_bytes());
+        out.push(hex.into_bytes());
+    }
+    if lines(value).nth(1).is_some() {
+        for line in lines(value) {
+            text_forms(line, &mut out);
         }
     }
+    out.retain(|f| f.len() >= MIN_KNOWN_LEN);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The base64 characters that depend only on `value`, at each of the three byte alignments
+/// inside a longer encoded blob (both alphabets).
+fn base64_pieces(value: &[u8], out: &mut Vec<Vec<u8>>) {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
     for align in 0..3usize {
         let mut bytes = vec![0u8; align];
         bytes.extend_from_slice(value);
@@ -112,119 +127,75 @@ pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
             out.push(url);
         }
     }
-    // URL-encoding (RFC 3986 unreserved kept), upper and lower hex, and form encoding.
-    let mut upper = Vec::new();
-    let mut lower = Vec::new();
-    let mut form = Vec::new();
-    for &b in value {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            upper.push(b);
-            lower.push(b);
-            form.push(b);
-        } else {
-            upper.extend_from_slice(format!("%{b:02X}").as_bytes());
-            lower.extend_from_slice(format!("%{b:02x}").as_bytes());
-            if b == b' ' {
-                form.push(b'+');
-            } else {
-                form.extend_from_slice(format!("%{b:02X}").as_bytes());
-            }
-        }
-    }
-    out.extend([upper, lower, form]);
-    // JSON string escaping: as serde writes it, with `\/`, and ASCII-only (`\uXXXX`).
-    if let Ok(text) = std::str::from_utf8(value) {
-        if let Ok(json) = serde_json::to_string(text) {
-            let inner = json[1..json.len() - 1].to_string();
-            out.push(inner.replace('/', "\\/").into_bytes());
-            let mut ascii = String::new();
-            for c in inner.chars() {
-                if c.is_ascii() {
-                    ascii.push(c);
-                } else {
-                    let mut buf = [0u16; 2];
-                    for u in c.encode_utf16(&mut buf) {
-                        ascii.push_str(&format!("\\u{u:04x}"));
-                    }
-                }
-            }
-            out.push(ascii.into_bytes());
-            out.push(inner.into_bytes());
-        }
-    }
-    // Hex.
-    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
-    out.push(hex.to_ascii_uppercase().into_bytes());
-    out.push(hex.into_bytes());
-    out.retain(|f| f.len() >= MIN_KNOWN_LEN);
-    out.sort();
-    out.dedup();
-    out
 }
 
-/// A compiled set of known values.
-#[derive(Debug, Default)]
+/// A set of known values: those known at start compiled into one automaton, and those
+/// learnt since (`::add-mask::`) in an index shared by every snapshot of the set, each
+/// snapshot seeing the values that were there when it was taken. Adding a value costs time
+/// proportional to that value, whatever the number of values before it.
+#[derive(Debug, Default, Clone)]
 pub struct KnownSet {
-    values: Vec<KnownValue>,
-    patterns: Vec<Vec<u8>>,
-    /// For each pattern: the value it encodes (the first, if several).
-    owner: Vec<u32>,
-    ac: Option<AhoCorasick>,
+    compiled: Arc<Compiled>,
+    appended: Arc<RwLock<Appended>>,
+    /// How many appended values this snapshot sees.
+    seen: usize,
     max_len: usize,
 }
 
 impl KnownSet {
     /// Compiles `values`.
     pub fn new(values: Vec<KnownValue>) -> Self {
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut owner = Vec::new();
-        let mut seen = std::collections::HashMap::new();
-        for (i, v) in values.iter().enumerate() {
-            for f in forms(&v.value) {
-                if seen.contains_key(&f) {
-                    continue;
-                }
-                seen.insert(f.clone(), patterns.len());
-                patterns.push(f);
-                owner.push(i as u32);
-            }
-        }
-        // The builder picks a DFA for up to 100 patterns whatever their length; it has a
-        // state per pattern byte, each as wide as the alphabet: fine for tokens, seconds and
-        // hundreds of MB for a certificate bundle registered with `::add-mask::`. Long
-        // patterns get the contiguous NFA (what the builder picks for many patterns anyway).
-        let total: usize = patterns.iter().map(Vec::len).sum();
-        let kind = (total > DFA_BYTES).then_some(AhoCorasickKind::ContiguousNFA);
-        let ac = (!patterns.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(kind)
-                .build(&patterns)
-                .expect("literal patterns always compile")
-        });
-        let max_len = patterns.iter().map(Vec::len).max().unwrap_or(0);
+        let compiled = Compiled::new(values);
+        let max_len = compiled.max_len;
         KnownSet {
-            values,
-            patterns,
-            owner,
-            ac,
+            compiled: Arc::new(compiled),
+            appended: Arc::default(),
+            seen: 0,
             max_len,
+        }
+    }
+
+    fn appended(&self) -> std::sync::RwLockReadGuard<'_, Appended> {
+        self.appended.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// This set with `value` added (the index is shared with `self`, which does not see it).
+    fn with(&self, value: KnownValue) -> KnownSet {
+        let mut a = self.appended.write().unwrap_or_else(|e| e.into_inner());
+        a.push(value);
+        KnownSet {
+            compiled: self.compiled.clone(),
+            appended: self.appended.clone(),
+            seen: a.values.len(),
+            max_len: self.max_len.max(a.max_len),
         }
     }
 
     /// Number of values.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.compiled.values.len() + self.seen
     }
 
     /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 
-    /// The values.
-    pub fn values(&self) -> &[KnownValue] {
-        &self.values
+    /// The value of index `i` (in the order they were given, then added).
+    pub fn value(&self, i: usize) -> Option<KnownValue> {
+        let base = self.compiled.values.len();
+        match i.checked_sub(base) {
+            None => self.compiled.values.get(i).cloned(),
+            Some(j) if j < self.seen => self.appended().values.get(j).cloned(),
+            Some(_) => None,
+        }
+    }
+
+    /// Every value.
+    pub fn values(&self) -> Vec<KnownValue> {
+        let mut out = self.compiled.values.clone();
+        out.extend(self.appended().values.iter().take(self.seen).cloned());
+        out
     }
 
     /// Longest search string.
@@ -233,44 +204,39 @@ impl KnownSet {
     }
 
     /// Occurrences in `hay` whose union is the union of all occurrences: at each position
-    /// where one starts, the longest. (start, end, value index).
+    /// where one starts, the longest. (start, end, value index), in order of start.
     pub fn find_all(&self, hay: &[u8], out: &mut Vec<(usize, usize, usize)>) {
-        let Some(ac) = &self.ac else { return };
-        // The union of all occurrences: at each start the longest one, restarting one byte
-        // after each start (a leftmost search can use the automaton's prefilter).
-        let mut at = 0;
-        while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(at..hay.len())) {
-            out.push((
-                m.start(),
-                m.end(),
-                self.owner[m.pattern().as_usize()] as usize,
-            ));
-            at = m.start() + 1;
+        let from = out.len();
+        self.compiled.find_all(hay, out);
+        if self.seen > 0 {
+            let base = self.compiled.values.len();
+            self.appended().find_all(hay, self.seen, base, out);
+            out[from..].sort_unstable();
         }
     }
 
     /// The longest suffix of `hay` that is a proper prefix of some search string.
     pub fn partial_suffix(&self, hay: &[u8]) -> usize {
-        let limit = self.max_len.saturating_sub(1).min(hay.len());
-        for k in (1..=limit).rev() {
-            let tail = &hay[hay.len() - k..];
-            if self
-                .patterns
-                .iter()
-                .any(|p| p.len() > k && p.starts_with(tail))
-            {
-                return k;
-            }
+        let mut k = self.compiled.partial_suffix(hay);
+        if self.seen > 0 {
+            k = k.max(self.appended().partial_suffix(hay));
         }
-        0
+        k
     }
+}
+
+/// The registry's set, and the values in it (for deduplication).
+#[derive(Debug, Default)]
+struct Current {
+    set: Arc<KnownSet>,
+    values: HashSet<Vec<u8>>,
 }
 
 /// Known values shared by several redactors (stdout and stderr of `shush run`): an
 /// `::add-mask::` seen on one stream is masked on both from then on.
 #[derive(Debug, Default)]
 pub struct KnownRegistry {
-    set: Mutex<Arc<KnownSet>>,
+    current: Mutex<Current>,
     version: AtomicU64,
     /// The token of a `::stop-commands::` in effect in the streams (the runner ignores
     /// commands until a line `::TOKEN::`).
@@ -280,8 +246,14 @@ pub struct KnownRegistry {
 impl KnownRegistry {
     /// A registry holding `values`.
     pub fn new(values: Vec<KnownValue>) -> Self {
+        Self::from_set(Arc::new(KnownSet::new(values)))
+    }
+
+    /// A registry holding the values of `set`.
+    pub fn from_set(set: Arc<KnownSet>) -> Self {
+        let values = set.values().into_iter().map(|v| v.value).collect();
         KnownRegistry {
-            set: Mutex::new(Arc::new(KnownSet::new(values))),
+            current: Mutex::new(Current { set, values }),
             version: AtomicU64::new(1),
             stop_token: Mutex::new(None),
         }
@@ -302,8 +274,8 @@ impl KnownRegistry {
 
     /// The current set and its version.
     pub fn current(&self) -> (Arc<KnownSet>, u64) {
-        let set = self.set.lock().unwrap_or_else(|e| e.into_inner());
-        (set.clone(), self.version.load(Ordering::Acquire))
+        let cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        (cur.set.clone(), self.version.load(Ordering::Acquire))
     }
 
     /// The current version (cheap).
@@ -311,16 +283,16 @@ impl KnownRegistry {
         self.version.load(Ordering::Acquire)
     }
 
-    /// Adds a value (unless already present); returns the new set and version.
+    /// Adds a value (unless already present); returns the new set and version. Time
+    /// proportional to the value, not to the number of values.
     pub fn add(&self, value: KnownValue) -> (Arc<KnownSet>, u64) {
-        let mut set = self.set.lock().unwrap_or_else(|e| e.into_inner());
-        if !set.values.iter().any(|v| v.value == value.value) {
-            let mut values = set.values.clone();
-            values.push(value);
-            *set = Arc::new(KnownSet::new(values));
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if !cur.values.contains(&value.value) {
+            cur.values.insert(value.value.clone());
+            cur.set = Arc::new(cur.set.with(value));
             self.version.fetch_add(1, Ordering::AcqRel);
         }
-        (set.clone(), self.version.load(Ordering::Acquire))
+        (cur.set.clone(), self.version.load(Ordering::Acquire))
     }
 }
 

@@ -12,6 +12,8 @@ pub enum MaskStyle {
     Stars,
     /// A short prefix of the secret as it appears in the log, then `***` (at most four
     /// printable ASCII characters and never more than a quarter of the secret: `ghp_***`).
+    /// Found by a rule only: a known value (`--secret-env`, `::add-mask::`) has no public
+    /// prefix, so it is `***` on every line.
     Prefix,
     /// `[REDACTED:<rule-id>:<hash>]`: eight hex digits of a keyed hash of the secret, so that
     /// equal secrets can be correlated within a log. The key is random per run unless
@@ -47,6 +49,21 @@ impl Masker {
     /// A masker with a given hash key (tests, and stdout/stderr sharing one key).
     pub fn with_key(style: MaskStyle, key: [u8; 32]) -> Self {
         Masker { style, key }
+    }
+
+    /// A fingerprint of a secret found by `label`: the first 128 bits of HMAC-SHA-256 under
+    /// this masker's key of (label, NUL, secret), in hex. Keyed, so that a report cannot be
+    /// used to confirm a guessed secret: the key is random per run unless `SHUSH_MASK_KEY` is
+    /// set (then equal secrets get equal fingerprints across runs, for whoever holds the key).
+    pub fn fingerprint(&self, label: &str, secret: &[u8]) -> String {
+        let mut msg = Vec::with_capacity(label.len() + 1 + secret.len());
+        msg.extend_from_slice(label.as_bytes());
+        msg.push(0);
+        msg.extend_from_slice(secret);
+        hmac_sha256(&self.key, &msg)[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The style.

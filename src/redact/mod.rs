@@ -22,7 +22,9 @@
 mod ci;
 mod cli;
 mod core;
+mod encodings;
 mod gha;
+mod index;
 mod known;
 mod mask;
 mod plan;

@@ -167,6 +167,7 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
     if let Some(w) = register_at_start(&setup, Stream::Stdout) {
         setup.warnings.push(w);
     }
+    super::cli::print_unmasked(&setup);
     if !args.output.quiet {
         for w in &setup.warnings {
             eprintln!("shush: warning: {w}");

@@ -147,6 +147,12 @@ impl TestCommand {
         self
     }
 
+    /// Removes an environment variable.
+    pub fn env_remove(&mut self, k: &str) -> &mut Self {
+        self.cmd.env_remove(k);
+        self
+    }
+
     /// Feeds `bytes` on standard input.
     pub fn stdin(&mut self, bytes: impl Into<Vec<u8>>) -> &mut Self {
         self.cmd.write_stdin(bytes.into());

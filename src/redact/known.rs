@@ -14,6 +14,9 @@ use std::sync::{Arc, Mutex, RwLock};
 /// all over the log, and where the masks fall would give the value away.
 pub const MIN_KNOWN_LEN: usize = 6;
 
+/// Most values known at start compiled into one automaton; more go to the hash index.
+pub const COMPILE_LIMIT: usize = 1000;
+
 /// One known value and where it came from (never the value itself).
 #[derive(Clone)]
 pub struct KnownValue {
@@ -143,8 +146,23 @@ pub struct KnownSet {
 }
 
 impl KnownSet {
-    /// Compiles `values`.
+    /// Compiles `values`. Beyond [`COMPILE_LIMIT`] values, they go to the hash index
+    /// instead: building an automaton over that many search strings grows faster than their
+    /// size (seconds for 10,000 values, minutes for 200,000), the index linearly.
     pub fn new(values: Vec<KnownValue>) -> Self {
+        if values.len() > COMPILE_LIMIT {
+            let mut appended = Appended::default();
+            for v in values {
+                appended.push(v);
+            }
+            let (seen, max_len) = (appended.values.len(), appended.max_len);
+            return KnownSet {
+                compiled: Arc::default(),
+                appended: Arc::new(RwLock::new(appended)),
+                seen,
+                max_len,
+            };
+        }
         let compiled = Compiled::new(values);
         let max_len = compiled.max_len;
         KnownSet {

@@ -378,6 +378,30 @@ mod tests {
     }
 
     #[test]
+    fn large_sets_find_what_small_ones_find() {
+        let vals: Vec<KnownValue> = (0..=COMPILE_LIMIT)
+            .map(|i| KnownValue::new("t", format!("fake-known-{i:06}-value").as_bytes()).unwrap())
+            .collect();
+        let hay = b"a fake-known-000007-value b ZmFrZS1rbm93bi0wMDEwMDAtdmFsdWU c fake-known-00";
+        let large = KnownSet::new(vals.clone());
+        let (mut big, mut small) = (Vec::new(), Vec::new());
+        large.find_all(hay, &mut big);
+        for (i, v) in vals
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| [7, 1000].contains(i))
+        {
+            let mut hits = Vec::new();
+            KnownSet::new(vec![v]).find_all(hay, &mut hits);
+            small.extend(hits.into_iter().map(|(s, e, _)| (s, e, i)));
+        }
+        assert_eq!(big.len(), 2);
+        assert_eq!(big, small);
+        assert_eq!(large.len(), COMPILE_LIMIT + 1);
+        assert_eq!(large.partial_suffix(hay), 13);
+    }
+
+    #[test]
     fn partial_suffix() {
         let set = KnownSet::new(vec![KnownValue::new("t", b"abcdefgh").unwrap()]);
         assert_eq!(set.partial_suffix(b"xxabcd"), 4);

@@ -174,10 +174,13 @@ impl Setup {
             Some(p) => Some(ReportSink::create(p)?),
             None => None,
         };
+        // In order, without repeats (a set: a linear search would be quadratic in the
+        // number of values).
         let mut startup: Vec<Vec<u8>> = Vec::new();
+        let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
         for v in &values {
             for r in registration_values(v.value()) {
-                if !startup.contains(&r) {
+                if seen.insert(r.clone()) {
                     startup.push(r);
                 }
             }

@@ -229,7 +229,7 @@ pub struct Redactor<'e> {
     events: Vec<Redaction>,
     /// Add-mask values to forward, by the input position of their command line, until the
     /// output reaches it.
-    pending: Vec<(u64, Vec<u8>)>,
+    pending: std::collections::VecDeque<(u64, Vec<u8>)>,
     /// Add-mask values to forward, by their offset in the caller's output buffer.
     registrations: Vec<(usize, Vec<u8>)>,
     warnings: Vec<String>,
@@ -297,7 +297,7 @@ impl<'e> Redactor<'e> {
             scratch: Vec::new(),
             hits: Vec::new(),
             events: Vec::new(),
-            pending: Vec::new(),
+            pending: std::collections::VecDeque::new(),
             registrations: Vec::new(),
             warnings: Vec::new(),
             key_warned: 0,
@@ -375,12 +375,14 @@ impl<'e> Redactor<'e> {
     /// Gives the pending registrations whose command line starts before `upto` the output
     /// offset `at` (plus, for raw bytes copied from `from` on, the distance from it).
     fn place(&mut self, upto: u64, from: Option<u64>, out_len: usize) {
-        while let Some((p, _)) = self.pending.first() {
+        while let Some((p, _)) = self.pending.front() {
             if *p >= upto {
                 break;
             }
             let at = out_len + from.map_or(0, |f| p.saturating_sub(f) as usize);
-            let (_, value) = self.pending.remove(0);
+            let Some((_, value)) = self.pending.pop_front() else {
+                break;
+            };
             self.registrations.push((at, value));
         }
     }
@@ -1239,10 +1241,12 @@ impl<'e> Redactor<'e> {
             rest.start = self.done;
             return self.add_mask(rest);
         }
-        if self
-            .masks
+        // The masks are sorted by start: look among those starting where `span` does only.
+        let first = self.masks.partition_point(|m| m.start < span.start);
+        if self.masks[first..]
             .iter()
-            .any(|m| m.start == span.start && m.end == span.end && m.origin == span.origin)
+            .take_while(|m| m.start == span.start)
+            .any(|m| m.end == span.end && m.origin == span.origin)
         {
             return Ok(());
         }
@@ -1304,7 +1308,6 @@ impl<'e> Redactor<'e> {
         }
         let e = cut.max(self.done);
         let mut pos = self.done;
-        let mut used: Vec<usize> = Vec::new();
         for &(gs, ge, best, written) in &groups {
             if gs >= e {
                 break;
@@ -1317,11 +1320,6 @@ impl<'e> Redactor<'e> {
             if !written && gs >= self.done {
                 self.place(ge, None, out.len());
                 self.write_mask(best, gs, ge, out);
-            }
-            for (i, m) in self.masks.iter().enumerate() {
-                if m.start < ge && m.start >= gs {
-                    used.push(i);
-                }
             }
             if gend > pos {
                 self.advance_position(pos, gend);
@@ -1351,7 +1349,6 @@ impl<'e> Redactor<'e> {
             }
         });
         self.written = written;
-        let _ = used;
         self.done = done;
         // Command lines inside a block written earlier go out now.
         self.place(done, None, out.len());

@@ -14,6 +14,9 @@ use std::sync::{Arc, Mutex, RwLock};
 /// all over the log, and where the masks fall would give the value away.
 pub const MIN_KNOWN_LEN: usize = 6;
 
+/// Most values known at start compiled into one automaton; more go to the hash index.
+pub const COMPILE_LIMIT: usize = 1000;
+
 /// One known value and where it came from (never the value itself).
 #[derive(Clone)]
 pub struct KnownValue {
@@ -143,8 +146,23 @@ pub struct KnownSet {
 }
 
 impl KnownSet {
-    /// Compiles `values`.
+    /// Compiles `values`. Beyond [`COMPILE_LIMIT`] values, they go to the hash index
+    /// instead: building an automaton over that many search strings grows faster than their
+    /// size (seconds for 10,000 values, minutes for 200,000), the index linearly.
     pub fn new(values: Vec<KnownValue>) -> Self {
+        if values.len() > COMPILE_LIMIT {
+            let mut appended = Appended::default();
+            for v in values {
+                appended.push(v);
+            }
+            let (seen, max_len) = (appended.values.len(), appended.max_len);
+            return KnownSet {
+                compiled: Arc::default(),
+                appended: Arc::new(RwLock::new(appended)),
+                seen,
+                max_len,
+            };
+        }
         let compiled = Compiled::new(values);
         let max_len = compiled.max_len;
         KnownSet {
@@ -357,6 +375,30 @@ mod tests {
         assert_eq!(add_mask_value(b"::add-mask::   "), None);
         assert_eq!(add_mask_value(b"::Add-Mask::abc123\rmore"), Some(12..18));
         assert_eq!(add_mask_value(b"log ##[add-mask]abc123"), Some(16..22));
+    }
+
+    #[test]
+    fn large_sets_find_what_small_ones_find() {
+        let vals: Vec<KnownValue> = (0..=COMPILE_LIMIT)
+            .map(|i| KnownValue::new("t", format!("fake-known-{i:06}-value").as_bytes()).unwrap())
+            .collect();
+        let hay = b"a fake-known-000007-value b ZmFrZS1rbm93bi0wMDEwMDAtdmFsdWU c fake-known-00";
+        let large = KnownSet::new(vals.clone());
+        let (mut big, mut small) = (Vec::new(), Vec::new());
+        large.find_all(hay, &mut big);
+        for (i, v) in vals
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| [7, 1000].contains(i))
+        {
+            let mut hits = Vec::new();
+            KnownSet::new(vec![v]).find_all(hay, &mut hits);
+            small.extend(hits.into_iter().map(|(s, e, _)| (s, e, i)));
+        }
+        assert_eq!(big.len(), 2);
+        assert_eq!(big, small);
+        assert_eq!(large.len(), COMPILE_LIMIT + 1);
+        assert_eq!(large.partial_suffix(hay), 13);
     }
 
     #[test]

@@ -30,7 +30,10 @@ import os
 import subprocess
 import sys
 
-DEFAULT_CORPUS = "/work/shared/corpora/creddata"
+# The corpus sits beside the repository: ../shared/corpora/creddata from the repository root.
+DEFAULT_CORPUS = os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "corpora", "creddata")
+)
 EXCLUDABLE = {"UUID", "Nonce", "Salt"}
 
 

@@ -16,7 +16,7 @@
 #   --no-install    do not run install-peers.sh (missing tools are skipped)
 # Environment:
 #   PEERS=/opt/peers            install prefix of the peers (install-peers.sh)
-#   TOOLS=/work/shared/tools    where install-peers.sh and make-bench-tree.sh live
+#   TOOLS=../shared/tools         where install-peers.sh and make-bench-tree.sh live
 #   SHUSH_BIN=path              use this shush binary instead of `cargo build --release`
 #   GEN_CORPUS_BIN=path         use this gen-corpus binary instead of `cargo run --release`
 #
@@ -30,7 +30,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PEERS=${PEERS:-/opt/peers}
-TOOLS=${TOOLS:-/work/shared/tools}
+TOOLS=${TOOLS:-$ROOT/../shared/tools}
 TREE=/tmp/peer-big
 RUNS=3
 SEL="shush kingfisher betterleaks gitleaks ripsecrets"

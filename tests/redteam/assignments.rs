@@ -16,7 +16,7 @@
 //!
 //! Every value is generated here; none is a real credential.
 
-use crate::harness::{self, Case, Category};
+use crate::harness::{self, Case, Category, capital, pick};
 use crate::util::Rng;
 
 const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -71,14 +71,6 @@ const WORDS: &[&str] = &[
     "willow", "orbit", "cactus", "lantern", "pebble", "thunder",
 ];
 const SEASONS: &[&str] = &["Summer", "Winter", "Spring", "Autumn"];
-
-fn pick<'a>(rng: &mut Rng, xs: &[&'a str]) -> &'a str {
-    xs[(rng.next_u64() % xs.len() as u64) as usize]
-}
-
-fn capital(w: &str) -> String {
-    format!("{}{}", w[..1].to_ascii_uppercase(), &w[1..])
-}
 
 /// A weak but real password of shape `i`: season and year, leetspeak, a word and `1234`, a
 /// value with `test`, a word and digits, a passphrase of words (joined by `-`, `.`, `_` or

@@ -7,6 +7,7 @@
 //!   PGP signatures, SSH host keys, digests, UUIDs, commit ids, integrity hashes, test names
 //!   and messages about passwords and tokens, placeholders and references.
 
+use crate::harness::pick;
 use crate::util::Rng;
 
 /// Hex digits.
@@ -15,10 +16,6 @@ const HEX: &[u8] = b"0123456789abcdef";
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /// Lower-case letters and digits.
 const LOWER36: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-
-fn pick<'a>(rng: &mut Rng, xs: &'a [&'a str]) -> &'a str {
-    xs[(rng.next_u64() % xs.len() as u64) as usize]
-}
 
 fn below(rng: &mut Rng, n: u64) -> u64 {
     rng.next_u64() % n

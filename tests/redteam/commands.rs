@@ -17,7 +17,7 @@
 //! that read a secret from elsewhere (`--password-stdin`), ports (`docker run -p`) and
 //! ordinary cookies must stay. Every value is generated here; none is a real credential.
 
-use crate::harness::{self, Case, Category};
+use crate::harness::{self, Case, Category, capital, pick};
 use crate::util::{self, Rng};
 
 const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -39,14 +39,6 @@ fn strong(rng: &mut Rng, n: usize) -> String {
 const WORDS: &[&str] = &[
     "tulip", "maple", "river", "copper", "falcon", "meadow", "harbor", "violet", "summit", "ember",
 ];
-
-fn pick<'a>(rng: &mut Rng, xs: &[&'a str]) -> &'a str {
-    xs[(rng.next_u64() % xs.len() as u64) as usize]
-}
-
-fn capital(w: &str) -> String {
-    format!("{}{}", w[..1].to_ascii_uppercase(), &w[1..])
-}
 
 /// A weak but real password of shape `i` that a shell prints unquoted: a word and digits, a
 /// word with `test`, a passphrase of words, a season and a year.

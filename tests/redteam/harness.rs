@@ -4,6 +4,7 @@
 //! scanner's too — that `shush scan` reports it. Failures are collected over all cases and
 //! reported together, one line each, so a run shows the whole picture.
 
+use crate::util::Rng;
 use shush::Engine;
 use shush::engine::{EngineOptions, InputMeta};
 use shush::redact::{KnownRegistry, KnownValue, MaskStyle, Masker, Plan, RedactOptions, Redactor};
@@ -304,4 +305,14 @@ pub fn check_clean(name: &str, log: &[u8]) {
         found.len(),
         lines.join("\n")
     );
+}
+
+/// One of `xs`, drawn with `rng`.
+pub fn pick<'a>(rng: &mut Rng, xs: &[&'a str]) -> &'a str {
+    xs[(rng.next_u64() % xs.len() as u64) as usize]
+}
+
+/// `w` with its first letter in upper case.
+pub fn capital(w: &str) -> String {
+    format!("{}{}", w[..1].to_ascii_uppercase(), &w[1..])
 }

@@ -403,3 +403,52 @@ keywords = ["key:"]
         );
     }
 }
+
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+#[test]
+fn utf16le_text_is_read_through_the_same_whatever_the_chunking() {
+    // PowerShell output: a byte order mark, then UTF-16LE lines with secrets spread through.
+    let engine = Engine::builtin().unwrap();
+    let mut text = String::from("PS C:\\build> .\\deploy.ps1\r\n");
+    let mut planted = Vec::new();
+    for i in 0..5 {
+        let token = util::ghp(900 + i);
+        text.push_str(&format!(
+            "{} GITHUB_TOKEN={token}\r\n",
+            "x".repeat(i as usize * 13)
+        ));
+        planted.push(token);
+    }
+    let mut input = vec![0xff, 0xfe];
+    input.extend(utf16le(&text));
+    let want = whole(&engine, &input);
+    let got: Vec<String> = want
+        .iter()
+        .map(|l| String::from_utf8_lossy(&l.secret).into_owned())
+        .collect();
+    assert_eq!(got, planted, "{:?}", secrets(&engine, &want));
+    for l in &want {
+        // Reported at the UTF-16LE bytes, decoded as such.
+        let wide = utf16le(std::str::from_utf8(&l.secret).unwrap());
+        let span = l.secret_span.start as usize..l.secret_span.end as usize;
+        assert_eq!(&input[span], &wide[..]);
+        assert_eq!(l.decoded, vec![shush::engine::Encoding::Utf16le]);
+    }
+    for chunk in [1, 2, 3, 17, 64, 101, 4096] {
+        assert_eq!(chunked(&engine, &input, chunk), want, "chunk {chunk}");
+    }
+}
+
+#[test]
+fn short_wide_pairs_in_binary_look_like_nothing() {
+    // `A\0` pairs shorter than a run, and NUL-heavy bytes: no finding, no panic.
+    let engine = Engine::builtin().unwrap();
+    let mut input = Vec::new();
+    for i in 0..2000u32 {
+        input.extend_from_slice(&[b'A' + (i % 26) as u8, 0, 0, 0, (i % 251) as u8, 0]);
+    }
+    assert!(whole(&engine, &input).is_empty());
+}

@@ -813,3 +813,33 @@ fn large_input_random_chunkings() {
         assert!(got == expected, "round {round} differs");
     }
 }
+
+#[test]
+fn utf16le_output_is_masked_in_utf16le_at_every_split_point() {
+    // What `shush run -- pwsh …` sees when a script writes with `Out-File`-style encoding.
+    let wide = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect() };
+    let token = "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";
+    let mut input = b"plain step\n".to_vec();
+    input.extend_from_slice(&[0xff, 0xfe]);
+    input.extend(wide(&format!(
+        "PS> .\\deploy.ps1\r\n$env:GH = '{token}'\r\nDone.\r\n"
+    )));
+    let expected = whole(&input);
+    assert!(
+        !contains(&expected, &wide(token)[..24]),
+        "wide token leaked"
+    );
+    // The mask is written in UTF-16LE too, and the text around it is intact.
+    assert!(contains(&expected, &wide("[REDACTED:github-pat]")));
+    assert!(contains(&expected, &wide("$env:GH = '")));
+    assert!(contains(&expected, &wide("'\r\nDone.\r\n")));
+    for k in 0..=input.len() {
+        for idle in [false, true] {
+            let (got, _) = stream(&input, &[k], &[idle]);
+            assert!(
+                got == expected,
+                "split at {k} (idle release: {idle}) differs"
+            );
+        }
+    }
+}

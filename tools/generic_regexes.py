@@ -77,7 +77,7 @@ def assignment(key_pfx, key, keyc, first, rest, lo, hi):
     v3 = quoted(first, rest, lo, hi, True)
     v2 = quoted(first, rest, lo, hi, False)
     return (
-        r"(?im)(?:(?:^[ \t]{0,4}(?:#[ \t]{0,4}define[ \t]{1,8})?" + key_pfx + r"[ \t]{1,8}"
+        r"(?imR)(?:(?:^[ \t]{0,4}(?:#[ \t]{0,4}define[ \t]{1,8})?" + key_pfx + r"[ \t]{1,8}"
         + r"|[\"']" + keyc + r"[\"'][ \t]{0,4},[ \t]{0,4})" + v2
         + "|" + key + r"(?:[\"'`]?" + ALIGN + TYPE + OP + ALIGN + r"[rbu@]?" + v3
         + r"|[ \t]{0,4}\([ \t]{0,4}" + v2 + r"[ \t]{0,4}\)))"
@@ -111,7 +111,7 @@ def config_values(lo, hi):
     return "([^" + U_EXC + "=]" + rest + ")", "([^" + U_EXC + "=*&!|>#%@]" + rest + ")"
 
 
-def config_rule(key, eq_value, colon_value, colon_op=r":[ \t]{1,8}", flags="(?im)", start=""):
+def config_rule(key, eq_value, colon_value, colon_op=r":[ \t]{1,8}", flags="(?imR)", start=""):
     """A config line: KEY_START (or `start`), the key, then `=` or `: ` and the value."""
     return (flags + "(?:" + start + KEY_START + r")[\"']?" + key + r"[\"']?[ \t]{0,8}(?:=[ \t]{0,8}" + eq_value
             + "|" + colon_op + colon_value + ")" + U_END)
@@ -141,8 +141,8 @@ RULES = {
     "generic-secret-config": config_rule(S_CFG_KEY, TOK_VALUE, TOK_VALUE, r":[ \t]{1,9}",
                                          start=r"(?:-H|--header)[ \t]{0,8}[\"']?|"),
     "generic-env-key": config_rule(r"[A-Z][A-Z0-9_]{0,40}_KEY", ENV_KEY_VALUE, ENV_KEY_VALUE,
-                                   r":[ \t]{1,9}", flags="(?m)"),
-    "generic-dockerfile-env": "(?im)" + ENV_SPACE + r"[\"']?(?:" + PW_CFG_KEY + "|" + S_CFG_KEY + r")[\"']?[ \t]{1,8}"
+                                   r":[ \t]{1,9}", flags="(?mR)"),
+    "generic-dockerfile-env": "(?imR)" + ENV_SPACE + r"[\"']?(?:" + PW_CFG_KEY + "|" + S_CFG_KEY + r")[\"']?[ \t]{1,8}"
     + config_values(6, 128)[0] + U_END,
     "generic-terraform-change": r"(?i)(?:" + PWKEYN + "|" + SKEYN + r")[\"']?[ \t]{0,32}=[ \t]{0,32}" + TF_OLD
     + TF_ARROW + r'"(' + TF_STR.replace("{0,256}", "{1,256}") + r')"',
@@ -153,9 +153,33 @@ RULES = {
     + r"\"[ \t]{1,8}va(?:lue)?[ \t]{0,8}=[ \t]{0,8}\"([^\"<>" + EXC + r"$]{6,256})\"",
 }
 
+# `follow` gates (src/rules/follow.rs): what must come right after the credential word for a
+# window to be searched at all. Each is a necessary condition of its rule's regex, written from
+# the same blocks: the rest of the key after the word (`word`/`phrase`/`code` after `pass`,
+# then the key's tail), then what the regex demands next (an operator, a quote, `(`, `>`).
+# Weaker than the regex is fine; stronger would lose matches (the rule's examples catch that).
+SW_TAIL = r"[\w.-]{0,20}"  # SKEYN / S_CFG_KEY after the credential word
+PW_TAIL = r"[\w.-]{0,26}"  # `pass` + `phrase` + PWKEYN's [\w.-]{0,20}
+PW_CFG_TAIL = r"[\w.-]{0,36}"  # `pass` + `phrase` + PW_CFG_KEY's [\w.-]{0,30}
+ASSIGN_NEXT = r"(?:[\"'`]?" + ALIGN + r"[=:|?]|[ \t]{1,8}[\"']|[ \t]{0,4}\(|[\"'][ \t]{0,4},)"
+CONFIG_NEXT = r"[\"']?[ \t]{0,8}[=:]"
+U_FIRST = "[^" + U_EXC + "=]"
+FOLLOW = {
+    "generic-password": PW_TAIL + ASSIGN_NEXT,
+    "generic-secret": SW_TAIL + ASSIGN_NEXT,
+    "generic-password-config": PW_CFG_TAIL + CONFIG_NEXT,
+    "generic-secret-config": SW_TAIL + CONFIG_NEXT,
+    "generic-env-key": CONFIG_NEXT,
+    "generic-dockerfile-env": PW_CFG_TAIL + r"[\"']?[ \t]{1,8}" + U_FIRST,
+    "generic-terraform-change": PW_TAIL + r"[\"']?" + ALIGN + "=" + ALIGN + r"(?:\"|\(|[nN])",
+    "generic-xml-credential": PW_CFG_TAIL + ">",
+    "generic-xml-keyvalue": r"[\w.:-]{0,36}\"[ \t]{1,8}[vV]",
+}
+
 # `\"` in the raw strings above is a plain `"` to the regex: drop the backslash (no pattern
 # here contains an escaped backslash before a quote).
 RULES = {k: v.replace('\\"', '"') for k, v in RULES.items()}
+FOLLOW = {k: v.replace('\\"', '"') for k, v in FOLLOW.items()}
 
 # ---------------------------------------------------------------------------------------------
 # Key-name allowlists (generic rules only).
@@ -243,9 +267,13 @@ def rewrite_generic(text):
         m = re.match(r'id = "([^"]+)"', line)
         if m:
             cur = m.group(1)
+        if line.startswith("follow = '''") and cur in FOLLOW:
+            continue  # written right after the regex line, below
         if line.startswith("regex = '''") and cur in RULES:
             line = "regex = '''" + RULES[cur] + "'''"
             done.add(cur)
+            if cur in FOLLOW:
+                line += "\nfollow = '''" + FOLLOW[cur] + "'''"
         out.append(line)
     missing = set(RULES) - done
     if missing:

@@ -14,6 +14,8 @@ pub enum Encoding {
     Base64,
     /// URL percent-encoding.
     Percent,
+    /// UTF-16LE text (ASCII characters each followed by a zero byte).
+    Utf16le,
 }
 
 impl Encoding {
@@ -22,6 +24,7 @@ impl Encoding {
         match self {
             Encoding::Base64 => "base64",
             Encoding::Percent => "percent",
+            Encoding::Utf16le => "utf16le",
         }
     }
 }

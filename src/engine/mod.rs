@@ -16,6 +16,7 @@ mod finalize;
 mod kwscan;
 mod patterns;
 mod prefilter;
+mod wide;
 
 pub use prefilter::AutomatonOrigin;
 
@@ -106,6 +107,7 @@ pub struct ScanState {
     hits: Vec<kwscan::RawHit>,
     kw_scratch: kwscan::KwScratch,
     decode_bufs: Vec<decode::Buffers>,
+    wide_bufs: wide::WideBuffers,
     /// Every rule is disabled for the current input (a global path allowlist matched).
     all_disabled: bool,
     gates_open: bool,
@@ -279,6 +281,7 @@ impl Engine {
         (2 * self.max_len + 8)
             .max(2 * self.b64_margin() + decode::B64_EDGE + 16)
             .max(2 * self.percent_reach() + decode::B64_EDGE + 16)
+            .max(2 * self.wide_reach() + 2 * wide::WIDE_EDGE + 16)
             .max(LINE_CONTEXT + self.max_len + 8)
     }
 
@@ -317,6 +320,7 @@ impl Engine {
             hits: Vec::new(),
             kw_scratch: kwscan::KwScratch::default(),
             decode_bufs: Vec::new(),
+            wide_bufs: wide::WideBuffers::default(),
             all_disabled: false,
             gates_open: false,
             redacting: false,
@@ -445,6 +449,9 @@ impl Engine {
         }
         if decode_here {
             self.decode_and_rescan(st, hay, &owned, meta, depth, out);
+            if depth == 0 {
+                self.wide_rescan(st, hay, &owned, meta, depth, out);
+            }
         }
         st.windows = windows;
         st.windows.clear();
@@ -519,6 +526,9 @@ impl Engine {
                         continue;
                     }
                     let rule = &self.rules.rules[r];
+                    if rule.follow.as_ref().is_some_and(|f| !f.allows(hay, he)) {
+                        continue;
+                    }
                     if rule.escaped_start
                         && (owned.start..owned.end).contains(&hs)
                         && escapes::ends_escape(hay, hs)

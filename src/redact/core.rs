@@ -881,10 +881,8 @@ impl<'e> Redactor<'e> {
         let from = self.idx(self.scanned.max(self.base));
         let tail = &self.buf[from..];
         let open = memchr::memrchr2(b'\n', b'\r', tail).map_or(0, |j| j + 1);
-        gha::finder()
-            .find_iter(&tail[open..])
-            .find(|m| m.pattern().as_usize() < 2)
-            .map_or(c, |m| c.min(self.base + (from + open + m.start()) as u64))
+        gha::first_add_mask(&tail[open..])
+            .map_or(c, |start| c.min(self.base + (from + open + start) as u64))
     }
 
     /// The earliest byte an open or undecided multi-line candidate may still mask.
@@ -1063,10 +1061,10 @@ impl<'e> Redactor<'e> {
         let (a, b, ci) = (self.idx(from), self.idx(hay_end), self.idx(c));
         // Lines holding a command that matters to masking (a line as the runner splits them).
         let mut lines: Vec<(usize, usize)> = Vec::new();
-        let mut at = a;
         let hay = &self.buf[..b];
-        while let Some(m) = gha::finder().find(aho_corasick::Input::new(hay).span(at..b)) {
-            let pos = m.start();
+        let mut finder = gha::CommandFinder::new(hay, a);
+        while let Some(m) = finder.next() {
+            let pos = m.start;
             if pos >= ci {
                 break;
             }
@@ -1076,7 +1074,7 @@ impl<'e> Redactor<'e> {
                 None if eof => lines.push((ls, b)),
                 None => {}
             }
-            at = lines.last().map_or(pos + 1, |l| l.1.max(pos + 1));
+            finder.seek(lines.last().map_or(pos + 1, |l| l.1.max(pos + 1)));
         }
         let mut prev = a;
         for (ls, le) in lines {
@@ -1390,7 +1388,18 @@ impl<'e> Redactor<'e> {
         } else {
             raw
         };
-        self.opts.masker.render(&m.label, shown, secret, out);
+        if m.decoded.first() == Some(&Encoding::Utf16le) {
+            // UTF-16LE text: the mask is written in it too, so the rest of the line stays
+            // readable (what is shown of the secret comes from its characters).
+            let shown: Vec<u8> = shown.iter().step_by(2).copied().collect();
+            let mut narrow = Vec::new();
+            self.opts
+                .masker
+                .render(&m.label, &shown, secret, &mut narrow);
+            out.extend(narrow.iter().flat_map(|&b| [b, 0]));
+        } else {
+            self.opts.masker.render(&m.label, shown, secret, out);
+        }
         self.stats.bytes_out += (out.len() - before) as u64;
         self.stats.redactions += 1;
         *self.stats.by_label.entry(m.label.clone()).or_insert(0) += 1;
@@ -1472,6 +1481,11 @@ impl<'e> Redactor<'e> {
         {
             f = f.min(t0);
         }
+        // UTF-16LE text (zero bytes) on the partial line: its secrets are only seen once
+        // the line is whole, as for percent-escapes.
+        if memchr::memchr(0, tail).is_some() {
+            f = f.min(t0);
+        }
         // A base64 run reaching the end may still grow into an encoded secret.
         let b64 = tail
             .iter()
@@ -1493,11 +1507,8 @@ impl<'e> Redactor<'e> {
         // An add-mask command (or the start of one) on the partial line: its value is only
         // known once the line ends.
         if self.opts.add_mask {
-            let add_mask = gha::finder()
-                .find_iter(tail)
-                .find(|m| m.pattern().as_usize() < 2);
-            if let Some(m) = add_mask {
-                f = f.min(t0 + m.start() as u64);
+            if let Some(start) = gha::first_add_mask(tail) {
+                f = f.min(t0 + start as u64);
             }
             f = f.min(len - gha::partial_command(tail) as u64);
         }

@@ -16,7 +16,7 @@
 //!   `::stop-commands::TOKEN` makes the runner ignore every command, `add-mask` included,
 //!   until a line whose command name is TOKEN.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use aho_corasick::{AhoCorasick, MatchKind};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -180,24 +180,182 @@ pub(crate) fn add_mask_line(value: &[u8]) -> Vec<u8> {
     line
 }
 
-/// Finds the places where a command that matters to masking may be: `::add-mask`,
-/// `##[add-mask`, `::stop-commands` and `##[stop-commands`, case ignored.
-pub(crate) fn finder() -> &'static AhoCorasick {
-    static F: OnceLock<AhoCorasick> = OnceLock::new();
-    F.get_or_init(|| {
-        AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .build([
-                "::add-mask",
-                "##[add-mask",
-                "::stop-commands",
-                "##[stop-commands",
-            ])
-            .expect("literal patterns always compile")
+/// A place where a command that matters to masking may be: `::add-mask`, `##[add-mask`,
+/// `::stop-commands` or `##[stop-commands`, name case ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CommandHit {
+    /// Offset of the command's first byte (`:` or `#`).
+    pub start: usize,
+    /// Whether it is an `add-mask` (else a `stop-commands`).
+    pub add_mask: bool,
+}
+
+/// Finds [`CommandHit`]s in order. A `::` command counts only at the start of a line (after
+/// blanks), as the runner reads it, so what is searched is a line end or blank followed by
+/// `::` (plus the search's own first line), and `##[` anywhere: three-byte literals the
+/// `aho-corasick` crate's packed SIMD searcher (Teddy) skips ordinary text with, where the
+/// many `::` of paths in compiler output and the colons of timestamps never stop it. Each
+/// marker is then checked for one of the two names.
+#[derive(Debug)]
+pub(crate) struct CommandFinder<'h> {
+    hay: &'h [u8],
+    at: usize,
+    /// Whether the position `at` was set to still needs its own line-start check.
+    check_at: bool,
+}
+
+impl<'h> CommandFinder<'h> {
+    /// Searches `hay[from..]`.
+    pub fn new(hay: &'h [u8], from: usize) -> Self {
+        CommandFinder {
+            hay,
+            at: from.min(hay.len()),
+            check_at: true,
+        }
+    }
+
+    /// Continues the search at `at` (forward only; earlier offsets are ignored).
+    pub fn seek(&mut self, at: usize) {
+        let at = at.min(self.hay.len());
+        if at > self.at {
+            self.at = at;
+            self.check_at = true;
+        }
+    }
+
+    /// A `::` command opening the line that `self.at` lies in (only blanks between the line
+    /// start and it), if the search starts there: the literals only see it after a line end.
+    fn first_line(&self) -> Option<usize> {
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let before = &self.hay[..self.at];
+        let opens = before
+            .iter()
+            .rposition(|b| !blank(b))
+            .is_none_or(|i| is_line_end(before[i]));
+        if !opens {
+            return None;
+        }
+        let pos = self.at + self.hay[self.at..].iter().take_while(|b| blank(b)).count();
+        self.hay[pos..].starts_with(b"::").then_some(pos)
+    }
+
+    /// The command whose marker starts at `pos`, if its name is one that matters.
+    fn command_at(&self, pos: usize) -> Option<CommandHit> {
+        let marker = if self.hay[pos] == b'#' { 3 } else { 2 };
+        let rest = &self.hay[pos + marker..];
+        let starts =
+            |name: &[u8]| rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name);
+        if starts(ADD_MASK) {
+            Some(CommandHit {
+                start: pos,
+                add_mask: true,
+            })
+        } else if starts(STOP_COMMANDS) {
+            Some(CommandHit {
+                start: pos,
+                add_mask: false,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+impl Iterator for CommandFinder<'_> {
+    type Item = CommandHit;
+
+    fn next(&mut self) -> Option<CommandHit> {
+        if std::mem::take(&mut self.check_at) {
+            if let Some(pos) = self.first_line() {
+                self.at = pos + 1;
+                if let Some(hit) = self.command_at(pos) {
+                    return Some(hit);
+                }
+            }
+        }
+        while self.at < self.hay.len() {
+            let Some(mut pos) = markers().find(self.hay, self.at) else {
+                self.at = self.hay.len();
+                return None;
+            };
+            // `\n::`, ` ::`: the marker starts after the first byte; blanks may come before.
+            if self.hay[pos] != b'#' {
+                pos += 1;
+                if !self.first_line_at(pos) {
+                    self.at = pos;
+                    continue;
+                }
+            }
+            self.at = pos + 1;
+            if let Some(hit) = self.command_at(pos) {
+                return Some(hit);
+            }
+        }
+        None
+    }
+}
+
+impl CommandFinder<'_> {
+    /// Whether the `::` at `pos` opens its line.
+    fn first_line_at(&self, pos: usize) -> bool {
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let before = &self.hay[..pos];
+        before
+            .iter()
+            .rposition(|b| !blank(b))
+            .is_none_or(|i| is_line_end(before[i]))
+    }
+}
+
+/// The searcher for the command markers, built once: a packed (Teddy) searcher where the
+/// CPU has one, else a plain automaton.
+fn markers() -> &'static Markers {
+    static M: OnceLock<Markers> = OnceLock::new();
+    M.get_or_init(|| {
+        const PATTERNS: [&str; 5] = ["\n::", "\r::", " ::", "\t::", "##["];
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(PATTERNS)
+            .build();
+        match packed {
+            Some(s) => Markers::Packed(s),
+            None => Markers::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(PATTERNS)
+                    .expect("literal patterns always compile"),
+            ),
+        }
     })
 }
 
-/// The longest suffix of `tail` that is a proper prefix of a pattern of [`finder`] (case
+/// See [`markers`].
+#[derive(Debug)]
+enum Markers {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Markers {
+    /// The first marker's start in `hay[from..]`.
+    fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        match self {
+            Markers::Packed(s) => s.find_in(hay, aho_corasick::Span::from(from..hay.len())),
+            Markers::Automaton(a) => a.find(aho_corasick::Input::new(hay).span(from..hay.len())),
+        }
+        .map(|m| m.start())
+    }
+}
+
+/// The first `add-mask` command (or legacy form) in `hay`, if any.
+pub(crate) fn first_add_mask(hay: &[u8]) -> Option<usize> {
+    CommandFinder::new(hay, 0)
+        .find(|h| h.add_mask)
+        .map(|h| h.start)
+}
+
+/// The longest suffix of `tail` that is a proper prefix of an add-mask marker of [`CommandFinder`] (case
 /// ignored): the start of a command that may still be arriving.
 pub(crate) fn partial_command(tail: &[u8]) -> usize {
     const PATTERNS: [&[u8]; 2] = [b"::add-mask", b"##[add-mask"];
@@ -219,6 +377,56 @@ mod tests {
 
     fn data<'a>(line: &'a [u8], c: &Command) -> &'a [u8] {
         &line[c.data.clone()]
+    }
+
+    fn found(hay: &[u8], from: usize) -> Vec<(usize, bool)> {
+        CommandFinder::new(hay, from)
+            .map(|h| (h.start, h.add_mask))
+            .collect()
+    }
+
+    #[test]
+    fn finder_sees_commands_where_the_runner_does() {
+        let hay = b"::add-mask::a\n  \t::ADD-MASK::b\rx ##[add-mask]c\n::Stop-Commands::t\n";
+        let starts: Vec<usize> = [b"::add".as_slice(), b"::ADD", b"##[", b"::Stop"]
+            .iter()
+            .map(|m| hay.windows(m.len()).position(|w| w == *m).unwrap())
+            .collect();
+        assert_eq!(
+            found(hay, 0),
+            vec![
+                (starts[0], true),
+                (starts[1], true),
+                (starts[2], true),
+                (starts[3], false)
+            ]
+        );
+        // Mid-line `::` is not a command (compiler paths, `x ::add-mask::`); other names and
+        // a marker cut short at the end are not either.
+        assert!(
+            found(
+                b"std::add_mask::x\nx ::add-mask::v\n::warning::w\n::add-ma",
+                0
+            )
+            .is_empty()
+        );
+        // A search that starts inside a line's leading blanks, or at its `::`, still sees it;
+        // one that starts past the marker does not.
+        let hay = b"x\n   ::add-mask::v";
+        assert_eq!(found(hay, 3), vec![(5, true)]);
+        assert_eq!(found(hay, 5), vec![(5, true)]);
+        assert!(found(hay, 6).is_empty());
+    }
+
+    #[test]
+    fn finder_seek_only_moves_forward() {
+        let hay = b"::add-mask::a\n::add-mask::b\n";
+        let mut f = CommandFinder::new(hay, 0);
+        assert_eq!(f.next().map(|h| h.start), Some(0));
+        f.seek(0);
+        assert_eq!(f.next().map(|h| h.start), Some(14));
+        assert_eq!(f.next(), None);
+        assert_eq!(first_add_mask(b"t 10:00:00 ok\n##[add-mask]v"), Some(14));
     }
 
     #[test]

@@ -388,6 +388,8 @@ pub struct Rule {
     pub escaped_start: bool,
     /// How candidates are found.
     pub strategy: Strategy,
+    /// A gate right after each keyword hit (`follow`): hits it rejects open no window.
+    pub follow: Option<super::follow::FollowGate>,
     /// The rule's own examples from its configuration.
     own_examples: RuleExamplesOwned,
     /// Whether the rule exists among the built-in rules (whose examples are embedded apart).
@@ -450,6 +452,12 @@ impl Rule {
             )?);
         }
         let generic = spec.tags.iter().any(|t| t.eq_ignore_ascii_case("generic"));
+        let follow = spec
+            .follow
+            .as_deref()
+            .map(super::follow::FollowGate::new)
+            .transpose()
+            .map_err(|e| err(format!("bad follow regex: {e}")))?;
 
         let (regex, analysis) = match spec.regex.as_deref().filter(|r| !r.is_empty()) {
             None => (None, None),
@@ -586,6 +594,7 @@ impl Rule {
             anchored,
             escaped_start,
             strategy,
+            follow,
             own_examples: RuleExamplesOwned {
                 examples: spec.examples.clone(),
                 negative: spec.negative_examples.clone(),

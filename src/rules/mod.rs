@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod check;
 pub mod compile;
 pub mod expr;
+pub mod follow;
 mod guard;
 pub mod load;
 pub mod select;

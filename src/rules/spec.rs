@@ -148,6 +148,12 @@ pub struct RuleSpec {
     /// shush: upper bound on a match's length, for regexes that are otherwise unbounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<usize>,
+    /// shush: a regex that must match right after a keyword hit (anchored there) for the
+    /// rule's window around that hit to be searched: a cheap necessary condition (an
+    /// assignment operator after `token`, say) that spares the confirming regex the hits it
+    /// could never confirm. See `rules::follow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow: Option<String>,
     /// Keys shush does not understand (e.g. Betterleaks `filter`, `validate`).
     #[serde(flatten, skip_serializing)]
     pub unknown: BTreeMap<String, IgnoredAny>,

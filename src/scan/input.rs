@@ -11,9 +11,34 @@ pub const WHOLE_INPUT_LIMIT: usize = 8 << 20;
 /// Bytes inspected for a NUL to call an input binary.
 pub const BINARY_SNIFF: usize = 8 << 10;
 
-/// Whether `head` (an input's first bytes) looks binary: it holds a NUL byte.
+/// Whether `head` (an input's first bytes) looks binary: it holds a NUL byte and is not
+/// UTF-16LE text (see [`looks_utf16le`]), which the engine reads through.
 pub fn looks_binary(head: &[u8]) -> bool {
-    memchr::memchr(0, &head[..head.len().min(BINARY_SNIFF)]).is_some()
+    memchr::memchr(0, &head[..head.len().min(BINARY_SNIFF)]).is_some() && !looks_utf16le(head)
+}
+
+/// Whether `head` starts like UTF-16LE text: the byte order mark `FF FE` and then mostly
+/// ASCII characters each followed by a zero byte (what PowerShell's `Out-File` writes), or
+/// without the mark, nearly only such pairs.
+pub fn looks_utf16le(head: &[u8]) -> bool {
+    let wide_share = |body: &[u8]| {
+        let pairs = body.chunks_exact(2).take(64);
+        let n = pairs.len();
+        let ascii = pairs
+            .filter(|p| p[1] == 0 && matches!(p[0], b'\t' | b'\n' | b'\r' | 0x20..=0x7e))
+            .count();
+        (ascii, n)
+    };
+    match head.strip_prefix(&[0xff, 0xfe]) {
+        Some(body) => {
+            let (ascii, n) = wide_share(body);
+            n > 0 && ascii * 2 > n
+        }
+        None => {
+            let (ascii, n) = wide_share(head);
+            n >= 8 && ascii * 4 > n * 3
+        }
+    }
 }
 
 /// Scans an in-memory input. `meta.binary` is decided here from the content.

@@ -611,12 +611,14 @@ fn smaller_cases() -> Vec<Case> {
         } else {
             util::ghp(60 + i as u64)
         };
-        let input = format!(
-            "\u{feff}{}",
+        // What PowerShell's `Out-File` writes: the byte order mark `FF FE`, then UTF-16LE.
+        let mut input = vec![0xff, 0xfe];
+        input.extend(
             utf16le(&format!(
                 "PS C:\\build> .\\deploy.ps1\r\n{}Done.\r\n",
                 line.replace("{V}", &v)
             ))
+            .bytes(),
         );
         cases.push(
             Case::new(
@@ -625,9 +627,24 @@ fn smaller_cases() -> Vec<Case> {
                 input,
                 &[&utf16le(&v)],
             )
-            .keep(&[&utf16le("Done."), &utf16le("PS C:\\build>")]),
+            .keep(&[&utf16le("Done."), &utf16le("PS C:\\build>")])
+            .scanned(),
         );
     }
+    // No byte order mark, and the text at odd offsets (a stray byte before it, as when
+    // UTF-16LE output is appended to an ASCII log).
+    let t = util::ghp(66);
+    let mut input = b"step 3 of 4\n\x07".to_vec();
+    input.extend(utf16le(&format!("$env:GH_TOKEN = '{t}'\r\nexit 0\r\n")).bytes());
+    cases.push(
+        Case::new(
+            Category::Smaller,
+            "utf16le/odd-offset-no-bom",
+            input,
+            &[&utf16le(&t)],
+        )
+        .keep(&["step 3 of 4\n", &utf16le("exit 0")]),
+    );
     for (i, (name, head)) in [
         ("github-pat", "ghp_"),
         ("aws-key-id", "AKIA"),
@@ -661,7 +678,6 @@ fn cr_lines_and_half_tokens() {
 }
 
 #[test]
-#[ignore = "known gap: UTF-16LE output (Windows tools) is not decoded; every rule would need a UTF-16 form or the input a transcoding pass"]
 fn utf16le_output() {
     let cases: Vec<Case> = smaller_cases()
         .into_iter()

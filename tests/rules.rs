@@ -77,3 +77,20 @@ fn builtin_single_line_rules_are_the_norm() {
         }
     }
 }
+
+#[test]
+fn generated_generic_regexes_are_up_to_date() {
+    // detectors/generic.toml's long regexes and `follow` gates come from
+    // tools/generic_regexes.py: a hand edit of one without the other drifts silently.
+    let out = std::process::Command::new("python3")
+        .args(["tools/generic_regexes.py", "--check"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("python3 runs the generator");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -315,6 +315,17 @@ fn base64_run(hay: &[u8], pos: usize, quantum_offset: usize, reach: usize) -> Op
 /// printable ASCII but for the quotes and angle brackets that delimit URLs in text. Sloppy
 /// URLs carry raw `^`, `{`, `|`… (often inside the very password that matters), so they
 /// stay in the run.
+/// How many URL characters come right before `pos` (at most `limit`): the part of a
+/// percent-encoded run that can lie before a scan's owned span.
+pub(super) fn url_run_before(hay: &[u8], pos: usize, limit: usize) -> usize {
+    hay[..pos]
+        .iter()
+        .rev()
+        .take(limit)
+        .take_while(|&&b| is_url_byte(b))
+        .count()
+}
+
 fn is_url_byte(b: u8) -> bool {
     b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`')
 }

@@ -489,7 +489,27 @@ impl Engine {
         } else {
             self.max_len
         };
-        let region = owned.start.saturating_sub(reach)..(owned.end + reach).min(hay.len());
+        // Before the owned span only keywords that start in it but were cut, and encoded
+        // ones a few characters ahead of their decoded match, matter: a match contains its
+        // keyword, so no hit further back belongs to a match this scan reports. Two
+        // exceptions reach further back: gate keywords (anywhere in the input: the whole
+        // reach is searched), and percent-escapes, whose runs are found around plain keyword
+        // hits that may lie before the match (`widekey%3A…` has no plain hit of its own) but
+        // inside the same run of URL characters, so the run reaching the owned span from
+        // before is searched. (A redactor scanning line by line would otherwise step the
+        // automaton through `reach` bytes of old context for every line.)
+        let before = if self.prefilter.gate_count > 0 && !st.gates_open {
+            reach
+        } else {
+            let cut_keyword = 2 * self.prefilter.max_pattern_len + 16;
+            let url_run = if want_b64 {
+                decode::url_run_before(hay, owned.start, self.percent_reach()) + 16
+            } else {
+                0
+            };
+            cut_keyword.max(url_run)
+        };
+        let region = owned.start.saturating_sub(before)..(owned.end + reach).min(hay.len());
         let mut hits = std::mem::take(&mut st.hits);
         hits.clear();
         scanner.find_all(hay, region, &mut st.kw_scratch, &mut hits);

@@ -11,8 +11,9 @@
 //!
 //! Chunked scanning finds what a whole-input scan finds, as for base64 and percent runs: runs
 //! are looked for up to [`Engine::wide_reach`] bytes around the owned span, which
-//! [`Engine::overlap`] covers, and a match within [`WIDE_EDGE`] characters of where that cut a
-//! run is left to the chunk that holds it whole.
+//! [`Engine::overlap`] covers, a match within [`WIDE_EDGE`] characters of where that cut a
+//! run is left to the chunk that holds it whole, and matches longer than [`WIDE_MAX_CHARS`]
+//! are not reported from UTF-16LE text (a whole PGP key block in UTF-16LE is not found).
 
 use super::{Engine, InputMeta, Match, ScanState};
 use crate::engine::Encoding;
@@ -22,6 +23,11 @@ use std::ops::Range;
 pub(crate) const MIN_WIDE_CHARS: usize = 8;
 /// Characters of a run kept as context where the search region cut it.
 pub(crate) const WIDE_EDGE: usize = 8;
+/// Longest match (in characters) reported from UTF-16LE text. Tokens, assignments and
+/// headers are far shorter; bounding it bounds the context every scan looks at for zero
+/// bytes (the longest rules, PGP blocks of 48 KiB, would otherwise make it hundreds of KiB
+/// around each line the redactor scans). Longer matches are dropped whatever the chunking.
+pub(crate) const WIDE_MAX_CHARS: usize = 1024;
 
 /// Whether `b` is an ASCII character that UTF-16LE text carries as `b, 0`.
 fn is_wide_char(b: u8) -> bool {
@@ -77,7 +83,7 @@ impl Engine {
     /// How far around the owned span UTF-16LE runs are followed: a match and the context
     /// its rule looks at, both twice as long as plain text.
     pub(crate) fn wide_reach(&self) -> usize {
-        2 * (2 * self.max_len + WIDE_EDGE)
+        2 * (2 * self.max_len.min(WIDE_MAX_CHARS) + WIDE_EDGE)
     }
 
     /// Narrows the UTF-16LE runs around `owned`, scans them one level deeper, and reports
@@ -131,7 +137,11 @@ impl Engine {
                     m.span.start.min(m.secret_span.start),
                     m.span.end.max(m.secret_span.end),
                 );
-                if a < interior.start || b > interior.end || m.secret_span.is_empty() {
+                if a < interior.start
+                    || b > interior.end
+                    || b - a > WIDE_MAX_CHARS
+                    || m.secret_span.is_empty()
+                {
                     continue;
                 }
                 let wide = |r: &Range<usize>| s + 2 * r.start..s + 2 * r.end;

@@ -712,6 +712,20 @@ fn dumped_config_objects_are_masked() {
             ])
             .scanned(),
     );
+    // var_dump puts the value on the line after its key, with its length.
+    let v = strong(&mut rng, 22);
+    let var_dump = format!(
+        "array(3) {{\n  [\"host\"]=>\n  string(11) \"db.internal\"\n  [\"db_password\"]=>\n  string({}) \"{v}\"\n  [\"port\"]=>\n  int(3306)\n}}\n",
+        v.len()
+    );
+    cases.push(
+        Case::new(Category::CommandLine, "var_dump", var_dump, &[&v])
+            .keep(&[
+                "  string(11) \"db.internal\"\n",
+                "  [\"port\"]=>\n  int(3306)\n}",
+            ])
+            .scanned(),
+    );
     cases.extend(stays(
         Category::CommandLine,
         "dump",

@@ -194,6 +194,7 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         let o = scan::scan_stdin(&engine, &mut std::io::stdin().lock(), &opts, &stats);
         merge(&mut outcome, o);
     }
+    crate::git::timing::phase("scan", started);
     let suppressed = apply_baseline(&engine, &mut outcome.findings, baseline.as_ref());
     if let Err(e) = emit(&engine, &outcome.findings, out_args) {
         // The reader went away (`shush scan | head`): stop writing, but the verdict stands.

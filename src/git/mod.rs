@@ -30,7 +30,7 @@ mod packs;
 pub mod prepush;
 mod report;
 pub mod staged;
-mod timing;
+pub(crate) mod timing;
 
 pub use cli::GitArgs;
 pub use report::{GitOptions, GitReport, GitStats, Scope, audit};

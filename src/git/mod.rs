@@ -26,6 +26,7 @@ mod diff;
 mod graph;
 pub mod hook;
 mod odb;
+mod oversized;
 mod packs;
 pub mod prepush;
 mod report;

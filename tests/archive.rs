@@ -854,3 +854,44 @@ fn nested_zips_are_held_in_bounded_memory() {
         "{err}"
     );
 }
+
+#[test]
+fn zips_behind_a_stub_are_reported_not_opened() {
+    // A self-extracting archive: an executable stub, then a zip whose entries are deflated
+    // (their secrets are not visible as plain bytes).
+    let dir = tempfile::tempdir().unwrap();
+    let z = zip_with(&[("conf/app.env", secret_line(92).as_bytes(), true)]);
+    for (name, stub_len) in [("small.exe", 4096usize), ("large.exe", 9 << 20)] {
+        let mut sfx = b"MZ".to_vec();
+        sfx.extend_from_slice(&noise(10, stub_len - 2));
+        sfx.extend_from_slice(&z);
+        let p = write(dir.path(), name, &sfx);
+        let (code, findings, err) = run_json(&["scan", &p]);
+        assert_eq!(code, 2, "{err}");
+        assert!(findings.is_empty());
+        let line = format!("error: {p}: a zip behind a {stub_len}-byte stub (self-extracting");
+        assert!(err.contains(&line), "{line}\n{err}");
+        let (code, _, err) = run_json(&["scan", "--skip-unreadable", &p]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("warning:") && err.contains("self-extracting"),
+            "{err}"
+        );
+        // Inside another archive, it is reported at its chain.
+        let t = write(dir.path(), &format!("{name}.tar"), &tar(&[(name, &sfx)]));
+        let (code, _, err) = run_json(&["scan", &t]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(&format!("error: {t}!{name}: a zip behind a")),
+            "{err}"
+        );
+    }
+    // A plain zip, and a binary that merely holds the end-of-directory signature, are not.
+    let plain = write(dir.path(), "plain.zip", &z);
+    let mut bin = noise(11, 10_000);
+    bin.extend_from_slice(b"PK\x05\x06 and more bytes after it");
+    let bin = write(dir.path(), "tool.bin", &bin);
+    let (code, _, err) = run_json(&["scan", &plain, &bin]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("stub"), "{err}");
+}

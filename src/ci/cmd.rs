@@ -117,7 +117,11 @@ pub fn run(args: CiArgs) -> Result<u8> {
         suppressed,
         start,
     };
-    if let Err(e) = emit(&engine, &outcome.report.findings, &args.output) {
+    let notices = crate::report::Notices {
+        errors: &outcome.report.errors,
+        warnings: &outcome.report.warnings,
+    };
+    if let Err(e) = emit(&engine, &outcome.report.findings, notices, &args.output) {
         if !crate::app::is_broken_pipe(&e) {
             return Err(e);
         }
@@ -187,7 +191,11 @@ fn native_outputs(args: &CiArgs, engine: &Engine, vars: &Vars, o: &Outcome) -> R
     let findings = &o.report.findings;
     if let Some(path) = &args.sarif {
         write_file(path, |w| {
-            crate::report::write_sarif(w, findings, engine.rules())
+            let notices = crate::report::Notices {
+                errors: &o.report.errors,
+                warnings: &o.report.warnings,
+            };
+            crate::report::write_sarif(w, findings, engine.rules(), notices)
         })?;
     }
     let gitlab_path = args.gitlab_report.clone().or_else(|| {

@@ -173,7 +173,11 @@ pub fn run(args: GitArgs) -> Result<u8> {
     let hook = args.staged || args.pre_push;
     // In a hook the message below lists the findings; a text report would repeat it.
     if !(hook && out_args.format == Format::Text && out_args.output.is_none()) {
-        emit(&engine, &report.findings, out_args)?;
+        let notices = crate::report::Notices {
+            errors: &report.errors,
+            warnings: &report.warnings,
+        };
+        emit(&engine, &report.findings, notices, out_args)?;
     }
     if !out_args.quiet {
         for w in &report.warnings {

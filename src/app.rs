@@ -194,8 +194,13 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         let o = scan::scan_stdin(&engine, &mut std::io::stdin().lock(), &opts, &stats);
         merge(&mut outcome, o);
     }
+    crate::git::timing::phase("scan", started);
     let suppressed = apply_baseline(&engine, &mut outcome.findings, baseline.as_ref());
-    if let Err(e) = emit(&engine, &outcome.findings, out_args) {
+    let notices = report::Notices {
+        errors: &outcome.errors,
+        warnings: &outcome.warnings,
+    };
+    if let Err(e) = emit(&engine, &outcome.findings, notices, out_args) {
         // The reader went away (`shush scan | head`): stop writing, but the verdict stands.
         // Exiting 0 here would let `set -o pipefail; shush scan | head` pass a CI gate.
         if !is_broken_pipe(&e) {
@@ -241,8 +246,14 @@ pub fn exit_code(findings: &[Finding], errors: usize, args: &OutputArgs) -> u8 {
     }
 }
 
-/// Writes the report where `--output` says, in `--format`.
-pub fn emit(engine: &Engine, findings: &[Finding], args: &OutputArgs) -> Result<()> {
+/// Writes the report where `--output` says, in `--format` (with `notices` where the format
+/// has a place for them).
+pub fn emit(
+    engine: &Engine,
+    findings: &[Finding],
+    notices: report::Notices<'_>,
+    args: &OutputArgs,
+) -> Result<()> {
     match &args.output {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -253,6 +264,7 @@ pub fn emit(engine: &Engine, findings: &[Finding], args: &OutputArgs) -> Result<
                 findings,
                 args.format,
                 engine.rules(),
+                notices,
                 args.color == ColorChoice::Always,
             )?;
             w.flush()?;
@@ -262,7 +274,14 @@ pub fn emit(engine: &Engine, findings: &[Finding], args: &OutputArgs) -> Result<
             let color = args.format == Format::Text
                 && crate::cli::use_color(args.color, stdout.is_terminal());
             let mut w = std::io::BufWriter::new(stdout.lock());
-            report::write_report(&mut w, findings, args.format, engine.rules(), color)?;
+            report::write_report(
+                &mut w,
+                findings,
+                args.format,
+                engine.rules(),
+                notices,
+                color,
+            )?;
             w.flush()?;
         }
     }

@@ -256,9 +256,14 @@ pub struct ArtifactArgs {
     /// Entries one artifact may hold, at every level.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_entries: u64,
-    /// Largest compression ratio of a stream or entry (checked past 16 MiB inflated).
+    /// Largest compression ratio of a stream, an entry or a zip as a whole (checked past
+    /// 16 MiB inflated).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_ratio: u64,
+    /// Temporary disk space nested zips may take at once (those too large to hold in memory;
+    /// the files are unlinked, nothing is left behind).
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = parse_size)]
+    pub max_temp_size: u64,
     /// Report corrupt, truncated, encrypted or over-cap members as warnings (default: they
     /// are errors and the exit code is 2).
     #[arg(long)]
@@ -279,6 +284,7 @@ impl ArtifactArgs {
                 max_total_size: self.max_total_size,
                 max_entries: self.max_entries,
                 max_ratio: self.max_ratio,
+                max_temp_size: self.max_temp_size,
             },
             skip_unreadable: self.skip_unreadable,
             cache: self.cache.clone(),

@@ -579,3 +579,319 @@ proptest! {
         }
     }
 }
+
+/// Bytes from a seeded xorshift generator: incompressible, fast to make.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A zip of `entries`, each stored (`false`) or deflated (`true`).
+fn zip_with(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data, deflate) in entries {
+        let method = if *deflate {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .large_file(data.len() > u32::MAX as usize / 2);
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// The central directory of a zip without an archive comment: (records, offset of the
+/// end-of-central-directory record).
+fn central_directory(z: &[u8]) -> (std::ops::Range<usize>, usize) {
+    let eocd = z.len() - 22;
+    assert_eq!(&z[eocd..eocd + 4], b"PK\x05\x06");
+    let le32 = |at: usize| u32::from_le_bytes(z[at..at + 4].try_into().unwrap()) as usize;
+    let (size, offset) = (le32(eocd + 12), le32(eocd + 16));
+    (offset..offset + size, eocd)
+}
+
+/// Adds `copies` directory records that point at the first entry's local data (names of
+/// the same length as its own), as zip bombs built on overlapping entries do.
+fn with_overlapping_copies(z: &[u8], copies: usize) -> Vec<u8> {
+    let (cd, eocd) = central_directory(z);
+    let rec = &z[cd.start..];
+    let le16 = |at: usize| u16::from_le_bytes([rec[at], rec[at + 1]]) as usize;
+    let rec_len = 46 + le16(28) + le16(30) + le16(32);
+    let name_len = le16(28);
+    let mut out = z[..cd.end].to_vec();
+    for i in 0..copies {
+        let mut r = rec[..rec_len].to_vec();
+        let name = format!("{i:0>width$}", width = name_len);
+        r[46..46 + name_len].copy_from_slice(name.as_bytes());
+        out.extend_from_slice(&r);
+    }
+    let mut end = z[eocd..].to_vec();
+    let entries = u16::from_le_bytes([end[10], end[11]]) as usize + copies;
+    end[8..10].copy_from_slice(&(entries as u16).to_le_bytes());
+    end[10..12].copy_from_slice(&(entries as u16).to_le_bytes());
+    let size = (cd.len() + copies * rec_len) as u32;
+    end[12..16].copy_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+/// The megabytes the summary line says were scanned.
+fn scanned_mb(stderr: &str) -> f64 {
+    let line = stderr.lines().find(|l| l.contains(" files, ")).unwrap();
+    let mb = line
+        .split(" files, ")
+        .nth(1)
+        .unwrap()
+        .split(" MB")
+        .next()
+        .unwrap();
+    mb.parse().unwrap()
+}
+
+#[test]
+fn zip_entry_ratio_is_checked_while_inflating() {
+    // 200 MiB of zeros deflate about 1030:1, just over the default cap; the directory lies
+    // about the size, so only the bytes inflated can tell.
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = vec![0u8; 200 << 20];
+    let mut z = zip_with(&[("zeros.bin", &zeros, true)]);
+    drop(zeros);
+    let (cd, _) = central_directory(&z);
+    z[cd.start + 24..cd.start + 28].copy_from_slice(&4096u32.to_le_bytes());
+    let p = write(dir.path(), "liar.zip", &z);
+    let (code, _, err) = run_json(&["scan", &p]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{p}!zeros.bin: compression ratio over --max-ratio 1000:1"
+        )),
+        "{err}"
+    );
+    // Stopped soon after the 16 MiB grace, not at the end of the entry.
+    assert!(scanned_mb(&err) < 40.0, "{err}");
+}
+
+#[test]
+fn overlapping_zip_entries_are_refused_at_once() {
+    // A kernel that inflates 150:1 under every cap, and 3,000 directory records pointing at
+    // it: inflating each in turn would take minutes, up to --max-total-size.
+    let dir = tempfile::tempdir().unwrap();
+    let block = noise(7, 4096);
+    let kernel: Vec<u8> = block.iter().copied().cycle().take(64 << 20).collect();
+    let z = zip_with(&[("kernel.bin", &kernel, true)]);
+    drop(kernel);
+    let p = write(
+        dir.path(),
+        "overlap.zip",
+        &with_overlapping_copies(&z, 3000),
+    );
+    let started = std::time::Instant::now();
+    let out = shush()
+        .args([
+            "scan",
+            "--no-config",
+            "--no-progress",
+            "--format",
+            "json",
+            &p,
+        ])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{p}: entries `kernel.bin` and `0000000000` overlap"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("archive refused, not scanned"), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The same archive nested in a tar is refused where it sits.
+    let t = write(
+        dir.path(),
+        "outer.tar",
+        &tar(&[("in/overlap.zip", &std::fs::read(&p).unwrap())]),
+    );
+    let (code, _, err) = run_json(&["scan", &t]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{t}!in/overlap.zip: entries `kernel.bin`")),
+        "{err}"
+    );
+}
+
+#[test]
+fn entries_after_a_total_cap_are_reported_not_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let block = noise(8, 4096);
+    let big: Vec<u8> = block.iter().copied().cycle().take(24 << 20).collect();
+    let secret = secret_line(90);
+    let entries: Vec<(String, Vec<u8>)> = (0..14)
+        .map(|i| (format!("later/{i:02}.env"), secret.clone().into_bytes()))
+        .collect();
+    let mut all: Vec<(&str, &[u8], bool)> = vec![("big.bin", &big, true)];
+    all.extend(
+        entries
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_slice(), true)),
+    );
+    let z = write(dir.path(), "capped.zip", &zip_with(&all));
+    let (code, findings, err) = run_json(&["scan", "--max-total-size", "8M", &z]);
+    assert_eq!(code, 2, "{err}");
+    assert!(findings.is_empty());
+    assert!(
+        err.contains(&format!("{z}!big.bin: inflates past --max-total-size")),
+        "{err}"
+    );
+    for i in 0..10 {
+        let line = format!(
+            "{z}!later/{i:02}.env: not scanned: scanning of this artifact stopped at a cap"
+        );
+        assert!(err.contains(&line), "{line}\n{err}");
+    }
+    assert!(
+        err.contains(&format!("{z}: 4 more entries not scanned")),
+        "{err}"
+    );
+    // In a tar stream the rest cannot be listed without reading it: it is named from where
+    // scanning stopped.
+    let mut t: Vec<(&str, &[u8])> = vec![("big.bin", &big)];
+    t.extend(entries.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
+    let p = write(dir.path(), "capped.tar.gz", &gz(&tar(&t)));
+    let (code, _, err) = run_json(&["scan", "--max-total-size", "8M", &p]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{p}: entries after `big.bin` not scanned")),
+        "{err}"
+    );
+    // Downgraded with --skip-unreadable, the verdict is a warning.
+    let (code, _, err) = run_json(&["scan", "--skip-unreadable", "--max-total-size", "8M", &z]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Runs `shush ARGS` with `SHUSH_TIMING` set and returns (exit code, stderr, the peak
+/// resident memory it reports, in KiB: the process's own high-water mark).
+#[cfg(target_os = "linux")]
+fn peak_rss(args: &[&str], env: &[(&str, &Path)]) -> (i32, String, u64) {
+    let mut cmd = shush();
+    cmd.args(args).env("SHUSH_TIMING", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let peak = err
+        .lines()
+        .filter(|l| l.starts_with("shush: timing:"))
+        .filter_map(|l| l.split(", peak ").nth(1))
+        .filter_map(|p| p.trim_end_matches(" kB").parse().ok())
+        .max()
+        .unwrap_or_else(|| panic!("no timing line: {err}"));
+    (out.status.code().unwrap_or(-1), err, peak)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn nested_zips_are_held_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    // 40 MiB of noise with a secret at its end, in six stored zips nested in one another.
+    let mut data = noise(9, 40 << 20);
+    data.extend_from_slice(format!("\n{}", secret_line(91)).as_bytes());
+    let mut z = zip_with(&[("blob.bin", &data, false)]);
+    for i in 0..5 {
+        z = zip_with(&[(&format!("l{i}.zip"), &z, false)]);
+    }
+    let stored = write(dir.path(), "stored.zip", &z);
+    // The same chain deflated at the top: the outer entry must be inflated to be opened.
+    let deflated = write(
+        dir.path(),
+        "deflated.zip",
+        &zip_with(&[("l5.zip", &z, true)]),
+    );
+    drop((data, z));
+    for p in [&stored, &deflated] {
+        let args = [
+            "scan",
+            "--no-config",
+            "--no-progress",
+            "-j",
+            "1",
+            p.as_str(),
+        ];
+        let (code, err, kib) = peak_rss(&args, &[("TMPDIR", &tmp)]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("1 finding"), "{err}");
+        // Holding each level in memory took 40 MiB a level (over 200 MiB).
+        assert!(kib < 120 << 10, "{p}: peak {kib} KiB\n{err}");
+        // Nothing is left in the temporary directory.
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    }
+    // Temporary space has its own cap.
+    let (code, _, err) = run_json(&["scan", "--max-temp-size", "16M", &deflated]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{deflated}!l5.zip: nested zip needs more than --max-temp-size"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn zips_behind_a_stub_are_reported_not_opened() {
+    // A self-extracting archive: an executable stub, then a zip whose entries are deflated
+    // (their secrets are not visible as plain bytes).
+    let dir = tempfile::tempdir().unwrap();
+    let z = zip_with(&[("conf/app.env", secret_line(92).as_bytes(), true)]);
+    for (name, stub_len) in [("small.exe", 4096usize), ("large.exe", 9 << 20)] {
+        let mut sfx = b"MZ".to_vec();
+        sfx.extend_from_slice(&noise(10, stub_len - 2));
+        sfx.extend_from_slice(&z);
+        let p = write(dir.path(), name, &sfx);
+        let (code, findings, err) = run_json(&["scan", &p]);
+        assert_eq!(code, 2, "{err}");
+        assert!(findings.is_empty());
+        let line = format!("error: {p}: a zip behind a {stub_len}-byte stub (self-extracting");
+        assert!(err.contains(&line), "{line}\n{err}");
+        let (code, _, err) = run_json(&["scan", "--skip-unreadable", &p]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("warning:") && err.contains("self-extracting"),
+            "{err}"
+        );
+        // Inside another archive, it is reported at its chain.
+        let t = write(dir.path(), &format!("{name}.tar"), &tar(&[(name, &sfx)]));
+        let (code, _, err) = run_json(&["scan", &t]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(&format!("error: {t}!{name}: a zip behind a")),
+            "{err}"
+        );
+    }
+    // A plain zip, and a binary that merely holds the end-of-directory signature, are not.
+    let plain = write(dir.path(), "plain.zip", &z);
+    let mut bin = noise(11, 10_000);
+    bin.extend_from_slice(b"PK\x05\x06 and more bytes after it");
+    let bin = write(dir.path(), "tool.bin", &bin);
+    let (code, _, err) = run_json(&["scan", &plain, &bin]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("stub"), "{err}");
+}

@@ -287,34 +287,44 @@ fn ignored_files_are_scanned_by_default_and_skipped_with_gitignore() {
 }
 
 #[test]
-fn max_file_size_skips_and_warns() {
+fn max_file_size_leaves_files_unscanned_and_fails_closed() {
     let dir = Dir::new();
     let big = format!("{}\n{}", "x".repeat(4096), fxt(1));
     dir.create("big.txt", &big);
     dir.create("small.txt", fxt(2));
+    // What was not scanned is an error naming it; what was scanned is still reported.
     let out = dir.scan_fixture_rules(&["--max-file-size", "2K", "-f", "json", "."]);
-    let paths: Vec<_> = out.code(1).findings().into_iter().map(|f| f.path).collect();
+    let paths: Vec<_> = out.code(2).findings().into_iter().map(|f| f.path).collect();
     assert_eq!(paths, vec!["small.txt"]);
-    out.stderr_has("warning: big.txt: skipped")
-        .stderr_has("--max-file-size")
-        .stderr_has("1 over size cap skipped");
+    out.stderr_has(&format!(
+        "error: big.txt: not scanned: {} bytes is over --max-file-size (2048 bytes)",
+        big.len()
+    ))
+    .stderr_has("1 over size cap skipped");
     // Under the cap it is scanned.
     let paths: Vec<_> = dir
         .scan_fixture_rules(&["--max-file-size", "1M", "-f", "json", "."])
+        .code(1)
         .findings()
         .into_iter()
         .map(|f| f.path)
         .collect();
     assert_eq!(paths, vec!["big.txt", "small.txt"]);
-    // A size cap is not an error: nothing found means exit 0.
+    // Told otherwise, the size cap is a warning: nothing found means exit 0.
     dir.create("small.txt", "clean");
     dir.scan_fixture_rules(&["--max-file-size", "2K", "."])
+        .code(2)
+        .stderr_has("not scanned");
+    dir.scan_fixture_rules(&["--max-file-size", "2K", "--skip-unreadable", "."])
         .code(0)
-        .stderr_has("skipped");
-    // Quiet mode silences the warning.
-    let out = dir.scan_fixture_rules(&["-q", "--max-file-size", "2K", "."]);
+        .stderr_has("warning: big.txt: not scanned")
+        .stderr_has("(skipped: --skip-unreadable)");
+    // Quiet mode silences the warning, never the error.
+    let out = dir.scan_fixture_rules(&["-q", "--max-file-size", "2K", "--skip-unreadable", "."]);
     out.code(0);
     assert_eq!(out.stderr, "");
+    let out = dir.scan_fixture_rules(&["-q", "--max-file-size", "2K", "."]);
+    out.code(2).stderr_has("error: big.txt: not scanned");
 }
 
 #[test]
@@ -1238,7 +1248,7 @@ fn pipes_named_on_the_command_line_are_read() {
 
 #[cfg(unix)]
 #[test]
-fn a_stream_past_the_size_cap_is_scanned_up_to_it_and_warned_about() {
+fn a_stream_past_the_size_cap_is_scanned_up_to_it_and_fails_closed() {
     let dir = Dir::new();
     let early = fxt(32);
     let late = fxt(33);
@@ -1256,10 +1266,26 @@ fn a_stream_past_the_size_cap_is_scanned_up_to_it_and_warned_about() {
         .args(["-f", "json", "/dev/stdin"])
         .stdin(input)
         .run();
-    out.code(1)
-        .stderr_has("/dev/stdin: only the first 1024 bytes were scanned");
+    out.code(2)
+        .stderr_has("error: /dev/stdin: only the first 1024 bytes were scanned");
     let secrets: Vec<_> = out.findings().into_iter().map(|f| f.secret).collect();
-    assert_eq!(secrets, vec![early]);
+    assert_eq!(secrets, vec![early.clone()]);
+    // Told otherwise, it is a warning and the findings decide.
+    let out = dir
+        .cmd()
+        .args([
+            "scan",
+            "--max-file-size",
+            "1K",
+            "--skip-unreadable",
+            "--config",
+        ])
+        .arg(fixture_rules())
+        .args(["-f", "json", "/dev/stdin"])
+        .stdin(format!("{early}\n{}\n{late}\n", "z".repeat(4096)))
+        .run();
+    out.code(1)
+        .stderr_has("warning: /dev/stdin: only the first 1024 bytes were scanned");
     // Exactly at the cap is not truncated.
     let out = dir
         .cmd()

@@ -345,7 +345,7 @@ fn binary_blob_is_scanned() {
 }
 
 #[test]
-fn blob_over_the_cap_is_skipped_and_counted() {
+fn blob_over_the_cap_is_not_scanned_and_fails_closed() {
     if !have_git() {
         return;
     }
@@ -354,20 +354,155 @@ fn blob_over_the_cap_is_skipped_and_counted() {
     big.push_str(&format!("\ntoken={}\n", token(11)));
     big.push_str(&"y".repeat(1 << 20));
     r.write("big.txt", &big);
+    r.write("small.txt", format!("token={}\n", token(12)));
     r.commit("big");
-    let capped = scan(&r, &["--max-blob-size", "1M"]);
-    assert_eq!(capped.code, 0);
-    assert!(capped.findings.is_empty());
+    let big_id = r.git(&["rev-parse", "HEAD:big.txt"]);
+    // Not scanned is an error naming the blob, whether it is loose or packed; what was
+    // scanned is still reported.
+    for packed in [false, true] {
+        if packed {
+            r.git(&["gc", "-q"]);
+        }
+        let capped = scan(&r, &["--max-blob-size", "1M"]);
+        assert_eq!(capped.code, 2, "{}", capped.stderr);
+        assert_eq!(capped.findings.len(), 1, "{}", capped.stdout);
+        assert_eq!(src(&capped.findings[0], "path"), "small.txt");
+        let line = format!(
+            "error: blob {big_id}: not scanned: {} bytes is over --max-blob-size (1048576 bytes)",
+            big.len()
+        );
+        assert!(capped.stderr.contains(&line), "{}", capped.stderr);
+        assert!(
+            capped.stderr.contains("1 over the size cap skipped"),
+            "{}",
+            capped.stderr
+        );
+    }
+    // A range names the path too.
+    let capped = scan(&r, &["--range", "..HEAD", "--max-blob-size", "1M"]);
+    assert_eq!(capped.code, 2, "{}", capped.stderr);
     assert!(
-        capped.stderr.contains("1 over the size cap skipped"),
+        capped
+            .stderr
+            .contains(&format!("error: big.txt (blob {big_id}): not scanned")),
         "{}",
         capped.stderr
     );
+    // Told otherwise, it is a warning.
+    let allowed = scan(&r, &["--max-blob-size", "1M", "--skip-unreadable"]);
+    assert_eq!(allowed.code, 1, "{}", allowed.stderr);
+    assert!(
+        allowed
+            .stderr
+            .contains(&format!("warning: blob {big_id}: not scanned")),
+        "{}",
+        allowed.stderr
+    );
     let full = scan(&r, &[]);
-    assert_eq!(full.findings.len(), 1);
-    assert_eq!(full.findings[0]["line"], 2);
+    assert_eq!(full.code, 1, "{}", full.stderr);
+    assert_eq!(full.findings.len(), 2);
 }
 
+/// Runs `shush git ARGS` with `SHUSH_TIMING` set; returns the run and the highest peak
+/// resident memory it reports (KiB: the process's own high-water mark).
+#[cfg(target_os = "linux")]
+fn scan_peak(repo: &Repo, args: &[&str]) -> (Run, u64) {
+    let out = repo
+        .shush()
+        .arg("git")
+        .args(args)
+        .args(["--format", "json", "--no-config", "--no-progress"])
+        .env("SHUSH_TIMING", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let peak = stderr
+        .lines()
+        .filter_map(|l| l.split(", peak ").nth(1))
+        .filter_map(|p| p.trim_end_matches(" kB").parse().ok())
+        .max()
+        .unwrap_or_else(|| panic!("no timing line: {stderr}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let findings = serde_json::from_str::<Vec<Value>>(&stdout).unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        findings,
+        stdout,
+        stderr,
+    };
+    (run, peak)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn blob_over_the_cap_is_never_inflated() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    // 96 MiB that compress well (git is quick to store them), then an edit of it: in a pack
+    // one version is a delta of the other.
+    let line = |i: usize| format!("{i:>12} the quick brown fox jumps over the lazy dog\n");
+    let mut big: String = (0..1_650_000).map(line).collect();
+    r.write("big.txt", &big);
+    r.write("small.txt", format!("token={}\n", token(13)));
+    r.commit("big");
+    big.replace_range(0..12, "      edited");
+    r.write("big.txt", &big);
+    r.commit("edit");
+    for packed in [false, true] {
+        if packed {
+            r.git(&["gc", "-q"]);
+        }
+        let (run, kib) = scan_peak(&r, &["--max-blob-size", "1M"]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.findings.len(), 1, "{}", run.stdout);
+        assert_eq!(
+            run.stderr.matches("not scanned").count(),
+            2,
+            "{}",
+            run.stderr
+        );
+        // Inflating one version took 96 MiB.
+        assert!(
+            kib < 64 << 10,
+            "packed: {packed}, peak {kib} KiB\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn blobs_in_long_delta_chains_under_the_cap_are_scanned() {
+    if !have_git() {
+        return;
+    }
+    // Twelve versions of a 1,040,000-byte file, each changing another 2 KB block: in a pack
+    // they form a delta chain whose sizes add up past the cap though no version is over it.
+    // Each version is scanned (the secret is in all of them).
+    let mut r = Repo::new();
+    let mut text: Vec<u8> = format!("token={}\n", token(14)).into_bytes();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    while text.len() < 1_040_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        text.push(b"abcdefghijklmnopqrstuvwxyz0123456789\n"[(x % 37) as usize]);
+    }
+    for v in 0..12 {
+        let at = 100_000 + v * 70_000;
+        for b in &mut text[at..at + 2048] {
+            *b = b'a' + (v as u8);
+        }
+        r.write("data.txt", &text);
+        r.commit(&format!("v{v}"));
+    }
+    r.git(&["gc", "-q", "--aggressive"]);
+    let run = scan(&r, &["--max-blob-size", "1040000", "--all-occurrences"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("not scanned"), "{}", run.stderr);
+    assert_eq!(run.findings.len(), 12, "{}", run.stderr);
+}
 #[test]
 fn shallow_clone() {
     if !have_git() {

@@ -233,3 +233,40 @@ fn rules_extending_the_defaults_with_the_same_tags_are_valid() {
     let tags = &doc["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["tags"];
     assert_eq!(tags, &serde_json::json!(["github", "token", "ci"]));
 }
+
+#[test]
+fn what_was_not_scanned_is_a_tool_execution_notification() {
+    let dir = Dir::new();
+    dir.create("big.txt", format!("{}\n{}", "x".repeat(4096), fxt(1)));
+    dir.create("small.txt", fxt(2));
+    let out = dir.scan_fixture_rules(&["-f", "sarif", "--max-file-size", "2K", "."]);
+    out.code(2);
+    let doc = assert_valid_sarif(&out.stdout);
+    let run = &doc["runs"][0];
+    assert_eq!(run["results"].as_array().unwrap().len(), 1);
+    let inv = &run["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false);
+    let notes = inv["toolExecutionNotifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["level"], "error");
+    let text = notes[0]["message"]["text"].as_str().unwrap();
+    assert!(text.starts_with("big.txt: not scanned:"), "{text}");
+    // Downgraded, it is a warning and the run is complete.
+    let out = dir.scan_fixture_rules(&[
+        "-f",
+        "sarif",
+        "--max-file-size",
+        "2K",
+        "--skip-unreadable",
+        ".",
+    ]);
+    out.code(1);
+    let doc = assert_valid_sarif(&out.stdout);
+    let inv = &doc["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], true);
+    assert_eq!(inv["toolExecutionNotifications"][0]["level"], "warning");
+    // A complete run has no invocation to report.
+    let out = dir.scan_fixture_rules(&["-f", "sarif", "."]);
+    let doc = assert_valid_sarif(&out.stdout);
+    assert!(doc["runs"][0].get("invocations").is_none());
+}

@@ -4,31 +4,39 @@
 //! war, ear, whl, nupkg, apk, aar, vsix, docx…), gzip, bzip2, xz and zstd, nested to any mix
 //! up to [`Limits::max_depth`]. Nothing is extracted to disk: entries stream through the
 //! engine ([`crate::scan::input::scan_reader`]), so path-traversal names in entries never
-//! touch the filesystem. A zip needs random access, so a zip nested inside another entry is
-//! held in memory, up to [`Limits::max_entry_size`].
+//! touch the filesystem. A zip needs random access: a zip stored in another is read in
+//! place, any other nested zip is held in memory or, past [`hold::HELD_IN_MEMORY`] for the
+//! whole artifact, in an unlinked temporary file ([`hold`]).
 //!
 //! Where a finding sits is the whole chain of names, outermost first: the file's path, then
 //! each entry's path inside its container — `release.tar.gz!app/lib/core.jar!Config.properties`.
 //! Compression wrappers add no link to the chain (`x.tar.gz` is one link).
 //!
 //! Hostile input is bounded ([`Limits`]): total inflated bytes, the size of one entry, the
-//! compression ratio of every decompressed stream, the number of entries and the depth.
-//! Hitting a cap, a corrupt or truncated member, or an encrypted zip entry is a [`Problem`]
-//! with its chain: an artifact gate must not pass what it could not read.
+//! compression ratio of every decompressed stream (and of each zip as a whole), the number of
+//! entries, the depth and the temporary space. Hitting a cap, a corrupt or truncated member,
+//! an encrypted zip entry, overlapping zip entries, a zip behind a stub, or entries left
+//! unread after a cap stopped the artifact is a [`Problem`] with its chain: an artifact gate
+//! must not pass what it could not read.
 
 pub mod ar;
+pub mod hold;
 pub mod sniff;
 pub mod tar;
+mod zips;
 
 use crate::engine::{Engine, InputMeta, ScanState};
 use crate::finding::{Finding, Source};
 use crate::location::Located;
 use crate::scan::input;
+use hold::Window;
 use sniff::{Format, HEAD_LEN, sniff};
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read, Seek};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+pub use zips::NAMED_NOT_SCANNED;
 
 /// Separator between the links of a chain in a displayed path.
 pub const CHAIN_SEPARATOR: &str = "!";
@@ -59,8 +67,12 @@ pub struct Limits {
     pub max_total_size: u64,
     /// Entries in one artifact, at every level.
     pub max_entries: u64,
-    /// Largest compression ratio (inflated ÷ compressed) of any stream or zip entry.
+    /// Largest compression ratio (inflated ÷ compressed) of any stream or zip entry, and of
+    /// each zip as a whole.
     pub max_ratio: u64,
+    /// Temporary disk space nested zips may take at once (those that do not fit in
+    /// [`hold::HELD_IN_MEMORY`]).
+    pub max_temp_size: u64,
 }
 
 impl Default for Limits {
@@ -71,6 +83,7 @@ impl Default for Limits {
             max_total_size: 64 << 30,
             max_entries: 1_000_000,
             max_ratio: 1000,
+            max_temp_size: 4 << 30,
         }
     }
 }
@@ -84,9 +97,61 @@ fn cap(msg: String) -> io::Error {
     io::Error::other(CapHit(msg))
 }
 
-/// Whether an I/O error is a cap hit (rather than corrupt or unreadable input).
+/// Whether an I/O error is a cap hit or a refusal (rather than corrupt or unreadable input).
 pub fn is_cap(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<CapHit>())
+    e.get_ref()
+        .is_some_and(|inner| inner.is::<CapHit>() || inner.is::<NotScanned>())
+}
+
+/// Why part of an artifact was refused or left unread, carried inside an [`io::Error`].
+/// Messages name no content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotScanned {
+    /// Two entries of a zip share compressed bytes: the trick of zip bombs that inflate one
+    /// kernel many times. The archive is refused.
+    #[error("entries `{first}` and `{second}` overlap (a zip bomb?); archive refused, not scanned")]
+    Overlapping {
+        /// One entry.
+        first: String,
+        /// Another entry sharing its bytes.
+        second: String,
+    },
+    /// Scanning of the artifact stopped at a cap before this part was read.
+    #[error("not scanned: scanning of this artifact stopped at a cap")]
+    AfterCap,
+    /// The entries after `after` in a tar or `ar` stream, unread after a cap stopped the
+    /// artifact.
+    #[error("entries after `{after}` not scanned: scanning of this artifact stopped at a cap")]
+    RestAfter {
+        /// The last entry read.
+        after: String,
+    },
+    /// More entries than are named one by one.
+    #[error("{count} more entries {why}")]
+    More {
+        /// How many.
+        count: u64,
+        /// Why they were not scanned.
+        why: Box<NotScanned>,
+    },
+    /// A nested zip would take more temporary space than allowed.
+    #[error(
+        "nested zip needs more than --max-temp-size ({max} bytes) of temporary space; not opened"
+    )]
+    TempSpace {
+        /// The cap.
+        max: u64,
+    },
+    /// A zip behind a stub (a self-extracting archive): its entries are not opened.
+    #[error(
+        "a zip behind a {stub}-byte stub (self-extracting archive): its entries were not \
+         opened, only its bytes scanned as they are"
+    )]
+    BehindStub {
+        /// Bytes before the zip's records, as far as they can be told.
+        stub: u64,
+    },
 }
 
 /// The budget one artifact draws on. Shared (atomically) by every thread that scans a part
@@ -97,6 +162,8 @@ pub struct Budget {
     inflated: AtomicU64,
     entries: AtomicU64,
     aborted: AtomicBool,
+    held_memory: AtomicU64,
+    held_temp: AtomicU64,
 }
 
 impl Budget {
@@ -107,6 +174,8 @@ impl Budget {
             inflated: AtomicU64::new(0),
             entries: AtomicU64::new(0),
             aborted: AtomicBool::new(false),
+            held_memory: AtomicU64::new(0),
+            held_temp: AtomicU64::new(0),
         }
     }
 
@@ -245,15 +314,18 @@ impl<'a> Walker<'a> {
         chain: &mut Vec<String>,
         depth: usize,
     ) -> io::Result<()> {
-        self.scan_inner(reader, chain, depth, 0)
+        self.scan_inner(reader, chain, depth, 0, None)
     }
 
+    /// [`Walker::scan`], after `wraps` compression layers; `whole`, when given, holds the
+    /// same bytes as `reader` with random access (a zip stored in a zip: opened in place).
     fn scan_inner(
         &mut self,
         reader: &mut dyn Read,
         chain: &mut Vec<String>,
         depth: usize,
         wraps: usize,
+        whole: Option<Window>,
     ) -> io::Result<()> {
         if self.budget.aborted() {
             return Ok(());
@@ -272,7 +344,7 @@ impl<'a> Walker<'a> {
                 }
                 let budget = self.budget;
                 inflated(&mut rd, f, budget, |r| {
-                    self.scan_inner(r, chain, depth, wraps + 1)
+                    self.scan_inner(r, chain, depth, wraps + 1, None)
                 })
             }
             Some(Format::Tar | Format::Zip | Format::Ar)
@@ -288,19 +360,17 @@ impl<'a> Walker<'a> {
             }
             Some(Format::Tar) => self.scan_tar(&mut rd, chain, depth + 1, None),
             Some(Format::Ar) => self.scan_ar(&mut rd, chain, depth + 1),
-            Some(Format::Zip) => {
-                let max = limits.max_entry_size;
-                let mut data = Vec::new();
-                (&mut rd)
-                    .take(max.saturating_add(1))
-                    .read_to_end(&mut data)?;
-                if data.len() as u64 > max {
-                    return Err(cap(format!(
-                        "nested zip larger than --max-entry-size ({max} bytes); not opened"
-                    )));
+            Some(Format::Zip) => match whole {
+                Some(w) if w.len() > limits.max_entry_size => Err(cap(format!(
+                    "nested zip larger than --max-entry-size ({} bytes); not opened",
+                    limits.max_entry_size
+                ))),
+                Some(w) => self.scan_zip(w, chain, depth + 1),
+                None => {
+                    let held = hold::hold(&mut rd, self.budget)?;
+                    self.scan_zip(held.window.clone(), chain, depth + 1)
                 }
-                self.scan_zip(io::Cursor::new(data), chain, depth + 1)
-            }
+            },
             _ => self.leaf(&mut rd, chain, wraps > 0),
         }
     }
@@ -358,12 +428,16 @@ impl<'a> Walker<'a> {
         mut visit: Option<&mut dyn FnMut(&tar::Entry) -> bool>,
     ) -> io::Result<()> {
         let mut tar = tar::TarReader::new(tar::Stream(src));
+        let mut last: Option<String> = None;
         loop {
             if self.budget.aborted() {
+                self.rest_not_scanned(chain, last);
                 return Ok(());
             }
-            let Some(entry) = tar.next_entry()? else {
-                return Ok(());
+            let entry = match tar.next_entry() {
+                Ok(Some(entry)) => entry,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.stream_broke(chain, last, e)),
             };
             if let Some(v) = visit.as_mut() {
                 if !v(&entry) {
@@ -377,11 +451,12 @@ impl<'a> Walker<'a> {
                 return Ok(());
             }
             chain.push(entry.name());
-            let r = self.scan_inner(&mut tar.data(), chain, depth, 0);
+            last = Some(entry.name());
+            let r = self.scan_inner(&mut tar.data(), chain, depth, 0, None);
             if let Err(e) = r {
                 if tar.is_broken() {
                     chain.pop();
-                    return Err(e);
+                    return Err(self.stream_broke(chain, last, e));
                 }
                 self.problem(chain, &e);
             }
@@ -397,12 +472,16 @@ impl<'a> Walker<'a> {
         depth: usize,
     ) -> io::Result<()> {
         let mut ar = ar::ArReader::new(src);
+        let mut last: Option<String> = None;
         loop {
             if self.budget.aborted() {
+                self.rest_not_scanned(chain, last);
                 return Ok(());
             }
-            let Some(m) = ar.next_member()? else {
-                return Ok(());
+            let m = match ar.next_member() {
+                Ok(Some(m)) => m,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.stream_broke(chain, last, e)),
             };
             if m.special {
                 continue;
@@ -411,11 +490,12 @@ impl<'a> Walker<'a> {
                 return Ok(());
             }
             chain.push(tar::normalize(&m.name));
-            let r = self.scan_inner(&mut ar.data(), chain, depth, 0);
+            last = Some(tar::normalize(&m.name));
+            let r = self.scan_inner(&mut ar.data(), chain, depth, 0, None);
             if let Err(e) = r {
                 if ar.is_broken() {
                     chain.pop();
-                    return Err(e);
+                    return Err(self.stream_broke(chain, last, e));
                 }
                 self.problem(chain, &e);
             }
@@ -423,46 +503,23 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Scans a zip archive's entries (`src` is the whole archive, seekable).
-    pub fn scan_zip<R: Read + Seek>(
-        &mut self,
-        src: R,
-        chain: &mut Vec<String>,
-        depth: usize,
-    ) -> io::Result<()> {
-        let mut zip = zip::ZipArchive::new(src).map_err(zip_error)?;
-        for i in 0..zip.len() {
-            if self.budget.aborted() {
-                return Ok(());
-            }
-            if !self.count_entry(chain) {
-                return Ok(());
-            }
-            let name = tar::normalize(zip.name_for_index(i).unwrap_or("?"));
-            chain.push(name);
-            let r = match zip.by_index(i) {
-                Ok(mut f) => {
-                    if f.is_dir() || f.is_symlink() {
-                        Ok(())
-                    } else {
-                        let compressed = f.compressed_size();
-                        let mut guard = Inflate {
-                            inner: &mut f,
-                            input: InputSize::Known(compressed),
-                            out: 0,
-                            budget: self.budget,
-                        };
-                        self.scan_inner(&mut guard, chain, depth, 0)
-                    }
-                }
-                Err(e) => Err(zip_error(e)),
-            };
-            if let Err(e) = r {
-                self.problem(chain, &e);
-            }
-            chain.pop();
+    /// The error that broke a tar or `ar` stream, for the caller to report; when it broke
+    /// because a cap stopped the artifact, what follows `last` is recorded as not scanned.
+    fn stream_broke(&mut self, chain: &[String], last: Option<String>, e: io::Error) -> io::Error {
+        if self.budget.aborted() {
+            self.rest_not_scanned(chain, last);
         }
-        Ok(())
+        e
+    }
+
+    /// Records that what follows `last` (the last entry read) in the archive at `chain` was
+    /// not scanned, scanning having stopped at a cap. Nothing is recorded when no entry was
+    /// read: the cap was hit before, and is reported where it was.
+    fn rest_not_scanned(&mut self, chain: &[String], last: Option<String>) {
+        if let Some(after) = last {
+            let e = io::Error::other(NotScanned::RestAfter { after });
+            self.problem(chain, &e);
+        }
     }
 
     fn count_entry(&mut self, chain: &[String]) -> bool {
@@ -494,21 +551,57 @@ impl<'a> Walker<'a> {
             left: self.budget.limits().max_entry_size,
             max: self.budget.limits().max_entry_size,
         };
+        let mut tail = sniff::Tail::new(&mut limited, TAIL_SKIP);
         let meta = InputMeta {
             path: Some(&name),
             ..Default::default()
         };
         // What was read before an error (truncation, bad CRC, a cap) is scanned and its
         // findings kept; the error is then the caller's to report.
-        let scanned = input::scan_reader(self.engine, self.st, &mut limited, self.buf, meta);
+        let scanned = input::scan_reader(self.engine, self.st, &mut tail, self.buf, meta);
         self.scanned += 1;
         self.bytes += scanned.bytes;
         self.hits.extend(scanned.found.into_iter().map(|l| Hit {
             chain: chain.to_vec(),
             located: l,
         }));
-        scanned.error.map_or(Ok(()), Err)
+        if let Some(e) = scanned.error {
+            return Err(e);
+        }
+        match behind_stub(&tail, self.buf, scanned.bytes) {
+            Some(why) => Err(io::Error::other(why)),
+            None => Ok(()),
+        }
     }
+}
+
+/// Where a [`sniff::Tail`] read through by [`input::scan_reader`] starts keeping bytes: the
+/// engine's buffer holds smaller inputs whole.
+pub const TAIL_SKIP: u64 = (input::WHOLE_INPUT_LIMIT - sniff::TAIL_LEN) as u64;
+
+/// After [`input::scan_reader`] read `bytes` through `tail` (made with [`TAIL_SKIP`]) with
+/// `buf` as its buffer, whether the input was a zip behind a stub (a self-extracting
+/// archive), whose entries were then not opened.
+pub fn behind_stub<R>(tail: &sniff::Tail<R>, buf: &[u8], bytes: u64) -> Option<NotScanned> {
+    let end = if bytes <= input::WHOLE_INPUT_LIMIT as u64 {
+        &buf[buf.len().saturating_sub(sniff::TAIL_LEN)..]
+    } else {
+        tail.tail()
+    };
+    let at = sniff::zip_behind_stub(tail.head(), end, bytes)?;
+    Some(NotScanned::BehindStub {
+        stub: stub_len(end, at, bytes),
+    })
+}
+
+/// How many bytes precede a zip whose end-of-central-directory record is at `at` in `tail`
+/// (the last bytes of an input of `total` bytes): the record's position less the central
+/// directory's size and offset, as far as they can be told.
+fn stub_len(tail: &[u8], at: usize, total: u64) -> u64 {
+    let r = &tail[at..];
+    let le32 = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let record = total - (tail.len() - at) as u64;
+    record.saturating_sub(le32(&r[12..16]) + le32(&r[16..20]))
 }
 
 /// Runs `k` on `compressed` decoded as `format`, behind the budget's caps on inflated bytes
@@ -525,12 +618,7 @@ fn inflated<T>(
         n: &consumed,
     };
     let mut dec = decoder(format, &mut counted)?;
-    let mut guard = Inflate {
-        inner: &mut *dec,
-        input: InputSize::Counted(&consumed),
-        out: 0,
-        budget,
-    };
+    let mut guard = Inflate::new(&mut *dec, InputSize::Counted(&consumed), budget);
     k(&mut guard)
 }
 
@@ -606,17 +694,61 @@ impl Read for Counting<'_, '_> {
     }
 }
 
+/// The compressed bytes behind an inflating reader, for its ratio.
 enum InputSize<'a> {
+    /// Consumed so far, counted as they are.
     Counted(&'a Cell<u64>),
+    /// Consumed so far: what a shared counter gained since it stood at the second value.
+    Since(&'a AtomicU64, u64),
+    /// Known up front (the whole input).
     Known(u64),
 }
 
-/// Guards an inflating reader: charges its output to the budget and checks the ratio.
+/// Guards an inflating reader: charges its output to the budget and checks the ratio of
+/// the stream (and of the archive it belongs to, when given) as the bytes come.
 struct Inflate<'a, 'b> {
     inner: &'a mut dyn Read,
     input: InputSize<'b>,
     out: u64,
     budget: &'b Budget,
+    /// Bytes inflated from all the entries of the archive, and the archive's size.
+    archive: Option<(&'b Cell<u64>, u64)>,
+}
+
+impl<'a, 'b> Inflate<'a, 'b> {
+    fn new(inner: &'a mut dyn Read, input: InputSize<'b>, budget: &'b Budget) -> Self {
+        Inflate {
+            inner,
+            input,
+            out: 0,
+            budget,
+            archive: None,
+        }
+    }
+
+    fn ratio_over(&self, max_ratio: u64) -> Option<String> {
+        if self.out > RATIO_GRACE {
+            let input = match &self.input {
+                InputSize::Counted(c) => c.get(),
+                InputSize::Since(c, from) => c.load(Ordering::Relaxed).saturating_sub(*from),
+                InputSize::Known(k) => *k,
+            };
+            if self.out / input.max(1) > max_ratio {
+                return Some(format!(
+                    "compression ratio over --max-ratio {max_ratio}:1 (a decompression bomb?)"
+                ));
+            }
+        }
+        match self.archive {
+            Some((out, len)) if out.get() > RATIO_GRACE && out.get() / len.max(1) > max_ratio => {
+                Some(format!(
+                    "the archive inflates over --max-ratio {max_ratio}:1 as a whole (a \
+                     decompression bomb?); scanning of this archive stopped"
+                ))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Most bytes one read through [`Inflate`] delivers: caps are overshot by at most this.
@@ -627,20 +759,14 @@ impl Read for Inflate<'_, '_> {
         let step = buf.len().min(INFLATE_STEP);
         let n = self.inner.read(&mut buf[..step])?;
         self.out += n as u64;
-        self.budget.add_inflated(n as u64)?;
-        let max_ratio = self.budget.limits().max_ratio;
-        if self.out > RATIO_GRACE {
-            let input = match &self.input {
-                InputSize::Counted(c) => c.get(),
-                InputSize::Known(k) => *k,
-            };
-            if self.out / input.max(1) > max_ratio {
-                return Err(cap(format!(
-                    "compression ratio over --max-ratio {max_ratio}:1 (a decompression bomb?)"
-                )));
-            }
+        if let Some((out, _)) = self.archive {
+            out.set(out.get() + n as u64);
         }
-        Ok(n)
+        self.budget.add_inflated(n as u64)?;
+        match self.ratio_over(self.budget.limits().max_ratio) {
+            Some(msg) => Err(cap(msg)),
+            None => Ok(n),
+        }
     }
 }
 
@@ -839,11 +965,9 @@ pub fn scan_file(
         let format = sniff_reader(file, &mut head)?;
         file.rewind()?;
         match format {
-            Some(Format::Zip) if limits.max_depth > 0 => walker.scan_zip(
-                io::BufReader::with_capacity(64 << 10, &mut *file),
-                &mut chain,
-                1,
-            ),
+            Some(Format::Zip) if limits.max_depth > 0 => {
+                walker.scan_zip(Window::file(file)?, &mut chain, 1)
+            }
             _ => walker.scan(
                 &mut io::BufReader::with_capacity(256 << 10, &mut *file),
                 &mut chain,

@@ -62,9 +62,13 @@ pub struct CiArgs {
     /// Under GitHub Actions, do not print `::error` annotations.
     #[arg(long)]
     pub no_annotations: bool,
-    /// Skip blobs larger than this (e.g. 500K, 64M).
+    /// Do not scan blobs larger than this (e.g. 500K, 64M): each one is an error (exit 2)
+    /// naming it, unless --skip-unreadable.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_blob_size: u64,
+    /// Report blobs left unscanned (over --max-blob-size) as warnings, not errors.
+    #[arg(long)]
+    pub skip_unreadable: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -113,7 +117,11 @@ pub fn run(args: CiArgs) -> Result<u8> {
         suppressed,
         start,
     };
-    if let Err(e) = emit(&engine, &outcome.report.findings, &args.output) {
+    let notices = crate::report::Notices {
+        errors: &outcome.report.errors,
+        warnings: &outcome.report.warnings,
+    };
+    if let Err(e) = emit(&engine, &outcome.report.findings, notices, &args.output) {
         if !crate::app::is_broken_pipe(&e) {
             return Err(e);
         }
@@ -148,6 +156,7 @@ pub fn run(args: CiArgs) -> Result<u8> {
 fn scan(args: &CiArgs, engine: &Engine, target: &Target) -> GitReport {
     let opts = GitOptions {
         max_blob_size: args.max_blob_size,
+        skip_unreadable: args.skip_unreadable,
         threads: args.threads,
         reveal: args.output.show_secrets,
         allow_shallow: args.allow_shallow,
@@ -182,7 +191,11 @@ fn native_outputs(args: &CiArgs, engine: &Engine, vars: &Vars, o: &Outcome) -> R
     let findings = &o.report.findings;
     if let Some(path) = &args.sarif {
         write_file(path, |w| {
-            crate::report::write_sarif(w, findings, engine.rules())
+            let notices = crate::report::Notices {
+                errors: &o.report.errors,
+                warnings: &o.report.warnings,
+            };
+            crate::report::write_sarif(w, findings, engine.rules(), notices)
         })?;
     }
     let gitlab_path = args.gitlab_report.clone().or_else(|| {

@@ -62,9 +62,13 @@ pub struct GitArgs {
     /// the commits it lacks cannot be checked).
     #[arg(long)]
     pub allow_shallow: bool,
-    /// Skip blobs larger than this (e.g. 500K, 64M).
+    /// Do not scan blobs larger than this (e.g. 500K, 64M): each one is an error (exit 2)
+    /// naming it, unless --skip-unreadable.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_blob_size: u64,
+    /// Report blobs left unscanned (over --max-blob-size) as warnings, not errors.
+    #[arg(long)]
+    pub skip_unreadable: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -90,6 +94,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
         all_objects: args.all_objects,
         all_occurrences: args.all_occurrences,
         max_blob_size: args.max_blob_size,
+        skip_unreadable: args.skip_unreadable,
         threads: args.threads,
         reveal: out_args.show_secrets,
         allow_shallow: args.allow_shallow,
@@ -168,7 +173,11 @@ pub fn run(args: GitArgs) -> Result<u8> {
     let hook = args.staged || args.pre_push;
     // In a hook the message below lists the findings; a text report would repeat it.
     if !(hook && out_args.format == Format::Text && out_args.output.is_none()) {
-        emit(&engine, &report.findings, out_args)?;
+        let notices = crate::report::Notices {
+            errors: &report.errors,
+            warnings: &report.warnings,
+        };
+        emit(&engine, &report.findings, notices, out_args)?;
     }
     if !out_args.quiet {
         for w in &report.warnings {

@@ -26,11 +26,12 @@ mod diff;
 mod graph;
 pub mod hook;
 mod odb;
+mod oversized;
 mod packs;
 pub mod prepush;
 mod report;
 pub mod staged;
-mod timing;
+pub(crate) mod timing;
 
 pub use cli::GitArgs;
 pub use report::{GitOptions, GitReport, GitStats, Scope, audit};

@@ -123,6 +123,39 @@ pub(crate) fn read<'a>(
     }
 }
 
+/// What reading a blob under a size cap found.
+pub(crate) enum Capped<'a> {
+    /// The object (a blob under the cap, or any other kind of object).
+    Found(gix::objs::Data<'a>),
+    /// A blob over the cap, left compressed: its size, from its header.
+    TooLarge(u64),
+    /// The object is not in the database.
+    Missing,
+}
+
+/// Reads an object into `buf` unless it is a blob over `max` bytes: the size is read from
+/// the object's header (a loose object's first bytes, a pack entry's header and the headers
+/// of its delta chain), so a blob over the cap is never inflated.
+pub(crate) fn read_capped<'a>(
+    repo: &gix::Repository,
+    id: &gix::oid,
+    buf: &'a mut Vec<u8>,
+    max: u64,
+) -> Result<Capped<'a>, GitError> {
+    use gix::objs::FindHeader;
+    match repo.objects.try_header(id) {
+        Ok(Some(h)) if h.kind == gix::objs::Kind::Blob && h.size > max => {
+            Ok(Capped::TooLarge(h.size))
+        }
+        Ok(None) => Ok(Capped::Missing),
+        Err(e) => Err(GitError::object(id.to_owned(), error_chain(&*e))),
+        Ok(Some(_)) => Ok(match read(repo, id, buf)? {
+            Read::Found(d) => Capped::Found(d),
+            Read::Missing => Capped::Missing,
+        }),
+    }
+}
+
 /// An error and its sources, joined with `: ` (gix errors nest the useful part).
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();

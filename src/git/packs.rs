@@ -1,7 +1,7 @@
 //! The blob pass: every object in the database decoded once (packs by delta-tree
 //! traversal, then loose objects), every blob under the size cap scanned once, in parallel.
 
-use super::odb;
+use super::{odb, oversized};
 use crate::engine::{Engine, InputMeta, ScanState};
 use crate::scan::Stats;
 use crate::scan::input::scan_bytes;
@@ -42,6 +42,28 @@ pub(crate) struct PassResult {
     pub errors: Vec<String>,
     /// The packs, opened once, for the attribution that follows.
     pub packs: Vec<pack::Bundle>,
+    /// Blobs not scanned: over the size cap.
+    pub skipped: Vec<SkippedBlob>,
+}
+
+/// Why a blob was not scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// It is over the size cap.
+    TooLarge,
+    /// It is stored as a delta of an object over the size cap (never inflated).
+    LargeBase,
+}
+
+/// A blob the pass did not scan.
+#[derive(Debug, Clone)]
+pub(crate) struct SkippedBlob {
+    /// The blob.
+    pub id: ObjectId,
+    /// Its size (0 when not known: [`Skip::LargeBase`]).
+    pub size: u64,
+    /// Why.
+    pub why: Skip,
 }
 
 struct Shared<'a> {
@@ -53,6 +75,7 @@ struct Shared<'a> {
     hits: Mutex<HashSet<ObjectId>>,
     commits: Mutex<Vec<ObjectId>>,
     gitlinks: Mutex<HashSet<ObjectId>>,
+    skipped: Mutex<Vec<SkippedBlob>>,
     /// Bytes decoded from the current pack (drives [`odb::release_pages`]).
     decoded: AtomicU64,
 }
@@ -88,6 +111,10 @@ impl Drop for Worker<'_, '_> {
     }
 }
 
+fn take<T>(m: Mutex<T>) -> T {
+    m.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -118,7 +145,7 @@ fn process_object(
     match kind {
         Kind::Blob => {
             if data.len() as u64 > sh.max_blob {
-                sh.stats.skipped_large.fetch_add(1, Relaxed);
+                sh.skip(id.to_owned(), data.len() as u64, Skip::TooLarge);
                 return;
             }
             if data.len() < 1024 && data.starts_with(LFS_POINTER) {
@@ -172,38 +199,134 @@ pub(crate) fn scan_database(
         hits: Mutex::new(HashSet::new()),
         commits: Mutex::new(Vec::new()),
         gitlinks: Mutex::new(HashSet::new()),
+        skipped: Mutex::new(Vec::new()),
         decoded: AtomicU64::new(0),
     };
+    for k in 0..packs.len() {
+        scan_pack(repo, &shared, &packs, k, threads, &mut errors);
+    }
+    // Loose objects not also packed.
+    for dir in dirs {
+        scan_loose(&shared, dir, hash, &packs, &mut errors);
+    }
+    PassResult {
+        hits: take(shared.hits),
+        commits: take(shared.commits),
+        gitlinks: take(shared.gitlinks),
+        skipped: take(shared.skipped),
+        errors,
+        packs,
+    }
+}
+
+/// Counters a failed traversal had reached, to be put back before the fallback.
+type Counts = (u64, u64, u64, u64, u64, usize);
+
+impl Shared<'_> {
+    fn counts(&self) -> Counts {
+        (
+            self.stats.files.load(Relaxed),
+            self.stats.bytes.load(Relaxed),
+            self.stats.skipped_large.load(Relaxed),
+            self.counters.lfs.load(Relaxed),
+            self.counters.duplicates.load(Relaxed),
+            lock(&self.skipped).len(),
+        )
+    }
+
+    fn restore(&self, c: Counts) {
+        self.stats.files.store(c.0, Relaxed);
+        self.stats.bytes.store(c.1, Relaxed);
+        self.stats.skipped_large.store(c.2, Relaxed);
+        self.counters.lfs.store(c.3, Relaxed);
+        self.counters.duplicates.store(c.4, Relaxed);
+        lock(&self.skipped).truncate(c.5);
+    }
+
+    fn skip(&self, id: ObjectId, size: u64, why: Skip) {
+        self.stats.skipped_large.fetch_add(1, Relaxed);
+        lock(&self.skipped).push(SkippedBlob { id, size, why });
+    }
+}
+
+/// Traverses one pack (`packs[k]`), every object decoded once, except those over the blob
+/// cap (told from their headers: [`oversized`]), which are looked at one by one.
+fn scan_pack(
+    repo: &gix::Repository,
+    shared: &Shared<'_>,
+    packs: &[pack::Bundle],
+    k: usize,
+    threads: usize,
+    errors: &mut Vec<String>,
+) {
+    let bundle = &packs[k];
+    let mapped = bundle
+        .pack
+        .entry_slice(0..bundle.pack.data_len() as u64)
+        .unwrap_or(&[]);
+    let large = oversized::find(bundle, shared.max_blob);
+    // Reading every entry's header brought the whole pack in.
+    odb::release_pages(mapped);
+    let mut w = Worker {
+        shared,
+        st: shared.engine.new_state(),
+        earlier: &packs[..k],
+        mapped,
+        commits: Vec::new(),
+    };
+    let before = shared.counts();
     let interrupt = AtomicBool::new(false);
-    for (k, bundle) in packs.iter().enumerate() {
-        let mapped = bundle
-            .pack
-            .entry_slice(0..bundle.pack.data_len() as u64)
-            .unwrap_or(&[]);
-        let worker = Worker {
-            shared: &shared,
-            st: engine.new_state(),
-            earlier: &packs[..k],
-            mapped,
-            commits: Vec::new(),
-        };
-        let mut w = worker;
+    let result = if large.is_empty() {
         let processor =
             move |kind: Kind, data: &[u8], entry: &pack::index::Entry, _: &dyn gix::Progress| {
                 w.process(kind, data, &entry.oid);
                 Ok::<(), std::convert::Infallible>(())
             };
-        let before = (
-            stats.files.load(Relaxed),
-            stats.bytes.load(Relaxed),
-            stats.skipped_large.load(Relaxed),
-            counters.lfs.load(Relaxed),
-            counters.duplicates.load(Relaxed),
-        );
-        let result = bundle.index.traverse(
+        traverse(bundle, threads, &interrupt, processor)
+    } else {
+        let process = move |kind: Kind, data: &[u8], id: &gix::oid| w.process(kind, data, id);
+        oversized::traverse_without(bundle, &large, threads, &interrupt, process)
+    };
+    odb::release_pages(mapped);
+    match result {
+        Ok(()) => scan_large(repo, shared, bundle, &large, &packs[..k], errors),
+        Err(e) => {
+            // A damaged pack: report it, then read what can be read object by object.
+            errors.push(format!(
+                "{}: pack traversal failed ({e}); reading its objects one by one",
+                bundle.index.path().display(),
+            ));
+            // Count what the fallback reads, not what the failed traversal had reached.
+            shared.restore(before);
+            let ids: Vec<ObjectId> = bundle.index.iter().map(|e| e.oid).collect();
+            scan_by_lookup(repo, shared, &ids, &packs[..k], errors);
+        }
+    }
+}
+
+/// gix-pack's delta-tree traversal of a whole pack.
+fn traverse<P>(
+    bundle: &pack::Bundle,
+    threads: usize,
+    interrupt: &AtomicBool,
+    processor: P,
+) -> Result<(), String>
+where
+    P: FnMut(
+            Kind,
+            &[u8],
+            &pack::index::Entry,
+            &dyn gix::Progress,
+        ) -> Result<(), std::convert::Infallible>
+        + Send
+        + Clone,
+{
+    bundle
+        .index
+        .traverse(
             &bundle.pack,
             &mut gix::progress::Discard,
-            &interrupt,
+            interrupt,
             processor,
             pack::index::traverse::Options {
                 traversal: pack::index::traverse::Algorithm::DeltaTreeLookup,
@@ -212,75 +335,105 @@ pub(crate) fn scan_database(
                 alloc_limit_bytes: None,
                 make_pack_lookup_cache: || pack::cache::Never,
             },
-        );
-        odb::release_pages(mapped);
-        if let Err(e) = result {
-            // A damaged pack: report it, then read what can be read object by object.
-            errors.push(format!(
-                "{}: pack traversal failed ({}); reading its objects one by one",
-                bundle.index.path().display(),
-                odb::error_chain(&e)
-            ));
-            // Count what the fallback reads, not what the failed traversal had reached.
-            stats.files.store(before.0, Relaxed);
-            stats.bytes.store(before.1, Relaxed);
-            stats.skipped_large.store(before.2, Relaxed);
-            counters.lfs.store(before.3, Relaxed);
-            counters.duplicates.store(before.4, Relaxed);
-            let ids: Vec<ObjectId> = bundle.index.iter().map(|e| e.oid).collect();
-            scan_by_lookup(repo, &shared, &ids, &packs[..k], &mut errors);
+        )
+        .map(|_| ())
+        .map_err(|e| odb::error_chain(&e))
+}
+
+/// The entries the traversal left out: blobs over the cap are skipped by the size their
+/// headers give; other objects are read on their own, unless that needs a base over the cap.
+fn scan_large(
+    repo: &gix::Repository,
+    shared: &Shared<'_>,
+    bundle: &pack::Bundle,
+    large: &[(u64, u32)],
+    earlier: &[pack::Bundle],
+    errors: &mut Vec<String>,
+) {
+    let mut st = shared.engine.new_state();
+    let mut commits = Vec::new();
+    let mut buf = Vec::new();
+    for &(offset, pos) in large {
+        let id = oversized::id_at(bundle, pos);
+        if odb::in_packs(earlier, &id) {
+            shared.counters.duplicates.fetch_add(1, Relaxed);
+            continue;
+        }
+        let read = match odb::read_capped(repo, &id, &mut buf, shared.max_blob) {
+            Ok(odb::Capped::TooLarge(size)) => {
+                shared.skip(id, size, Skip::TooLarge);
+                continue;
+            }
+            _ if oversized::needs_large_base(bundle, offset, shared.max_blob) => {
+                shared.skip(id, 0, Skip::LargeBase);
+                continue;
+            }
+            _ => odb::read(repo, &id, &mut buf),
+        };
+        match read {
+            Ok(odb::Read::Found(data)) => {
+                process_object(shared, &mut st, &mut commits, data.kind, data.data, &id);
+            }
+            Ok(odb::Read::Missing) => {}
+            Err(e) => errors.push(format!("{e}; skipped")),
         }
     }
-    // Loose objects not also packed.
-    for dir in dirs {
-        let loose = gix::odb::loose::Store::at(dir, hash);
-        let ids: Vec<ObjectId> = odb::loose_ids(dir, hash)
-            .into_iter()
-            .filter(|id| {
-                let packed = odb::in_packs(&packs, id);
-                if packed {
-                    counters.duplicates.fetch_add(1, Relaxed);
+    lock(&shared.commits).append(&mut commits);
+}
+
+/// Scans the loose objects of `dir` that no pack holds; a blob over the cap is told from its
+/// header and never inflated.
+fn scan_loose(
+    shared: &Shared<'_>,
+    dir: &std::path::Path,
+    hash: gix::hash::Kind,
+    packs: &[pack::Bundle],
+    errors: &mut Vec<String>,
+) {
+    let loose = gix::odb::loose::Store::at(dir, hash);
+    let ids: Vec<ObjectId> = odb::loose_ids(dir, hash)
+        .into_iter()
+        .filter(|id| {
+            let packed = odb::in_packs(packs, id);
+            if packed {
+                shared.counters.duplicates.fetch_add(1, Relaxed);
+            }
+            !packed
+        })
+        .collect();
+    let read = |id: &ObjectId, buf: &mut Vec<u8>, st: &mut ScanState, commits: &mut Vec<_>| {
+        if let Some((size, Kind::Blob)) = loose.try_header(id)? {
+            if size > shared.max_blob {
+                shared.skip(*id, size, Skip::TooLarge);
+                return Ok(());
+            }
+        }
+        if let Some(data) = loose.try_find(id, buf)? {
+            process_object(shared, st, commits, data.kind, data.data, id);
+        }
+        Ok::<(), gix::odb::loose::find::Error>(())
+    };
+    let errs: Vec<String> = ids
+        .par_iter()
+        .with_min_len(16)
+        .map_init(
+            || (shared.engine.new_state(), Vec::new(), Vec::new()),
+            |(st, buf, commits), id| {
+                let r = read(id, buf, st, commits);
+                if !commits.is_empty() {
+                    lock(&shared.commits).append(commits);
                 }
-                !packed
-            })
-            .collect();
-        let errs: Vec<String> = ids
-            .par_iter()
-            .with_min_len(16)
-            .map_init(
-                || (engine.new_state(), Vec::new(), Vec::new()),
-                |(st, buf, commits), id| match loose.try_find(id, buf) {
-                    Ok(Some(data)) => {
-                        process_object(&shared, st, commits, data.kind, data.data, id);
-                        if !commits.is_empty() {
-                            lock(&shared.commits).append(commits);
-                        }
-                        None
-                    }
-                    Ok(None) => None,
-                    Err(e) => Some(format!(
+                r.err().map(|e| {
+                    format!(
                         "loose object {id}: cannot be read, skipped: {}",
                         odb::error_chain(&e)
-                    )),
-                },
-            )
-            .flatten()
-            .collect();
-        errors.extend(errs);
-    }
-    PassResult {
-        hits: shared.hits.into_inner().unwrap_or_else(|e| e.into_inner()),
-        commits: shared
-            .commits
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner()),
-        gitlinks: shared
-            .gitlinks
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner()),
-        errors,
-        packs,
-    }
+                    )
+                })
+            },
+        )
+        .flatten()
+        .collect();
+    errors.extend(errs);
 }
 
 /// The fallback for a damaged pack: each object looked up on its own.
@@ -298,11 +451,12 @@ fn scan_by_lookup(
         if odb::in_packs(earlier, id) {
             continue;
         }
-        match odb::read(repo, id, &mut buf) {
-            Ok(odb::Read::Found(data)) => {
+        match odb::read_capped(repo, id, &mut buf, shared.max_blob) {
+            Ok(odb::Capped::Found(data)) => {
                 process_object(shared, &mut st, &mut commits, data.kind, data.data, id);
             }
-            Ok(odb::Read::Missing) => {}
+            Ok(odb::Capped::TooLarge(size)) => shared.skip(*id, size, Skip::TooLarge),
+            Ok(odb::Capped::Missing) => {}
             Err(e) => errors.push(format!("{e}; skipped")),
         }
     }

@@ -3,7 +3,7 @@
 
 use super::diff::TreeReader;
 use super::graph::{self, Graph, Tips};
-use super::odb::{self, Read};
+use super::odb::{self, Capped, Read};
 use super::packs::{self, PassCounters};
 use super::{GitError, format_git_time, timing};
 use crate::engine::{Engine, InputMeta};
@@ -44,8 +44,11 @@ pub struct GitOptions {
     pub all_objects: bool,
     /// Report every commit/path that introduced a blob with findings, not only the first.
     pub all_occurrences: bool,
-    /// Blobs larger than this are skipped (and counted).
+    /// Blobs larger than this are not scanned (nor inflated): each is an error naming it,
+    /// or a warning with `skip_unreadable`.
     pub max_blob_size: u64,
+    /// Report blobs left unscanned (over `max_blob_size`) as warnings instead of errors.
+    pub skip_unreadable: bool,
     /// Worker threads (0: one per core).
     pub threads: usize,
     /// Put secrets in reports unmasked.
@@ -61,6 +64,7 @@ impl Default for GitOptions {
             all_objects: false,
             all_occurrences: false,
             max_blob_size: 64 << 20,
+            skip_unreadable: false,
             threads: 0,
             reveal: false,
             allow_shallow: false,
@@ -209,6 +213,26 @@ pub fn audit(
     Ok(report)
 }
 
+/// Why a blob of `size` bytes was not scanned.
+fn too_large(size: u64, opts: &GitOptions) -> String {
+    format!(
+        "{size} bytes is over --max-blob-size ({} bytes)",
+        opts.max_blob_size
+    )
+}
+
+/// Reports `what` as not scanned, for `why`: an error (a gate must not pass what it did not
+/// read), or a warning with `--skip-unreadable`.
+pub(crate) fn not_scanned(report: &mut GitReport, opts: &GitOptions, what: &str, why: &str) {
+    if opts.skip_unreadable {
+        report.warnings.push(format!(
+            "{what}: not scanned: {why} (skipped: --skip-unreadable)"
+        ));
+    } else {
+        report.errors.push(format!("{what}: not scanned: {why}"));
+    }
+}
+
 /// What a finding's summary says when the history walk could not place its blob because
 /// objects of the history are missing.
 const UNATTRIBUTED: &str = "(not attributed: objects of the history are missing)";
@@ -342,6 +366,16 @@ fn full_history(
         (pass, loader.join())
     });
     report.errors.extend(pass.errors);
+    for s in &pass.skipped {
+        let why = match s.why {
+            packs::Skip::TooLarge => too_large(s.size, opts),
+            packs::Skip::LargeBase => format!(
+                "stored as a delta of an object over --max-blob-size ({} bytes)",
+                opts.max_blob_size
+            ),
+        };
+        not_scanned(report, opts, &format!("blob {}", s.id), &why);
+    }
     sampler.stop();
     odb::trim_heap();
     timing::phase("blob pass", t0);
@@ -576,9 +610,11 @@ fn rescan(
         if !opts.all_occurrences && done.contains(&occ.blob) {
             continue;
         }
-        let data = match odb::read(repo, &occ.blob, &mut buf) {
-            Ok(Read::Found(d)) => d,
-            Ok(Read::Missing) => {
+        // A blob over the cap was reported where it was met.
+        let data = match odb::read_capped(repo, &occ.blob, &mut buf, opts.max_blob_size) {
+            Ok(Capped::Found(d)) => d,
+            Ok(Capped::TooLarge(_)) => continue,
+            Ok(Capped::Missing) => {
                 report.missing.push(occ.blob);
                 continue;
             }
@@ -587,9 +623,6 @@ fn rescan(
                 continue;
             }
         };
-        if data.data.len() as u64 > opts.max_blob_size {
-            continue;
-        }
         let node = occ.commit.map(|i| &g.nodes[i as usize]);
         let commit_hex = node.map(|n| n.id.to_string());
         let meta = InputMeta {
@@ -770,38 +803,49 @@ fn range(
     let mut seen = HashSet::new();
     let firsts: Vec<&Occurrence> = occurrences.iter().filter(|o| seen.insert(o.blob)).collect();
     let sync = repo.clone().into_sync();
-    let results: Vec<(ObjectId, Result<bool, String>)> = firsts
+    let results: Vec<(&Occurrence, Result<Blob, String>)> = firsts
         .par_iter()
         .with_min_len(8)
         .map_init(
             || (sync.to_thread_local(), engine.new_state(), Vec::new()),
             |(repo, st, buf), occ| {
-                let r = match odb::read(repo, &occ.blob, buf) {
-                    Ok(Read::Found(d)) => {
-                        if d.data.len() as u64 > opts.max_blob_size {
-                            stats.skipped_large.fetch_add(1, Relaxed);
-                            Ok(false)
+                let r = match odb::read_capped(repo, &occ.blob, buf, opts.max_blob_size) {
+                    Ok(Capped::Found(d)) => {
+                        stats.files.fetch_add(1, Relaxed);
+                        stats.bytes.fetch_add(d.data.len() as u64, Relaxed);
+                        let found = scan_bytes(engine, st, d.data, InputMeta::default());
+                        Ok(if found.is_empty() {
+                            Blob::Clean
                         } else {
-                            stats.files.fetch_add(1, Relaxed);
-                            stats.bytes.fetch_add(d.data.len() as u64, Relaxed);
-                            Ok(!scan_bytes(engine, st, d.data, InputMeta::default()).is_empty())
-                        }
+                            Blob::Hit
+                        })
                     }
-                    Ok(Read::Missing) => Err(String::new()),
+                    Ok(Capped::TooLarge(size)) => {
+                        stats.skipped_large.fetch_add(1, Relaxed);
+                        Ok(Blob::TooLarge(size))
+                    }
+                    Ok(Capped::Missing) => Ok(Blob::Missing),
                     Err(e) => Err(format!("{e}; skipped")),
                 };
-                (occ.blob, r)
+                (*occ, r)
             },
         )
         .collect();
     let mut hits = HashSet::new();
-    for (id, r) in results {
+    for (occ, r) in results {
         match r {
-            Ok(true) => {
-                hits.insert(id);
+            Ok(Blob::Hit) => {
+                hits.insert(occ.blob);
             }
-            Ok(false) => {}
-            Err(e) if e.is_empty() => report.missing.push(id),
+            Ok(Blob::Clean) => {}
+            Ok(Blob::TooLarge(size)) => {
+                let what = match &occ.path {
+                    Some(p) => format!("{p} (blob {})", occ.blob),
+                    None => format!("blob {}", occ.blob),
+                };
+                not_scanned(report, opts, &what, &too_large(size, opts));
+            }
+            Ok(Blob::Missing) => report.missing.push(occ.blob),
             Err(e) => report.errors.push(e),
         }
     }
@@ -811,6 +855,18 @@ fn range(
         .collect();
     report.findings = rescan(repo, engine, &g, &occ, opts, report);
     Ok(())
+}
+
+/// What scanning one blob of a range found.
+enum Blob {
+    /// Findings.
+    Hit,
+    /// None.
+    Clean,
+    /// Not scanned: over the size cap (its size).
+    TooLarge(u64),
+    /// Not in the database.
+    Missing,
 }
 
 /// A commit's parents as written (including ones outside the graph), none at the shallow

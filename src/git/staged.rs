@@ -6,7 +6,7 @@
 //! is staged. Only staged files whose blob differs from `HEAD`'s are read and scanned.
 
 use super::GitError;
-use super::odb::{self, Read};
+use super::odb::{self, Capped, Read};
 use super::report::{GitOptions, GitReport};
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
@@ -55,9 +55,18 @@ pub fn scan_staged(
     let mut st = engine.new_state();
     let (mut new_buf, mut old_buf) = (Vec::new(), Vec::new());
     for ch in &changes {
-        let new = match odb::read(&repo, &ch.new, &mut new_buf) {
-            Ok(Read::Found(d)) => d.data,
-            Ok(Read::Missing) => {
+        let new = match odb::read_capped(&repo, &ch.new, &mut new_buf, opts.max_blob_size) {
+            Ok(Capped::Found(d)) => d.data,
+            Ok(Capped::TooLarge(size)) => {
+                stats.skipped_large.fetch_add(1, Relaxed);
+                let why = format!(
+                    "{size} bytes is over --max-blob-size ({} bytes)",
+                    opts.max_blob_size
+                );
+                super::report::not_scanned(&mut report, opts, &ch.path, &why);
+                continue;
+            }
+            Ok(Capped::Missing) => {
                 report.errors.push(format!(
                     "{}: staged blob {} is missing from the object database",
                     ch.path, ch.new
@@ -69,16 +78,6 @@ pub fn scan_staged(
                 continue;
             }
         };
-        if new.len() as u64 > opts.max_blob_size {
-            stats.skipped_large.fetch_add(1, Relaxed);
-            report.warnings.push(format!(
-                "{}: skipped, {} bytes is over the size cap of {} bytes",
-                ch.path,
-                new.len(),
-                opts.max_blob_size
-            ));
-            continue;
-        }
         stats.files.fetch_add(1, Relaxed);
         stats.bytes.fetch_add(new.len() as u64, Relaxed);
         let meta = InputMeta {

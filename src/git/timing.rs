@@ -1,5 +1,6 @@
 //! Diagnostics for benchmarks: with `SHUSH_TIMING` set, `shush git` prints each phase's wall
-//! and CPU time and memory (Linux `/proc`; elsewhere the numbers read as zero).
+//! and CPU time and memory, and `shush scan` its totals (Linux `/proc`; elsewhere the numbers
+//! read as zero).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};

@@ -101,7 +101,11 @@ pub fn run(args: ImageArgs) -> Result<u8> {
     let mut findings = total.findings;
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let suppressed = crate::app::apply_baseline(&engine, &mut findings, baseline.as_ref());
-    emit(&engine, &findings, out_args)?;
+    let notices = crate::report::Notices {
+        errors: &errors,
+        warnings: &warnings,
+    };
+    emit(&engine, &findings, notices, out_args)?;
     if !out_args.quiet {
         for w in &warnings {
             eprintln!("shush: warning: {w}");

@@ -11,6 +11,17 @@ use std::io::{self, Write};
 pub use sarif::write_sarif;
 pub use text::write_text;
 
+/// What a run could not do, for the formats that have a place for it (SARIF's tool
+/// execution notifications; text and JSON reports leave it to standard error): errors
+/// (what was not scanned: the run is incomplete) and warnings.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Notices<'a> {
+    /// Errors.
+    pub errors: &'a [String],
+    /// Warnings.
+    pub warnings: &'a [String],
+}
+
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -24,13 +35,14 @@ pub enum Format {
     Sarif,
 }
 
-/// Writes `findings` in `format`. `rules` supplies SARIF rule metadata; `color` applies to
-/// text only.
+/// Writes `findings` in `format`. `rules` supplies SARIF rule metadata, and `notices` its
+/// tool execution notifications; `color` applies to text only.
 pub fn write_report(
     out: &mut dyn Write,
     findings: &[Finding],
     format: Format,
     rules: &RuleSet,
+    notices: Notices<'_>,
     color: bool,
 ) -> io::Result<()> {
     match format {
@@ -40,7 +52,7 @@ pub fn write_report(
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, findings),
-        Format::Sarif => write_sarif(out, findings, rules),
+        Format::Sarif => write_sarif(out, findings, rules, notices),
     }
 }
 

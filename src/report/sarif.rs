@@ -1,13 +1,21 @@
 //! SARIF 2.1.0 output (<https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html>).
 
+use super::Notices;
 use crate::finding::Finding;
 use crate::rules::{Confidence, RuleSet};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-/// Writes a SARIF log with one run. Only the rules that produced results are listed.
-pub fn write_sarif(out: &mut dyn Write, findings: &[Finding], rules: &RuleSet) -> io::Result<()> {
+/// Writes a SARIF log with one run. Only the rules that produced results are listed. When
+/// there are `notices`, the run has an invocation listing them (`executionSuccessful` is
+/// false when there are errors: something was not scanned).
+pub fn write_sarif(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    rules: &RuleSet,
+    notices: Notices<'_>,
+) -> io::Result<()> {
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     let mut descriptors: Vec<Value> = Vec::new();
     for f in findings {
@@ -62,22 +70,38 @@ pub fn write_sarif(out: &mut dyn Write, findings: &[Finding], rules: &RuleSet) -
             })
         })
         .collect();
+    let mut run = json!({
+        "tool": { "driver": {
+            "name": "shush",
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "informationUri": "https://github.com/shush-scanner/shush",
+            "rules": descriptors,
+        }},
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    });
+    if !notices.errors.is_empty() || !notices.warnings.is_empty() {
+        run["invocations"] = json!([invocation(notices)]);
+    }
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "shush",
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/shush-scanner/shush",
-                "rules": descriptors,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }]
+        "runs": [run],
     });
     serde_json::to_writer_pretty(&mut *out, &log)?;
     writeln!(out)
+}
+
+/// The invocation of a run that has notices: each error and warning a notification.
+fn invocation(notices: Notices<'_>) -> Value {
+    let note = |level: &str, text: &String| json!({ "level": level, "message": { "text": text } });
+    let notes: Vec<Value> = (notices.errors.iter().map(|e| note("error", e)))
+        .chain(notices.warnings.iter().map(|w| note("warning", w)))
+        .collect();
+    json!({
+        "executionSuccessful": notices.errors.is_empty(),
+        "toolExecutionNotifications": notes,
+    })
 }
 
 /// `github-pat` → `GithubPat` (SARIF's `name` is a PascalCase identifier by convention).

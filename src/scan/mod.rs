@@ -2,6 +2,8 @@
 
 pub mod input;
 
+use crate::archive::TAIL_SKIP;
+use crate::archive::sniff::Tail;
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
 use crate::progress::Progress;
@@ -49,7 +51,8 @@ pub struct Stats {
     pub files: AtomicU64,
     /// Bytes scanned.
     pub bytes: AtomicU64,
-    /// Files over the size cap, not scanned.
+    /// Files over the size cap, not scanned (each also an error, or a warning with
+    /// `--skip-unreadable`).
     pub skipped_large: AtomicU64,
     /// Symbolic links not followed.
     pub skipped_symlinks: AtomicU64,
@@ -108,6 +111,16 @@ impl Collector {
             .push(msg);
     }
 
+    /// Something left unscanned: an error (a gate must not pass it), or a warning with
+    /// `--skip-unreadable`.
+    fn not_scanned(&self, msg: String, opts: &ScanOptions) {
+        if opts.artifacts.skip_unreadable {
+            self.warn(format!("{msg} (skipped: --skip-unreadable)"));
+        } else {
+            self.error(msg);
+        }
+    }
+
     fn findings(&self, mut f: Vec<Finding>) {
         if !f.is_empty() {
             let mut all = self.findings.lock().unwrap_or_else(|e| e.into_inner());
@@ -125,11 +138,7 @@ impl Collector {
         stats.files.fetch_add(a.scanned, Ordering::Relaxed);
         stats.bytes.fetch_add(a.bytes, Ordering::Relaxed);
         for p in a.problems {
-            if opts.artifacts.skip_unreadable {
-                self.warn(format!("{p} (skipped: --skip-unreadable)"));
-            } else {
-                self.error(p.to_string());
-            }
+            self.not_scanned(p.to_string(), opts);
         }
         for n in a.notes {
             self.warn(n);
@@ -256,19 +265,18 @@ pub fn scan_paths(
             }
             match scan_file(engine, &mut st, &mut buf, path, is_root, opts, stats) {
                 Ok(FileResult::Scanned(findings)) => collector.findings(findings),
-                Ok(FileResult::Truncated(findings)) => {
+                Ok(FileResult::Partial(findings, why)) => {
                     collector.findings(findings);
-                    collector.warn(format!(
-                        "{}: only the first {} bytes were scanned (--max-file-size)",
+                    collector.not_scanned(format!("{}: {why}", display_path(path)), opts);
+                }
+                Ok(FileResult::TooLarge(size)) => collector.not_scanned(
+                    format!(
+                        "{}: not scanned: {size} bytes is over --max-file-size ({} bytes)",
                         display_path(path),
                         opts.max_file_size
-                    ));
-                }
-                Ok(FileResult::TooLarge(size)) => collector.warn(format!(
-                    "{}: skipped, {size} bytes is over the --max-file-size cap of {} bytes",
-                    display_path(path),
-                    opts.max_file_size
-                )),
+                    ),
+                    opts,
+                ),
                 Ok(FileResult::ReadFailed(findings, msg)) => {
                     collector.findings(findings);
                     collector.error(msg);
@@ -338,8 +346,9 @@ fn walk_error(err: &ignore::Error) -> String {
 
 enum FileResult {
     Scanned(Vec<Finding>),
-    /// A stream (pipe, device) that went on past the size cap: its head was scanned.
-    Truncated(Vec<Finding>),
+    /// Scanned, but not all of it (a stream that went on past the size cap: its head was
+    /// scanned; a zip behind a stub: its entries were not opened): the findings, and why.
+    Partial(Vec<Finding>, String),
     /// A read failed part-way: the findings of what was read, and the error.
     ReadFailed(Vec<Finding>, String),
     Artifact(crate::archive::ArtifactScan),
@@ -409,13 +418,18 @@ fn scan_file(
         path: Some(&display),
         ..Default::default()
     };
-    let mut reader = file.take(opts.max_file_size);
+    let mut reader = Tail::new(file.take(opts.max_file_size), TAIL_SKIP);
     let scanned = input::scan_reader(engine, st, &mut reader, buf, meta);
     let (located, bytes) = (scanned.found, scanned.bytes);
+    let stub = crate::archive::behind_stub(&reader, buf, bytes);
     // A stream has no size to check up front: see whether it went on past the cap.
     let truncated = stream
         && bytes == opts.max_file_size
-        && reader.into_inner().read(&mut [0u8; 1]).is_ok_and(|n| n > 0);
+        && reader
+            .into_inner()
+            .into_inner()
+            .read(&mut [0u8; 1])
+            .is_ok_and(|n| n > 0);
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(bytes, Ordering::Relaxed);
     let source = Source::File {
@@ -428,7 +442,13 @@ fn scan_file(
     Ok(if let Some(e) = scanned.error {
         FileResult::ReadFailed(findings, format!("{display}: {e}"))
     } else if truncated {
-        FileResult::Truncated(findings)
+        let why = format!(
+            "only the first {} bytes were scanned (--max-file-size)",
+            opts.max_file_size
+        );
+        FileResult::Partial(findings, why)
+    } else if let Some(why) = stub {
+        FileResult::Partial(findings, why.to_string())
     } else {
         FileResult::Scanned(findings)
     })
@@ -466,8 +486,11 @@ pub fn scan_stdin<R: Read>(
             return collector.into_outcome();
         }
     }
-    let mut reader = std::io::Cursor::new(head).chain(reader);
+    let mut reader = Tail::new(std::io::Cursor::new(head).chain(reader), TAIL_SKIP);
     let scanned = input::scan_reader(engine, &mut st, &mut reader, &mut buf, InputMeta::default());
+    if let Some(why) = crate::archive::behind_stub(&reader, &buf, scanned.bytes) {
+        collector.not_scanned(format!("<stdin>: {why}"), opts);
+    }
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
     collector.findings(

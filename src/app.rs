@@ -218,10 +218,17 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     if !out_args.quiet {
         eprintln!("{}", summary_line(&stats, started, &outcome, suppressed));
     }
-    Ok(exit_code(&outcome.findings, outcome.errors.len(), out_args))
+    // Findings past the listing caps were not checked against the baseline: they count.
+    let code = exit_code(&outcome.findings, outcome.errors.len(), out_args);
+    Ok(if code == EXIT_CLEAN && outcome.unlisted > 0 {
+        out_args.exit_code
+    } else {
+        code
+    })
 }
 
 fn merge(into: &mut scan::Outcome, from: scan::Outcome) {
+    into.unlisted += from.unlisted;
     into.findings.extend(from.findings);
     into.errors.extend(from.errors);
     into.warnings.extend(from.warnings);

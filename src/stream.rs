@@ -23,7 +23,16 @@ pub struct StreamScanner<'e> {
     counter: LineCounter,
     active: bool,
     scratch: Vec<Match>,
+    /// Most findings kept in `out` ([`MAX_FOUND_PER_INPUT`]); the rest are counted.
+    cap: usize,
+    /// Findings past `cap`, counted but not kept.
+    unlisted: u64,
 }
+
+/// Most findings one input keeps: an input made of tokens (a generated file, a bomb of
+/// credentials) would otherwise grow memory by a finding's size for every match. The rest
+/// are counted ([`StreamScanner::unlisted`]) and reported as a number.
+pub const MAX_FOUND_PER_INPUT: usize = 10_000;
 
 impl<'e> StreamScanner<'e> {
     /// Starts scanning an input described by `meta`, with `chunk` owned bytes per scan.
@@ -50,7 +59,14 @@ impl<'e> StreamScanner<'e> {
             counter: LineCounter::default(),
             active,
             scratch: Vec::new(),
+            cap: MAX_FOUND_PER_INPUT,
+            unlisted: 0,
         }
+    }
+
+    /// Findings past [`MAX_FOUND_PER_INPUT`] in `out`, counted but not kept.
+    pub fn unlisted(&self) -> u64 {
+        self.unlisted
     }
 
     /// Whether any rule can report on this input (when not, feeding it is free).
@@ -128,7 +144,12 @@ impl<'e> StreamScanner<'e> {
         self.engine
             .scan(st, &self.buf, owned, meta, &mut self.scratch);
         if !self.scratch.is_empty() {
-            let found = std::mem::take(&mut self.scratch);
+            let mut found = std::mem::take(&mut self.scratch);
+            let room = self.cap.saturating_sub(out.len());
+            if found.len() > room {
+                self.unlisted += (found.len() - room) as u64;
+                found.truncate(room);
+            }
             out.extend(self.counter.locate(&self.buf, found));
         }
     }

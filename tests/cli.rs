@@ -1624,3 +1624,64 @@ fn the_repository_passes_its_own_gate() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bounded memory for any number of findings.
+
+/// `n` lines each holding a distinct fixture token, then filler up to at least `pad` bytes.
+fn token_lines(n: u64, pad: usize) -> String {
+    let mut s = String::new();
+    for i in 0..n {
+        s.push_str(&format!("t {}\n", fxt(10_000 + i)));
+    }
+    while s.len() < pad {
+        s.push_str("filler line without anything in it, just to make the input long\n");
+    }
+    s
+}
+
+#[test]
+fn findings_past_an_inputs_cap_are_counted_not_kept() {
+    // One input with more findings than it may keep, read whole (a file) and streamed
+    // (standard input past the whole-input limit): 10,000 listed, the rest counted.
+    let dir = Dir::new();
+    dir.create("many.txt", token_lines(12_000, 0));
+    let out = dir.scan_fixture_rules(&["-f", "jsonl", "many.txt"]);
+    out.code(1).stderr_has("2000 more findings were not listed");
+    assert_eq!(out.stdout.lines().count(), 10_000);
+    let mut c = dir.cmd();
+    c.args(["scan", "--no-progress", "--config"])
+        .arg(fixture_rules())
+        .args(["-f", "jsonl", "-"])
+        .stdin(token_lines(12_000, 9 << 20));
+    let out = c.run();
+    out.code(1).stderr_has("2000 more findings were not listed");
+    assert_eq!(out.stdout.lines().count(), 10_000);
+}
+
+#[test]
+fn findings_nobody_listed_still_fail_a_baselined_gate() {
+    // Every listed finding is in the baseline; the ones past the cap were never compared
+    // with it, so the gate must not pass.
+    let dir = Dir::new();
+    dir.create("many.txt", token_lines(10_500, 0));
+    dir.scan_fixture_rules(&["-f", "json", "-o", "baseline.json", "many.txt"])
+        .code(1);
+    let out = dir.scan_fixture_rules(&["--baseline", "baseline.json", "many.txt"]);
+    out.code(1)
+        .stderr_has("10000 suppressed by baseline")
+        .stderr_has("500 more findings were not listed");
+}
+
+#[test]
+fn findings_in_a_compressed_bomb_of_tokens_are_bounded() {
+    // A gzip of many token lines (compressed well under the ratio cap): one artifact.
+    use std::io::Write;
+    let dir = Dir::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(token_lines(11_000, 0).as_bytes()).unwrap();
+    dir.create("tokens.txt.gz", gz.finish().unwrap());
+    let out = dir.scan_fixture_rules(&["-f", "jsonl", "tokens.txt.gz"]);
+    out.code(1).stderr_has("1000 more findings were not listed");
+    assert_eq!(out.stdout.lines().count(), 10_000);
+}

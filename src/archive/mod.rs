@@ -258,6 +258,8 @@ pub struct Walker<'a> {
     pub scanned: u64,
     /// Bytes of leaf inputs scanned.
     pub bytes: u64,
+    /// Findings past the caps, counted but not kept.
+    pub unlisted: u64,
 }
 
 impl fmt::Debug for Walker<'_> {
@@ -287,6 +289,7 @@ impl<'a> Walker<'a> {
             problems: Vec::new(),
             scanned: 0,
             bytes: 0,
+            unlisted: 0,
         }
     }
 
@@ -561,10 +564,14 @@ impl<'a> Walker<'a> {
         let scanned = input::scan_reader(self.engine, self.st, &mut tail, self.buf, meta);
         self.scanned += 1;
         self.bytes += scanned.bytes;
-        self.hits.extend(scanned.found.into_iter().map(|l| Hit {
-            chain: chain.to_vec(),
-            located: l,
-        }));
+        // At most [`MAX_ARTIFACT_FINDINGS`] kept per artifact; the rest counted.
+        let room = MAX_ARTIFACT_FINDINGS.saturating_sub(self.hits.len());
+        self.unlisted += scanned.unlisted + scanned.found.len().saturating_sub(room) as u64;
+        self.hits
+            .extend(scanned.found.into_iter().take(room).map(|l| Hit {
+                chain: chain.to_vec(),
+                located: l,
+            }));
         if let Some(e) = scanned.error {
             return Err(e);
         }
@@ -574,6 +581,10 @@ impl<'a> Walker<'a> {
         }
     }
 }
+
+/// Most findings one artifact keeps (every entry and level together); the rest are counted
+/// ([`ArtifactScan::unlisted`]), so a bomb of credentials cannot grow memory without bound.
+pub const MAX_ARTIFACT_FINDINGS: usize = crate::scan::MAX_LISTED_FINDINGS;
 
 /// Where a [`sniff::Tail`] read through by [`input::scan_reader`] starts keeping bytes: the
 /// engine's buffer holds smaller inputs whole.
@@ -896,6 +907,8 @@ pub struct ArtifactScan {
     pub scanned: u64,
     /// Bytes scanned.
     pub bytes: u64,
+    /// Findings past the per-input and per-artifact caps, counted but not kept.
+    pub unlisted: u64,
 }
 
 impl ArtifactScan {
@@ -910,6 +923,7 @@ impl ArtifactScan {
                 .push(Finding::new(engine, &h.located, &path, source, reveal));
         }
         self.problems.extend(walker.problems);
+        self.unlisted += walker.unlisted;
         self.scanned += walker.scanned;
         self.bytes += walker.bytes;
     }

@@ -130,11 +130,11 @@ pub fn scan_reader<R: Read>(
     let head = read_up_to(reader, buf, WHOLE_INPUT_LIMIT + 1);
     if let Err(error) = head {
         let found = scan_bytes(engine, st, buf, meta);
-        return ReaderScan::new(found, buf.len() as u64, Some(error));
+        return ReaderScan::new(found, buf.len() as u64, Some(error)).capped();
     }
     if buf.len() <= WHOLE_INPUT_LIMIT {
         let found = scan_bytes(engine, st, buf, meta);
-        return ReaderScan::new(found, buf.len() as u64, None);
+        return ReaderScan::new(found, buf.len() as u64, None).capped();
     }
     let meta = InputMeta {
         binary: meta.binary || looks_binary(buf),
@@ -152,10 +152,22 @@ pub fn scan_reader<R: Read>(
     );
     scanner.feed(st, &meta, &[], &mut found);
     let fed = scanner.feed_reader(st, &meta, reader, &mut found);
-    let (total, back) = scanner.finish_into_buffer(st, &meta, &mut found);
+    let unlisted_before_finish = scanner.unlisted();
+    let (total, back, unlisted) = {
+        let mut extra = Vec::new();
+        let (total, back) = scanner.finish_into_buffer(st, &meta, &mut extra);
+        // The last chunk goes through the same cap as the others.
+        let room = stream::MAX_FOUND_PER_INPUT.saturating_sub(found.len());
+        let over = extra.len().saturating_sub(room) as u64;
+        extra.truncate(room);
+        found.append(&mut extra);
+        (total, back, unlisted_before_finish + over)
+    };
     *buf = back;
     engine.finalize(&mut found);
-    ReaderScan::new(found, total, fed.err())
+    let mut scan = ReaderScan::new(found, total, fed.err());
+    scan.unlisted = unlisted;
+    scan
 }
 
 /// What [`scan_reader`] produced: the findings in everything that could be read, and the
@@ -169,6 +181,8 @@ pub struct ReaderScan {
     pub bytes: u64,
     /// The read error that ended the input early.
     pub error: Option<io::Error>,
+    /// Findings past [`stream::MAX_FOUND_PER_INPUT`], counted but not kept.
+    pub unlisted: u64,
 }
 
 impl ReaderScan {
@@ -177,6 +191,18 @@ impl ReaderScan {
             found,
             bytes,
             error,
+            unlisted: 0,
         }
+    }
+
+    /// Keeps at most [`stream::MAX_FOUND_PER_INPUT`] findings (a whole input scanned in one
+    /// piece is at most [`WHOLE_INPUT_LIMIT`] bytes, so what it held before is bounded too).
+    fn capped(mut self) -> ReaderScan {
+        let cap = stream::MAX_FOUND_PER_INPUT;
+        if self.found.len() > cap {
+            self.unlisted += (self.found.len() - cap) as u64;
+            self.found.truncate(cap);
+        }
+        self
     }
 }

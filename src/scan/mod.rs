@@ -60,6 +60,9 @@ pub struct Stats {
     pub skipped_special: AtomicU64,
     /// Files whose path a global allowlist (or prefilter) excludes for every rule: not read.
     pub skipped_allowlisted: AtomicU64,
+    /// Findings past one input's cap ([`crate::stream::MAX_FOUND_PER_INPUT`]): counted, not
+    /// kept, so memory stays bounded however many an input holds.
+    pub unlisted: AtomicU64,
 }
 
 /// What a scan produced.
@@ -71,6 +74,8 @@ pub struct Outcome {
     pub errors: Vec<String>,
     /// Warnings that do not fail the scan (skipped large files…).
     pub warnings: Vec<String>,
+    /// Findings counted past the caps but not listed (nor checked against a baseline).
+    pub unlisted: u64,
 }
 
 /// Shared per-scan collector.
@@ -143,10 +148,11 @@ impl Collector {
         for n in a.notes {
             self.warn(n);
         }
+        stats.unlisted.fetch_add(a.unlisted, Ordering::Relaxed);
         self.findings(a.findings);
     }
 
-    fn into_outcome(self) -> Outcome {
+    fn into_outcome(self, stats: &Stats) -> Outcome {
         let mut findings = self
             .findings
             .into_inner()
@@ -170,7 +176,7 @@ impl Collector {
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
         warnings.sort();
-        let unlisted = self.unlisted.into_inner();
+        let unlisted = self.unlisted.into_inner() + stats.unlisted.swap(0, Ordering::Relaxed);
         if unlisted > 0 {
             warnings.push(format!(
                 "{unlisted} more findings were not listed: a report lists at most {MAX_LISTED_FINDINGS}"
@@ -180,6 +186,7 @@ impl Collector {
             findings,
             errors,
             warnings,
+            unlisted,
         }
     }
 }
@@ -237,7 +244,7 @@ pub fn scan_paths(
     }
     if roots.is_empty() {
         scan_layouts(engine, &layouts, opts, stats, &collector);
-        return collector.into_outcome();
+        return collector.into_outcome(stats);
     }
     builder.build_parallel().run(|| {
         let mut st = engine.new_state();
@@ -290,7 +297,7 @@ pub fn scan_paths(
         })
     });
     scan_layouts(engine, &layouts, opts, stats, &collector);
-    collector.into_outcome()
+    collector.into_outcome(stats)
 }
 
 /// Scans the image layout directories met (or named), as images.
@@ -420,6 +427,9 @@ fn scan_file(
     };
     let mut reader = Tail::new(file.take(opts.max_file_size), TAIL_SKIP);
     let scanned = input::scan_reader(engine, st, &mut reader, buf, meta);
+    stats
+        .unlisted
+        .fetch_add(scanned.unlisted, Ordering::Relaxed);
     let (located, bytes) = (scanned.found, scanned.bytes);
     let stub = crate::archive::behind_stub(&reader, buf, bytes);
     // A stream has no size to check up front: see whether it went on past the cap.
@@ -478,12 +488,12 @@ pub fn scan_stdin<R: Read>(
     ) {
         Ok(Some(a)) => {
             collector.artifact(a, opts, stats);
-            return collector.into_outcome();
+            return collector.into_outcome(stats);
         }
         Ok(None) => {}
         Err(e) => {
             collector.error(format!("<stdin>: {e}"));
-            return collector.into_outcome();
+            return collector.into_outcome(stats);
         }
     }
     let mut reader = Tail::new(std::io::Cursor::new(head).chain(reader), TAIL_SKIP);
@@ -493,6 +503,9 @@ pub fn scan_stdin<R: Read>(
     }
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
+    stats
+        .unlisted
+        .fetch_add(scanned.unlisted, Ordering::Relaxed);
     collector.findings(
         scanned
             .found
@@ -503,5 +516,5 @@ pub fn scan_stdin<R: Read>(
     if let Some(e) = scanned.error {
         collector.error(format!("<stdin>: {e}"));
     }
-    collector.into_outcome()
+    collector.into_outcome(stats)
 }

@@ -238,7 +238,7 @@ fn merge(into: &mut scan::Outcome, from: scan::Outcome) {
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(crate::error::is_broken_pipe)
     })
 }
 

@@ -52,3 +52,9 @@ impl Error {
 
 /// Result alias for the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether `err` is a write to a pipe whose reader has gone (`EPIPE`): the end of a pipeline
+/// such as `shush scan | head`, not a failure of the scan.
+pub fn is_broken_pipe(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::BrokenPipe
+}

@@ -33,6 +33,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod stream;
+pub mod threads;
 
 pub use engine::{Engine, EngineOptions, InputMeta, Match, ScanState};
 pub use error::{Error, Result};

@@ -133,11 +133,7 @@ pub fn audit(
     stats: &Stats,
 ) -> Result<GitReport, GitError> {
     let repo = odb::open(path)?;
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    };
+    let threads = crate::threads::worker_count(opts.threads);
     let mut report = GitReport::default();
     let shallow = graph::shallow_commits(&repo);
     match scope {

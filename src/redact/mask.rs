@@ -1,5 +1,6 @@
 //! What a redacted secret is replaced with.
 
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 /// The replacement style for a secret (`--mask`).
@@ -103,15 +104,11 @@ impl Masker {
     }
 }
 
-/// 32 bytes from the operating system's random source, falling back to std's randomly
+/// 32 bytes from the operating system's random source (`getrandom`), falling back to std's randomly
 /// seeded hasher keys mixed with the time and process id.
 fn random_key() -> [u8; 32] {
-    use std::io::Read;
     let mut key = [0u8; 32];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut key))
-        .is_ok()
-    {
+    if getrandom::fill(&mut key).is_ok() {
         return key;
     }
     use std::hash::{BuildHasher, Hasher};
@@ -129,28 +126,32 @@ fn random_key() -> [u8; 32] {
     h.finalize().into()
 }
 
-/// HMAC-SHA-256 (RFC 2104).
+/// HMAC-SHA-256 (RFC 2104), from the RustCrypto `hmac` crate.
 pub(crate) fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
-    let mut ipad = [0x36u8; 64];
-    let mut opad = [0x5cu8; 64];
-    for (i, k) in key.iter().enumerate() {
-        ipad[i] ^= k;
-        opad[i] ^= k;
-    }
-    let inner = Sha256::new()
-        .chain_update(ipad)
-        .chain_update(msg)
-        .finalize();
-    Sha256::new()
-        .chain_update(opad)
-        .chain_update(inner)
-        .finalize()
-        .into()
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(msg);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_matches_rfc4231_test_case_1() {
+        // Key 0x0b x 20 (zero padding to a block makes it the same key at 32 bytes).
+        let mut key = [0u8; 32];
+        key[..20].fill(0x0b);
+        let hex: String = hmac_sha256(&key, b"Hi There")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+    }
 
     #[test]
     fn hmac_matches_rfc4231_shape() {

@@ -78,9 +78,7 @@ fn fault_injection(_: &Redactor<'_>, _: usize) -> Result<(), RedactError> {
 }
 
 /// Whether a write error means the reader went away.
-pub(crate) fn is_broken_pipe(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
-}
+pub(crate) use crate::error::is_broken_pipe;
 
 /// Waits until `fd` is readable or `timeout_ms` passes (`None`: no limit); `Ok(false)` on
 /// timeout.

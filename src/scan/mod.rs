@@ -215,11 +215,7 @@ pub fn scan_paths(
         top_layouts.into_iter().cloned().collect::<Vec<PathBuf>>(),
     ));
     let found = layouts.clone();
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    };
+    let threads = crate::threads::worker_count(opts.threads);
     let mut builder =
         ignore::WalkBuilder::new(roots.first().map_or(Path::new(""), |p| p.as_path()));
     for p in roots.iter().skip(1) {

@@ -57,7 +57,8 @@ impl Confidence {
 }
 
 /// Builds a byte regex the way every shush regex is built: ASCII classes (RE2 semantics),
-/// matching on arbitrary bytes; Unicode mode only when the pattern needs it.
+/// matching on arbitrary bytes; Unicode mode only when the pattern needs it. An error
+/// names what is wrong and where, never the pattern text (it may hold a real secret).
 pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> {
     let pattern = &*analysis::go_compat(pattern);
     let syntax = regex_automata::util::syntax::Config::new()
@@ -72,10 +73,7 @@ pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> 
             .syntax(syntax)
             .configure(config.clone())
             .build(pattern)
-            .map_err(|e| match e.syntax_error() {
-                Some(syntax) => syntax.to_string(),
-                None => e.to_string(),
-            })
+            .map_err(|e| analysis::describe_build_error(&e))
     };
     match build(syntax) {
         Ok(re) => Ok(re),

@@ -906,6 +906,41 @@ fn a_bad_regex_is_a_clear_error() {
     dir.scan(&["a.txt"]).code(2).stderr_has(".shush.toml");
 }
 
+/// A regex that fails to compile is reported by rule id (or allowlist), error kind and
+/// column, never quoted: a literal token in it may be a real secret, and stderr ends up in
+/// CI logs.
+#[test]
+fn a_bad_regex_error_names_the_rule_but_never_echoes_the_pattern() {
+    let dir = Dir::new();
+    dir.create("a.txt", "x");
+    let tok = ghp(77);
+    let rule = |extra: &str| format!("[[rules]]\nid = \"leaky-rule\"\n{extra}\n");
+    let bad = format!("'''({tok}'''");
+    let cases = [
+        rule(&format!("regex = {bad}")),
+        rule(&format!("regex = 'ok_[a-z]{{4}}'\nfollow = {bad}")),
+        rule(&format!(
+            "regex = 'ok_[a-z]{{4}}'\n[[rules.allowlists]]\nregexes = [{bad}]"
+        )),
+        format!(
+            "{}[[allowlists]]\ndescription = \"global\"\nregexes = [{bad}]\n",
+            rule("regex = 'ok_[a-z]{4}'")
+        ),
+    ];
+    for (i, toml) in cases.iter().enumerate() {
+        assert!(toml.contains(&tok));
+        dir.create("bad.toml", toml);
+        let out = dir.scan(&["--config", "bad.toml", "a.txt"]);
+        out.code(2)
+            .stderr_has("unclosed group")
+            .stderr_has("column")
+            .stderr_lacks(&tok[..12])
+            .stderr_lacks("panicked");
+        out.stderr_has(if i < 3 { "leaky-rule" } else { "allowlist" });
+        assert!(!out.stdout.contains(&tok[..12]), "{}", out.stdout);
+    }
+}
+
 #[test]
 fn malformed_configs_are_clear_errors() {
     let dir = Dir::new();

@@ -849,7 +849,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     #[test]
-    fn manifests_and_configs_never_panic(index in json_value(), manifest in json_value(), blob in json_value()) {
+    fn manifests_and_configs_fail_closed_and_scan_consistently(index in json_value(), manifest in json_value(), blob in json_value()) {
         let _ = shush::image::manifest::config_fields(&blob);
         let _ = shush::image::manifest::layer_history(&blob);
         let dir = tempfile::tempdir().unwrap();
@@ -860,25 +860,59 @@ proptest! {
         let hex = "0123456789abcdef0123456789abcdef";
         std::fs::create_dir_all(d.join("blobs/sha256")).unwrap();
         std::fs::write(d.join("blobs/sha256").join(hex), serde_json::to_vec(&blob).unwrap()).unwrap();
-        let engine = engine();
-        let out = shush::image::scan_store(engine, &Store::dir(d), "fuzz", &ArtifactOptions::default(), false);
-        // Never escapes the layout: every problem names it.
-        for p in &out.problems {
-            prop_assert_eq!(p.chain[0].as_str(), "fuzz");
-        }
+        let store = Store::dir(d);
+        let scan = || shush::image::scan_store(engine(), &store, "fuzz", &ArtifactOptions::default(), false);
+        check_scan_invariants(&scan(), &scan(), "fuzz")?;
     }
 
     #[test]
-    fn arbitrary_image_tars_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+    fn arbitrary_image_tars_fail_closed_and_scan_consistently(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.tar");
         let mut t = tar(&[("manifest.json", &data[..data.len() / 2]), ("index.json", &data[data.len() / 2..])]);
         t.extend_from_slice(&data);
         std::fs::write(&p, &t).unwrap();
         if let Ok(store) = Store::index_tar(&p) {
-            let _ = shush::image::scan_store(engine(), &store, "x.tar", &ArtifactOptions::default(), false);
+            let scan = || shush::image::scan_store(engine(), &store, "x.tar", &ArtifactOptions::default(), false);
+            check_scan_invariants(&scan(), &scan(), "x.tar")?;
         }
     }
+}
+
+/// What must hold for any scan of any store, however malformed: every problem is
+/// attributed to the artifact (never to something outside it), a scan that found no
+/// image says so as a problem (fails closed instead of reporting a clean result), and
+/// scanning the same store again gives the same findings, problems and images.
+fn check_scan_invariants(
+    first: &shush::archive::ArtifactScan,
+    again: &shush::archive::ArtifactScan,
+    display: &str,
+) -> Result<(), TestCaseError> {
+    for p in &first.problems {
+        prop_assert_eq!(p.chain.first().map(String::as_str), Some(display), "{}", p);
+    }
+    prop_assert!(
+        !first.images.is_empty() || !first.problems.is_empty(),
+        "no image found and no problem reported: {:?}",
+        first
+    );
+    let json = |s: &shush::archive::ArtifactScan| serde_json::to_value(&s.findings).unwrap();
+    prop_assert_eq!(
+        json(first),
+        json(again),
+        "findings differ between two scans"
+    );
+    prop_assert_eq!(
+        &first.problems,
+        &again.problems,
+        "problems differ between two scans"
+    );
+    prop_assert_eq!(
+        &first.images,
+        &again.images,
+        "images differ between two scans"
+    );
+    Ok(())
 }
 
 fn engine() -> &'static shush::Engine {

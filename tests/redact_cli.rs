@@ -217,7 +217,7 @@ fn secrets_files_are_bounded_regular_files_or_pipes() {
 
 #[test]
 fn internal_error_stops_output_and_exits_2() {
-    // Debug builds fail on purpose once more than N bytes have been pushed.
+    // The test hook fails on purpose once more than N bytes have been pushed (any build).
     let first = "first line is fine\n".repeat(10);
     let mut child = bin()
         .args(["redact", "--hold-ms", "10000"])

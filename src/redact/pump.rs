@@ -57,24 +57,24 @@ pub(crate) fn guarded(
     }
 }
 
-/// Debug builds only: `SHUSH_REDACT_FAULT=N` makes the redactor fail once more than `N`
-/// bytes have been pushed, so that tests can prove the fail-closed path.
-#[cfg(debug_assertions)]
+/// Test hook: `SHUSH_REDACT_FAULT=N` makes the redactor fail once more than `N` bytes have
+/// been pushed, so that tests (of debug and release builds alike) can prove the fail-closed
+/// path. Unset (or not a number), it has no effect. It can only stop output, never let
+/// unredacted bytes through, so it is safe to leave in release builds. Read once per
+/// process, so the hot path costs one load.
 fn fault_injection(r: &Redactor<'_>, incoming: usize) -> Result<(), RedactError> {
-    if let Some(n) = std::env::var("SHUSH_REDACT_FAULT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        if r.stats().bytes_in + incoming as u64 > n {
-            return Err(RedactError::Internal("injected fault".into()));
+    static FAULT_AFTER: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let limit = FAULT_AFTER.get_or_init(|| {
+        std::env::var("SHUSH_REDACT_FAULT")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+    });
+    match limit {
+        Some(n) if r.stats().bytes_in + incoming as u64 > *n => {
+            Err(RedactError::Internal("injected fault".into()))
         }
+        _ => Ok(()),
     }
-    Ok(())
-}
-
-#[cfg(not(debug_assertions))]
-fn fault_injection(_: &Redactor<'_>, _: usize) -> Result<(), RedactError> {
-    Ok(())
 }
 
 /// Whether a write error means the reader went away.

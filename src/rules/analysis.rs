@@ -168,9 +168,43 @@ impl Candidate {
     }
 }
 
+/// Describes a regex syntax error by its kind and position only, never the pattern text:
+/// `regex_syntax`'s own `Display` quotes the whole pattern, and a pattern's literal tokens
+/// may be real secrets. Lines and columns are 1-based and count characters of the pattern
+/// as parsed (the same as the configured text unless it has Go-only `\Q…\E` or literal
+/// braces, which are rewritten first).
+pub fn describe_syntax_error(e: &regex_syntax::Error) -> String {
+    let (kind, span) = match e {
+        regex_syntax::Error::Parse(e) => (e.kind().to_string(), e.span()),
+        regex_syntax::Error::Translate(e) => (e.kind().to_string(), e.span()),
+        _ => return "invalid regex syntax".into(),
+    };
+    let at = span.start;
+    if at.line > 1 {
+        format!("{kind} (line {}, column {})", at.line, at.column)
+    } else {
+        format!("{kind} (column {})", at.column)
+    }
+}
+
+/// Describes an error from building a regex (`regex_automata`'s meta, NFA or DFA builders)
+/// without quoting the pattern: the syntax error in its source chain if there is one (see
+/// [`describe_syntax_error`]), otherwise the builder's own message (a size limit…), which
+/// never contains pattern text.
+pub fn describe_build_error(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(syntax) = c.downcast_ref::<regex_syntax::Error>() {
+            return describe_syntax_error(syntax);
+        }
+        cause = c.source();
+    }
+    e.to_string()
+}
+
 /// Parses `pattern` the way the engine compiles it: ASCII mode first, Unicode mode when the
 /// pattern needs it. Returns the HIR and whether Unicode mode was needed.
-/// Errors are rendered to text (`regex_syntax::Error` is large and only ever displayed).
+/// Errors are described without the pattern text ([`describe_syntax_error`]).
 pub fn parse(pattern: &str) -> Result<(Hir, bool), String> {
     let pattern = &*go_compat(pattern);
     let ascii = regex_syntax::ParserBuilder::new()
@@ -185,7 +219,7 @@ pub fn parse(pattern: &str) -> Result<(Hir, bool), String> {
             .build()
             .parse(pattern)
             .map(|hir| (hir, true))
-            .map_err(|e| e.to_string()),
+            .map_err(|e| describe_syntax_error(&e)),
     }
 }
 

@@ -57,7 +57,8 @@ impl Confidence {
 }
 
 /// Builds a byte regex the way every shush regex is built: ASCII classes (RE2 semantics),
-/// matching on arbitrary bytes; Unicode mode only when the pattern needs it.
+/// matching on arbitrary bytes; Unicode mode only when the pattern needs it. An error
+/// names what is wrong and where, never the pattern text (it may hold a real secret).
 pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> {
     let pattern = &*analysis::go_compat(pattern);
     let syntax = regex_automata::util::syntax::Config::new()
@@ -72,10 +73,7 @@ pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> 
             .syntax(syntax)
             .configure(config.clone())
             .build(pattern)
-            .map_err(|e| match e.syntax_error() {
-                Some(syntax) => syntax.to_string(),
-                None => e.to_string(),
-            })
+            .map_err(|e| analysis::describe_build_error(&e))
     };
     match build(syntax) {
         Ok(re) => Ok(re),
@@ -830,18 +828,24 @@ impl RuleSet {
     /// use verbatim are known to compile and are left to compile lazily, so a configuration
     /// that extends the built-in rules starts as fast as the built-in rules.
     pub fn validate(&self) -> Result<()> {
+        // An allowlist's `paths` and `regexes` are each compiled as one `(?:a)|(?:b)`
+        // regex, so an error's column counts in that form.
+        const JOINED: &str = "allowlist regex (columns count in `(?:a)|(?:b)|…` of its list)";
         let known = builtin_patterns();
         for rule in &self.rules {
-            let regexes = rule
-                .regex
-                .iter()
-                .chain(rule.path.iter())
-                .chain(rule.allowlists.iter().flat_map(Allowlist::regexes))
-                .filter(|re| !known.contains(re.pattern()));
-            for re in regexes {
+            let regexes = (rule.regex.iter().map(|r| (r, "regex")))
+                .chain(rule.path.iter().map(|r| (r, "path regex")))
+                .chain(
+                    rule.allowlists
+                        .iter()
+                        .flat_map(Allowlist::regexes)
+                        .map(|r| (r, JOINED)),
+                )
+                .filter(|(re, _)| !known.contains(re.pattern()));
+            for (re, what) in regexes {
                 re.get().map_err(|e| Error::Rule {
                     id: rule.id.clone(),
-                    message: format!("regex does not compile: {e}"),
+                    message: format!("{what} does not compile: {e}"),
                 })?;
             }
         }
@@ -849,7 +853,7 @@ impl RuleSet {
             for re in a.regexes().filter(|re| !known.contains(re.pattern())) {
                 re.get().map_err(|e| Error::Config {
                     origin: self.origin.clone(),
-                    message: format!("global allowlist regex does not compile: {e}"),
+                    message: format!("global {JOINED} does not compile: {e}"),
                 })?;
             }
         }

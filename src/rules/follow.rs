@@ -39,7 +39,7 @@ impl FollowGate {
             .syntax(syntax::Config::new().unicode(false).utf8(false))
             .thompson(regex_automata::nfa::thompson::Config::new().utf8(false))
             .build(pattern)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| super::analysis::describe_build_error(&e))?;
         let gate = FollowGate { dfa };
         if gate.start(b"", 0).is_none() {
             return Err("the pattern cannot be searched anchored".into());

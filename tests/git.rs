@@ -1391,3 +1391,37 @@ fn a_secret_under_a_missing_tree_is_reported_reachable_not_hidden() {
     );
     assert!(!run.stdout.contains(&t) && !run.stderr.contains(&t));
 }
+
+#[test]
+fn findings_past_a_blobs_cap_are_counted_and_still_fail_a_baselined_gate() {
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let body: String = (0..10_500u64)
+        .map(|i| format!("t {}\n", token(50_000 + i)))
+        .collect();
+    r.write("tokens.txt", body.as_bytes());
+    r.commit("many tokens");
+    let run = scan(&r, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.findings.len(), 10_000);
+    assert!(
+        run.stderr.contains("500 more findings were not listed"),
+        "{}",
+        run.stderr
+    );
+    // Every listed finding baselined: the 500 never compared with it still fail the gate.
+    let base = r.path.join(".git").join("base.json");
+    std::fs::write(&base, &run.stdout).unwrap();
+    let out = r
+        .shush()
+        .arg("git")
+        .args(["--no-config", "--no-progress", "--baseline"])
+        .arg(&base)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("10000 suppressed by baseline"), "{stderr}");
+}

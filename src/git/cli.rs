@@ -169,6 +169,14 @@ pub fn run(args: GitArgs) -> Result<u8> {
     });
     progress.finish();
     let mut report = result?;
+    if report.unlisted > 0 {
+        report.warnings.push(format!(
+            "{} more findings were not listed: a report lists at most {} (and {} from one blob)",
+            report.unlisted,
+            crate::scan::MAX_LISTED_FINDINGS,
+            crate::stream::MAX_FOUND_PER_INPUT
+        ));
+    }
     let suppressed = crate::app::apply_baseline(&engine, &mut report.findings, baseline.as_ref());
     let hook = args.staged || args.pre_push;
     // In a hook the message below lists the findings; a text report would repeat it.
@@ -193,7 +201,11 @@ pub fn run(args: GitArgs) -> Result<u8> {
     if !out_args.quiet {
         eprintln!("{}", summary_line(&report, started, suppressed));
     }
-    let code = exit_code(&report.findings, report.errors.len(), out_args);
+    let mut code = exit_code(&report.findings, report.errors.len(), out_args);
+    // Findings past the caps were never compared with the baseline: they count.
+    if code == crate::app::EXIT_CLEAN && report.unlisted > 0 {
+        code = out_args.exit_code;
+    }
     debug_assert!(code != EXIT_ERROR || !report.errors.is_empty());
     Ok(code)
 }

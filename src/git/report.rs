@@ -108,6 +108,24 @@ pub struct GitReport {
     pub stats: GitStats,
     /// Objects named in the history but absent from the database, in the order met.
     pub(crate) missing: Vec<ObjectId>,
+    /// Findings past the listing caps (per blob and per report), counted but not kept (nor
+    /// compared with a baseline).
+    pub unlisted: u64,
+}
+
+/// Keeps at most [`crate::stream::MAX_FOUND_PER_INPUT`] of one blob's matches, and lets the
+/// report grow to at most [`crate::scan::MAX_LISTED_FINDINGS`]; counts the rest.
+pub(crate) fn admit(
+    located: &mut Vec<crate::location::Located>,
+    listed: usize,
+    unlisted: &mut u64,
+) {
+    let room = crate::stream::MAX_FOUND_PER_INPUT
+        .min(crate::scan::MAX_LISTED_FINDINGS.saturating_sub(listed));
+    if located.len() > room {
+        *unlisted += (located.len() - room) as u64;
+        located.truncate(room);
+    }
 }
 
 /// One place a blob was introduced: at `path` by commit `commit` (a graph index), or by a
@@ -626,10 +644,11 @@ fn rescan(
             commit: commit_hex.as_deref(),
             binary: false,
         };
-        let located = scan_bytes(engine, &mut st, data.data, meta);
+        let mut located = scan_bytes(engine, &mut st, data.data, meta);
         if located.is_empty() {
             continue;
         }
+        admit(&mut located, out.len(), &mut report.unlisted);
         done.insert(occ.blob);
         let cm = match occ.commit {
             Some(i) => meta_cache

@@ -104,6 +104,7 @@ pub fn scan_staged(
             summary: None,
             unreachable: false,
         };
+        super::report::admit(&mut located, report.findings.len(), &mut report.unlisted);
         report.findings.extend(
             located
                 .iter()

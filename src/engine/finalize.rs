@@ -49,8 +49,8 @@ impl Engine {
 
         // Same span, several rules: keep the best one.
         let rank = |f: &Located| {
-            let r = &rules[f.rule];
-            (r.generic, std::cmp::Reverse(r.confidence), f.rule)
+            let (generic, confidence) = rules[f.rule].span_precedence();
+            (generic, confidence, f.rule)
         };
         let mut i = 0;
         let mut keep = vec![true; found.len()];

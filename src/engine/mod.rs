@@ -39,7 +39,7 @@ const MAX_B64_NESTING: usize = 2;
 /// Longest stretch of a percent-encoded run followed on each side of a keyword hit.
 const MAX_PERCENT_REACH: usize = 12 * 1024;
 /// How far around a match the engine looks for its line (bounds work on huge lines).
-const LINE_CONTEXT: usize = 4096;
+pub(crate) const LINE_CONTEXT: usize = 4096;
 
 /// Engine settings.
 #[derive(Debug, Clone)]

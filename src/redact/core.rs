@@ -34,9 +34,6 @@ use regex_automata::hybrid::dfa::Cache;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// How far past a line a rule's allowlists may look for the rest of it (the engine's
-/// `LINE_CONTEXT`).
-const LINE_CONTEXT: usize = 4096;
 /// Buffer space reclaimed at once (amortises the move of the retained tail).
 const RECLAIM: usize = 1 << 20;
 /// Never hold more than this many bytes, whatever happens: beyond it the held block is
@@ -273,7 +270,7 @@ impl<'e> Redactor<'e> {
         let watched: Vec<usize> = plan.multi.iter().map(|m| m.rule).collect();
         st.watch_anchors(&watched);
         engine.begin_input(&mut st, &InputMeta::default());
-        let overlap = engine.overlap() as u64 + LINE_CONTEXT as u64 + 16;
+        let overlap = engine.overlap() as u64 + crate::engine::LINE_CONTEXT as u64 + 16;
         Redactor {
             engine,
             plan,
@@ -984,7 +981,8 @@ impl<'e> Redactor<'e> {
                         "has no END line: masked through its last key line",
                     );
                 }
-                let rank = (1 + rule.generic as u8, 2 - rule.confidence as u8, m.rule);
+                let (generic, confidence) = rule.span_precedence();
+                let rank = (1 + generic, confidence, m.rule);
                 let label = rule.id.clone();
                 self.add_mask(Span {
                     start,

@@ -602,6 +602,16 @@ impl Rule {
         })
     }
 
+    /// Which rule wins a secret several rules report (lower wins; ties go to rule order):
+    /// specific before `generic`, then higher confidence. One ordering for the scanner's
+    /// finalize and the redactor's masks.
+    pub fn span_precedence(&self) -> (u8, u8) {
+        (
+            self.generic as u8,
+            Confidence::High as u8 - self.confidence as u8,
+        )
+    }
+
     fn examples_all(&self) -> &RuleExamplesOwned {
         self.all_examples.get_or_init(|| {
             let mut all = self.own_examples.clone();

@@ -1425,3 +1425,41 @@ fn findings_past_a_blobs_cap_are_counted_and_still_fail_a_baselined_gate() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("10000 suppressed by baseline"), "{stderr}");
 }
+
+#[test]
+fn a_blob_larger_than_one_piece_is_scanned_in_chunks_and_finds_everything() {
+    // Over the 8 MiB whole-input limit: scanned in chunks (bounded memory), with the same
+    // findings and line numbers a whole scan gives.
+    if !have_git() {
+        return;
+    }
+    let mut r = Repo::new();
+    let filler = "a line of ordinary build output with nothing secret in it at all\n";
+    let mut body = String::new();
+    let mut want_lines = Vec::new();
+    let mut line = 1u64;
+    for (i, stop) in [1_000usize, 70_000, 140_000].iter().enumerate() {
+        while (line as usize) < *stop {
+            body.push_str(filler);
+            line += 1;
+        }
+        body.push_str(&format!(
+            "export GITHUB_TOKEN={}\n",
+            token(70_000 + i as u64)
+        ));
+        want_lines.push(line);
+        line += 1;
+    }
+    assert!(body.len() > 8 << 20, "{}", body.len());
+    r.write("big.log", body.as_bytes());
+    r.commit("big log");
+    let run = scan(&r, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut got: Vec<u64> = run
+        .findings
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap_or(0))
+        .collect();
+    got.sort();
+    assert_eq!(got, want_lines, "{}", run.stdout);
+}

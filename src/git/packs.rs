@@ -4,7 +4,7 @@
 use super::{odb, oversized};
 use crate::engine::{Engine, InputMeta, ScanState};
 use crate::scan::Stats;
-use crate::scan::input::scan_bytes;
+use crate::scan::input::scan_bytes_capped;
 use gix::ObjectId;
 use gix::objs::Kind;
 use gix::odb::pack;
@@ -154,7 +154,10 @@ fn process_object(
             }
             sh.stats.files.fetch_add(1, Relaxed);
             sh.stats.bytes.fetch_add(data.len() as u64, Relaxed);
-            if !scan_bytes(sh.engine, st, data, InputMeta::default()).is_empty() {
+            if !scan_bytes_capped(sh.engine, st, data, InputMeta::default())
+                .0
+                .is_empty()
+            {
                 lock(&sh.hits).insert(id.to_owned());
             }
         }

@@ -9,7 +9,7 @@ use super::{GitError, format_git_time, timing};
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
 use crate::scan::Stats;
-use crate::scan::input::scan_bytes;
+use crate::scan::input::scan_bytes_capped;
 use gix::ObjectId;
 use gix::objs::Kind;
 use rayon::prelude::*;
@@ -595,8 +595,9 @@ fn full_history(
         let mut buf = Vec::new();
         for b in &unplaced {
             if let Ok(Read::Found(d)) = odb::read(repo, b, &mut buf) {
-                report.stats.unreachable_hidden +=
-                    scan_bytes(engine, &mut st, d.data, InputMeta::default()).len() as u64;
+                let (found, more) =
+                    scan_bytes_capped(engine, &mut st, d.data, InputMeta::default());
+                report.stats.unreachable_hidden += found.len() as u64 + more;
             }
         }
     }
@@ -644,10 +645,11 @@ fn rescan(
             commit: commit_hex.as_deref(),
             binary: false,
         };
-        let mut located = scan_bytes(engine, &mut st, data.data, meta);
+        let (mut located, more) = scan_bytes_capped(engine, &mut st, data.data, meta);
         if located.is_empty() {
             continue;
         }
+        report.unlisted += more;
         admit(&mut located, out.len(), &mut report.unlisted);
         done.insert(occ.blob);
         let cm = match occ.commit {
@@ -828,7 +830,8 @@ fn range(
                     Ok(Capped::Found(d)) => {
                         stats.files.fetch_add(1, Relaxed);
                         stats.bytes.fetch_add(d.data.len() as u64, Relaxed);
-                        let found = scan_bytes(engine, st, d.data, InputMeta::default());
+                        let (found, _) =
+                            scan_bytes_capped(engine, st, d.data, InputMeta::default());
                         Ok(if found.is_empty() {
                             Blob::Clean
                         } else {

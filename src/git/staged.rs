@@ -12,7 +12,7 @@ use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
 use crate::location::Located;
 use crate::scan::Stats;
-use crate::scan::input::scan_bytes;
+use crate::scan::input::scan_bytes_capped;
 use gix::ObjectId;
 use gix::index::entry::{Mode, Stage};
 use gix::index::extension::Tree as CacheTree;
@@ -84,10 +84,11 @@ pub fn scan_staged(
             path: Some(&ch.path),
             ..Default::default()
         };
-        let mut located = scan_bytes(engine, &mut st, new, meta);
+        let (mut located, more) = scan_bytes_capped(engine, &mut st, new, meta);
         if located.is_empty() {
             continue;
         }
+        report.unlisted += more;
         if let Some(old_id) = ch.old {
             if let Ok(Read::Found(d)) = odb::read(&repo, &old_id, &mut old_buf) {
                 let added = added_lines(d.data, new);

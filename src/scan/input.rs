@@ -115,6 +115,26 @@ pub fn read_up_to<R: Read + ?Sized>(
     }
 }
 
+/// Scans an in-memory input like [`scan_bytes`] but in bounded memory: at most
+/// [`stream::MAX_FOUND_PER_INPUT`] findings are kept, and an input over
+/// [`WHOLE_INPUT_LIMIT`] (a git blob up to `--max-blob-size`) is scanned in chunks, so the
+/// engine never holds more than one chunk's matches. Returns the findings and how many more
+/// there were. Chunked scanning finds exactly what a whole scan finds.
+pub fn scan_bytes_capped(
+    engine: &Engine,
+    st: &mut ScanState,
+    bytes: &[u8],
+    meta: InputMeta<'_>,
+) -> (Vec<Located>, u64) {
+    if bytes.len() <= WHOLE_INPUT_LIMIT {
+        let scan = ReaderScan::new(scan_bytes(engine, st, bytes, meta), 0, None).capped();
+        return (scan.found, scan.unlisted);
+    }
+    let mut reader = bytes;
+    let scan = scan_reader(engine, st, &mut reader, &mut Vec::new(), meta);
+    (scan.found, scan.unlisted)
+}
+
 /// Scans a reader: small inputs are read whole into `buf` (reused across calls), larger ones
 /// are streamed in chunks. Returns the matches and the number of bytes read.
 pub fn scan_reader<R: Read>(

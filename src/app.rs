@@ -261,37 +261,31 @@ pub fn emit(
     notices: report::Notices<'_>,
     args: &OutputArgs,
 ) -> Result<()> {
-    match &args.output {
+    // One report call whatever the destination: a file (colour only when forced) or stdout
+    // (colour when it is a terminal and allowed).
+    let (out, color): (Box<dyn Write>, bool) = match &args.output {
         Some(path) => {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("creating {}", path.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            report::write_report(
-                &mut w,
-                findings,
-                args.format,
-                engine.rules(),
-                notices,
-                args.color == ColorChoice::Always,
-            )?;
-            w.flush()?;
+            (Box::new(file), args.color == ColorChoice::Always)
         }
         None => {
             let stdout = std::io::stdout();
             let color = args.format == Format::Text
                 && crate::cli::use_color(args.color, stdout.is_terminal());
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            report::write_report(
-                &mut w,
-                findings,
-                args.format,
-                engine.rules(),
-                notices,
-                color,
-            )?;
-            w.flush()?;
+            (Box::new(stdout.lock()), color)
         }
-    }
+    };
+    let mut w = std::io::BufWriter::new(out);
+    report::write_report(
+        &mut w,
+        findings,
+        args.format,
+        engine.rules(),
+        notices,
+        color,
+    )?;
+    w.flush()?;
     Ok(())
 }
 

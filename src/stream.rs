@@ -23,16 +23,33 @@ pub struct StreamScanner<'e> {
     counter: LineCounter,
     active: bool,
     scratch: Vec<Match>,
-    /// Most findings kept in `out` ([`MAX_FOUND_PER_INPUT`]); the rest are counted.
-    cap: usize,
-    /// Findings past `cap`, counted but not kept.
+    /// Findings past [`MAX_FOUND_PER_INPUT`], counted but not kept.
     unlisted: u64,
 }
 
 /// Most findings one input keeps: an input made of tokens (a generated file, a bomb of
 /// credentials) would otherwise grow memory by a finding's size for every match. The rest
-/// are counted ([`StreamScanner::unlisted`]) and reported as a number.
+/// are counted and reported as a number ([`Finished::unlisted`]).
 pub const MAX_FOUND_PER_INPUT: usize = 10_000;
+
+/// What [`StreamScanner::finish_into_buffer`] leaves: the input's totals and the buffer.
+#[derive(Debug)]
+pub struct Finished {
+    /// Bytes fed in all.
+    pub bytes: u64,
+    /// Findings past [`MAX_FOUND_PER_INPUT`], counted but not kept.
+    pub unlisted: u64,
+    /// The scanner's buffer, emptied, for the next input.
+    pub buf: Vec<u8>,
+}
+
+/// Keeps the first `room` items of `found` and returns how many it dropped: the one way every
+/// cap on findings (per input, per artifact, per report) keeps some and counts the rest.
+pub fn keep_first<T>(found: &mut Vec<T>, room: usize) -> u64 {
+    let over = found.len().saturating_sub(room);
+    found.truncate(room);
+    over as u64
+}
 
 impl<'e> StreamScanner<'e> {
     /// Starts scanning an input described by `meta`, with `chunk` owned bytes per scan.
@@ -59,14 +76,8 @@ impl<'e> StreamScanner<'e> {
             counter: LineCounter::default(),
             active,
             scratch: Vec::new(),
-            cap: MAX_FOUND_PER_INPUT,
             unlisted: 0,
         }
-    }
-
-    /// Findings past [`MAX_FOUND_PER_INPUT`] in `out`, counted but not kept.
-    pub fn unlisted(&self) -> u64 {
-        self.unlisted
     }
 
     /// Whether any rule can report on this input (when not, feeding it is free).
@@ -145,11 +156,7 @@ impl<'e> StreamScanner<'e> {
             .scan(st, &self.buf, owned, meta, &mut self.scratch);
         if !self.scratch.is_empty() {
             let mut found = std::mem::take(&mut self.scratch);
-            let room = self.cap.saturating_sub(out.len());
-            if found.len() > room {
-                self.unlisted += (found.len() - room) as u64;
-                found.truncate(room);
-            }
+            self.unlisted += keep_first(&mut found, MAX_FOUND_PER_INPUT.saturating_sub(out.len()));
             out.extend(self.counter.locate(&self.buf, found));
         }
     }
@@ -164,18 +171,22 @@ impl<'e> StreamScanner<'e> {
         self.finish_scan(st, meta, out)
     }
 
-    /// Scans what remains; returns the total number of bytes fed and the (emptied) buffer, so
-    /// its allocation can serve the next input.
+    /// Scans what remains; returns the totals and the (emptied) buffer, so its allocation can
+    /// serve the next input.
     pub fn finish_into_buffer(
         mut self,
         st: &mut ScanState,
         meta: &InputMeta<'_>,
         out: &mut Vec<Located>,
-    ) -> (u64, Vec<u8>) {
-        let total = self.finish_scan(st, meta, out);
+    ) -> Finished {
+        let bytes = self.finish_scan(st, meta, out);
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        (total, buf)
+        Finished {
+            bytes,
+            unlisted: self.unlisted,
+            buf,
+        }
     }
 
     fn finish_scan(

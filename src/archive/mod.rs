@@ -565,13 +565,13 @@ impl<'a> Walker<'a> {
         self.scanned += 1;
         self.bytes += scanned.bytes;
         // At most [`MAX_ARTIFACT_FINDINGS`] kept per artifact; the rest counted.
+        let mut found = scanned.found;
         let room = MAX_ARTIFACT_FINDINGS.saturating_sub(self.hits.len());
-        self.unlisted += scanned.unlisted + scanned.found.len().saturating_sub(room) as u64;
-        self.hits
-            .extend(scanned.found.into_iter().take(room).map(|l| Hit {
-                chain: chain.to_vec(),
-                located: l,
-            }));
+        self.unlisted += scanned.unlisted + crate::stream::keep_first(&mut found, room);
+        self.hits.extend(found.into_iter().map(|l| Hit {
+            chain: chain.to_vec(),
+            located: l,
+        }));
         if let Some(e) = scanned.error {
             return Err(e);
         }

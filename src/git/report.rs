@@ -122,10 +122,7 @@ pub(crate) fn admit(
 ) {
     let room = crate::stream::MAX_FOUND_PER_INPUT
         .min(crate::scan::MAX_LISTED_FINDINGS.saturating_sub(listed));
-    if located.len() > room {
-        *unlisted += (located.len() - room) as u64;
-        located.truncate(room);
-    }
+    *unlisted += crate::stream::keep_first(located, room);
 }
 
 /// One place a blob was introduced: at `path` by commit `commit` (a graph index), or by a

@@ -226,17 +226,24 @@ impl<'h> CommandFinder<'h> {
     /// A `::` command opening the line that `self.at` lies in (only blanks between the line
     /// start and it), if the search starts there: the literals only see it after a line end.
     fn first_line(&self) -> Option<usize> {
-        let blank = |b: &u8| *b == b' ' || *b == b'\t';
-        let before = &self.hay[..self.at];
-        let opens = before
-            .iter()
-            .rposition(|b| !blank(b))
-            .is_none_or(|i| is_line_end(before[i]));
-        if !opens {
+        if !self.opens_line(self.at) {
             return None;
         }
-        let pos = self.at + self.hay[self.at..].iter().take_while(|b| blank(b)).count();
+        let pos = self.at
+            + self.hay[self.at..]
+                .iter()
+                .take_while(|b| is_blank(b))
+                .count();
         self.hay[pos..].starts_with(b"::").then_some(pos)
+    }
+
+    /// Whether only blanks stand between the start of `pos`'s line and `pos`.
+    fn opens_line(&self, pos: usize) -> bool {
+        let before = &self.hay[..pos];
+        before
+            .iter()
+            .rposition(|b| !is_blank(b))
+            .is_none_or(|i| is_line_end(before[i]))
     }
 
     /// The command whose marker starts at `pos`, if its name is one that matters.
@@ -281,7 +288,7 @@ impl Iterator for CommandFinder<'_> {
             // `\n::`, ` ::`: the marker starts after the first byte; blanks may come before.
             if self.hay[pos] != b'#' {
                 pos += 1;
-                if !self.first_line_at(pos) {
+                if !self.opens_line(pos) {
                     self.at = pos;
                     continue;
                 }
@@ -295,16 +302,9 @@ impl Iterator for CommandFinder<'_> {
     }
 }
 
-impl CommandFinder<'_> {
-    /// Whether the `::` at `pos` opens its line.
-    fn first_line_at(&self, pos: usize) -> bool {
-        let blank = |b: &u8| *b == b' ' || *b == b'\t';
-        let before = &self.hay[..pos];
-        before
-            .iter()
-            .rposition(|b| !blank(b))
-            .is_none_or(|i| is_line_end(before[i]))
-    }
+/// A blank before a command: the runner trims spaces and tabs.
+fn is_blank(b: &u8) -> bool {
+    *b == b' ' || *b == b'\t'
 }
 
 /// The searcher for the command markers, built once: a packed (Teddy) searcher where the

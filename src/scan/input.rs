@@ -172,21 +172,11 @@ pub fn scan_reader<R: Read>(
     );
     scanner.feed(st, &meta, &[], &mut found);
     let fed = scanner.feed_reader(st, &meta, reader, &mut found);
-    let unlisted_before_finish = scanner.unlisted();
-    let (total, back, unlisted) = {
-        let mut extra = Vec::new();
-        let (total, back) = scanner.finish_into_buffer(st, &meta, &mut extra);
-        // The last chunk goes through the same cap as the others.
-        let room = stream::MAX_FOUND_PER_INPUT.saturating_sub(found.len());
-        let over = extra.len().saturating_sub(room) as u64;
-        extra.truncate(room);
-        found.append(&mut extra);
-        (total, back, unlisted_before_finish + over)
-    };
-    *buf = back;
+    let end = scanner.finish_into_buffer(st, &meta, &mut found);
+    *buf = end.buf;
     engine.finalize(&mut found);
-    let mut scan = ReaderScan::new(found, total, fed.err());
-    scan.unlisted = unlisted;
+    let mut scan = ReaderScan::new(found, end.bytes, fed.err());
+    scan.unlisted = end.unlisted;
     scan
 }
 
@@ -218,11 +208,7 @@ impl ReaderScan {
     /// Keeps at most [`stream::MAX_FOUND_PER_INPUT`] findings (a whole input scanned in one
     /// piece is at most [`WHOLE_INPUT_LIMIT`] bytes, so what it held before is bounded too).
     fn capped(mut self) -> ReaderScan {
-        let cap = stream::MAX_FOUND_PER_INPUT;
-        if self.found.len() > cap {
-            self.unlisted += (self.found.len() - cap) as u64;
-            self.found.truncate(cap);
-        }
+        self.unlisted += stream::keep_first(&mut self.found, stream::MAX_FOUND_PER_INPUT);
         self
     }
 }

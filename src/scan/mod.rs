@@ -129,12 +129,9 @@ impl Collector {
     fn findings(&self, mut f: Vec<Finding>) {
         if !f.is_empty() {
             let mut all = self.findings.lock().unwrap_or_else(|e| e.into_inner());
-            let room = MAX_LISTED_FINDINGS.saturating_sub(all.len());
-            if f.len() > room {
-                self.unlisted
-                    .fetch_add((f.len() - room) as u64, Ordering::Relaxed);
-                f.truncate(room);
-            }
+            let over =
+                crate::stream::keep_first(&mut f, MAX_LISTED_FINDINGS.saturating_sub(all.len()));
+            self.unlisted.fetch_add(over, Ordering::Relaxed);
             all.append(&mut f);
         }
     }

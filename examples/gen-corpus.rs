@@ -22,7 +22,6 @@ mod generator;
 use anyhow::{Context, Result, bail};
 use generator::{Hit, Options, generate, score};
 use shush::engine::{Engine, EngineOptions};
-use shush::progress::Progress;
 use shush::rules::{LoadedConfig, RuleSet};
 use shush::scan::{ScanOptions, Stats, scan_paths};
 use std::collections::BTreeMap;
@@ -127,7 +126,6 @@ fn main() -> Result<()> {
                     std::slice::from_ref(&files),
                     &ScanOptions::default(),
                     &Stats::default(),
-                    &Progress::hidden(),
                 );
                 let root = format!("{}/", files.display());
                 let hits = outcome

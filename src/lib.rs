@@ -14,20 +14,16 @@
 
 #![warn(missing_docs)]
 
-pub mod app;
 pub mod archive;
 pub mod baseline;
 pub mod checksum;
 pub mod ci;
-pub mod cli;
-pub mod docs;
 pub mod engine;
 pub mod error;
 pub mod finding;
 pub mod git;
 pub mod image;
 pub mod location;
-pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod rules;

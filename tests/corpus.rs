@@ -22,7 +22,6 @@ mod generator;
 use generator::{Corpus, Encoding, Hit, Label, Options, Score, generate, score};
 use shush::Engine;
 use shush::engine::EngineOptions;
-use shush::progress::Progress;
 use shush::rules::{LoadedConfig, RuleSet};
 use shush::scan::{ScanOptions, Stats, scan_paths};
 use std::collections::BTreeSet;
@@ -63,7 +62,6 @@ fn scan_and_score(engine: &Engine, corpus: &Corpus) -> Score {
         std::slice::from_ref(&root),
         &ScanOptions::default(),
         &Stats::default(),
-        &Progress::hidden(),
     );
     assert!(
         outcome.errors.is_empty(),

@@ -2,7 +2,6 @@
 //! each CI's own report formats ([`github`], [`gitlab`]). `shush ci` ([`cmd`]) puts them
 //! together over the git history audit.
 
-pub mod cmd;
 pub mod event;
 pub mod github;
 pub mod gitlab;

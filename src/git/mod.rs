@@ -21,19 +21,18 @@
 //! reported only with `--all-objects`, attributed through dangling commits when there are
 //! some, and flagged `unreachable`.
 
-pub mod cli;
 mod diff;
 mod graph;
-pub mod hook;
+
 mod odb;
 mod oversized;
 mod packs;
 pub mod prepush;
 mod report;
 pub mod staged;
-pub(crate) mod timing;
+pub mod timing;
 
-pub use cli::GitArgs;
+pub use odb::open;
 pub use report::{GitOptions, GitReport, GitStats, Scope, audit};
 
 use gix::ObjectId;

@@ -7,7 +7,7 @@ use gix::odb::pack;
 use std::path::{Path, PathBuf};
 
 /// Opens the repository at (or above) `path`. Inside a git hook, `GIT_DIR` names it.
-pub(crate) fn open(path: &Path) -> Result<gix::Repository, GitError> {
+pub fn open(path: &Path) -> Result<gix::Repository, GitError> {
     let opts = gix::open::Options::isolated();
     let env_dir = std::env::var_os("GIT_DIR").filter(|_| path == Path::new("."));
     let result = match env_dir {

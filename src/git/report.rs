@@ -113,6 +113,16 @@ pub struct GitReport {
     pub unlisted: u64,
 }
 
+impl GitReport {
+    /// The report of an audit that could not run at all: no findings, one error.
+    pub fn failed(error: String) -> Self {
+        GitReport {
+            errors: vec![error],
+            ..Default::default()
+        }
+    }
+}
+
 /// Keeps at most [`crate::stream::MAX_FOUND_PER_INPUT`] of one blob's matches, and lets the
 /// report grow to at most [`crate::scan::MAX_LISTED_FINDINGS`]; counts the rest.
 pub(crate) fn admit(

@@ -19,7 +19,7 @@ fn status_kb(status: &str, key: &str) -> u64 {
 }
 
 /// Prints the time since `since` and the process's CPU time and memory after `phase`.
-pub(crate) fn phase(phase: &str, since: Instant) {
+pub fn phase(phase: &str, since: Instant) {
     if !enabled() {
         return;
     }

@@ -15,7 +15,7 @@
 //! [`cache::Cache`]); their findings are reported for every image that ships them.
 
 pub mod cache;
-pub mod cmd;
+
 pub mod manifest;
 pub mod store;
 pub mod verify;

@@ -38,7 +38,7 @@ pub(crate) struct Command {
 }
 
 /// Whether `b` ends a line for the runner.
-pub(crate) fn is_line_end(b: u8) -> bool {
+pub fn is_line_end(b: u8) -> bool {
     b == b'\n' || b == b'\r'
 }
 
@@ -173,7 +173,7 @@ pub(crate) fn escape(value: &[u8]) -> Vec<u8> {
 }
 
 /// The line that registers `value` with the runner: `::add-mask::ESCAPED\n`.
-pub(crate) fn add_mask_line(value: &[u8]) -> Vec<u8> {
+pub fn add_mask_line(value: &[u8]) -> Vec<u8> {
     let mut line = b"::add-mask::".to_vec();
     line.extend_from_slice(&escape(value));
     line.push(b'\n');

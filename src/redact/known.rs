@@ -64,7 +64,7 @@ impl KnownValue {
 
 /// The lines of `value` as a log shows them (split at `\n` and `\r`), white space trimmed,
 /// empty ones left out.
-pub(crate) fn lines(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub fn lines(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
         .split(|&b| b == b'\n' || b == b'\r')
         .map(<[u8]>::trim_ascii)

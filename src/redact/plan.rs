@@ -162,6 +162,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Compiles every rule's regex and every multi-line tracker now (e.g. on another core
+    /// while the input is opened), so that the first line to trigger a rule does not wait for
+    /// its compilation: without this, the slowest lines of a log are those that first hit
+    /// each rule.
+    pub fn warm_up(&self, engine: &Engine) {
+        let _ = engine.rules().validate();
+        for m in &self.multi {
+            let _ = m.dfa();
+        }
+    }
+
     /// Derives the plan for `engine`'s rules.
     pub fn new(engine: &Engine) -> Self {
         let mut alphabets: Vec<ByteSet> = Vec::new();

@@ -23,7 +23,7 @@ pub struct Notices<'a> {
 }
 
 /// A report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// `path:line:col: rule secret`, one finding a line (colour on a terminal).
     Text,

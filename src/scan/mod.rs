@@ -6,7 +6,6 @@ use crate::archive::TAIL_SKIP;
 use crate::archive::sniff::Tail;
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
-use crate::progress::Progress;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -200,7 +199,6 @@ pub fn scan_paths(
     paths: &[PathBuf],
     opts: &ScanOptions,
     stats: &Stats,
-    progress: &Progress,
 ) -> Outcome {
     let collector = Collector::new();
     // Image layout directories are scanned as images, not walked.
@@ -285,7 +283,6 @@ pub fn scan_paths(
                 Ok(FileResult::Artifact(a)) => collector.artifact(a, opts, stats),
                 Err(msg) => collector.error(msg),
             }
-            progress.tick();
             ignore::WalkState::Continue
         })
     });

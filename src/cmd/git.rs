@@ -1,14 +1,14 @@
 //! `shush git`: arguments and the command (the binary's edge: `anyhow` errors).
 
-use super::report::{GitOptions, GitReport, Scope, audit};
-use crate::app::{EXIT_ERROR, emit, exit_code, load_engine};
-use crate::cli::{OutputArgs, RuleArgs, parse_size};
-use crate::finding::{Finding, Source};
-use crate::progress::Progress;
-use crate::report::Format;
-use crate::scan::Stats;
+use crate::cmd::app::{EXIT_ERROR, emit, exit_code, load_engine};
+use crate::cmd::cli::{OutputArgs, RuleArgs, parse_size};
+use crate::cmd::progress::Progress;
 use anyhow::{Context, Result};
 use clap::Args;
+use shush::finding::{Finding, Source};
+use shush::git::{GitOptions, GitReport, Scope, audit};
+use shush::report::Format;
+use shush::scan::Stats;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -89,7 +89,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
     let out_args = &args.output;
     let root = work_root(&args.repo);
     let engine = load_engine(&args.rules, &root, out_args.quiet)?;
-    let baseline = crate::app::load_baseline(out_args, &root)?;
+    let baseline = crate::cmd::app::load_baseline(out_args, &root)?;
     let opts = GitOptions {
         all_objects: args.all_objects,
         all_occurrences: args.all_occurrences,
@@ -116,7 +116,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
         .context("starting worker threads")?;
     let result = pool.install(|| -> Result<GitReport> {
         if args.staged {
-            return Ok(super::staged::scan_staged(
+            return Ok(shush::git::staged::scan_staged(
                 &args.repo,
                 &engine,
                 &opts,
@@ -129,14 +129,14 @@ pub fn run(args: GitArgs) -> Result<u8> {
             std::io::stdin()
                 .read_to_string(&mut input)
                 .context("reading pre-push lines from standard input")?;
-            let mut updates = super::prepush::parse(&input)?;
+            let mut updates = shush::git::prepush::parse(&input)?;
             let mut remote = args.remote.clone();
             if updates.is_empty() {
                 // The pre-commit framework passes the push in its environment instead.
-                updates = super::prepush::from_pre_commit_env(&args.repo)?;
+                updates = shush::git::prepush::from_pre_commit_env(&args.repo)?;
                 remote = remote.or_else(|| std::env::var("PRE_COMMIT_REMOTE_NAME").ok());
             }
-            super::prepush::scope(&args.repo, &updates, remote.as_deref())
+            shush::git::prepush::scope(&args.repo, &updates, remote.as_deref())
         } else if let Some(r) = &args.range {
             let (a, b) = r
                 .split_once("..")
@@ -173,15 +173,16 @@ pub fn run(args: GitArgs) -> Result<u8> {
         report.warnings.push(format!(
             "{} more findings were not listed: a report lists at most {} (and {} from one blob)",
             report.unlisted,
-            crate::scan::MAX_LISTED_FINDINGS,
-            crate::stream::MAX_FOUND_PER_INPUT
+            shush::scan::MAX_LISTED_FINDINGS,
+            shush::stream::MAX_FOUND_PER_INPUT
         ));
     }
-    let suppressed = crate::app::apply_baseline(&engine, &mut report.findings, baseline.as_ref());
+    let suppressed =
+        crate::cmd::app::apply_baseline(&engine, &mut report.findings, baseline.as_ref());
     let hook = args.staged || args.pre_push;
     // In a hook the message below lists the findings; a text report would repeat it.
-    if !(hook && out_args.format == Format::Text && out_args.output.is_none()) {
-        let notices = crate::report::Notices {
+    if !(hook && Format::from(out_args.format) == Format::Text && out_args.output.is_none()) {
+        let notices = shush::report::Notices {
             errors: &report.errors,
             warnings: &report.warnings,
         };
@@ -203,7 +204,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
     }
     let mut code = exit_code(&report.findings, report.errors.len(), out_args);
     // Findings past the caps were never compared with the baseline: they count.
-    if code == crate::app::EXIT_CLEAN && report.unlisted > 0 {
+    if code == crate::cmd::app::EXIT_CLEAN && report.unlisted > 0 {
         code = out_args.exit_code;
     }
     debug_assert!(code != EXIT_ERROR || !report.errors.is_empty());
@@ -212,7 +213,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
 
 /// The directory whose `.shush.toml` / `.gitleaks.toml` applies: the work tree's root.
 pub(crate) fn work_root(repo: &std::path::Path) -> PathBuf {
-    super::odb::open(repo)
+    shush::git::open(repo)
         .ok()
         .and_then(|r| r.workdir().map(|p| p.to_path_buf()))
         .unwrap_or_else(|| repo.to_path_buf())

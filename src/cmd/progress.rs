@@ -1,8 +1,8 @@
 //! A progress line on stderr for long scans, drawn only on a terminal. Workers only bump
 //! atomic counters; a ticker thread redraws a few times a second.
 
-use crate::scan::Stats;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use shush::scan::Stats;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -52,9 +52,6 @@ impl Progress {
             stop,
         }
     }
-
-    /// Called by workers after each input (cheap: nothing is drawn here).
-    pub fn tick(&self) {}
 
     /// Removes the progress line.
     pub fn finish(&self) {

@@ -14,7 +14,7 @@
 //! `CI_JOB_JWT_V2` (removed in GitLab 17.0, still set by older instances), and the job token
 //! in the userinfo of `CI_REPOSITORY_URL` (`https://gitlab-ci-token:TOKEN@host/…`).
 
-use super::known::KnownValue;
+use shush::redact::KnownValue;
 
 /// The CI platforms detected from the environment.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,7 +1,8 @@
 //! Command-line definitions (clap).
 
-use crate::report::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use shush::redact::MaskStyle;
+use shush::report::Format;
 use std::path::PathBuf;
 
 /// shush: find and stop secret leaks — in commits, CI logs, artifacts and history.
@@ -44,23 +45,23 @@ pub enum Command {
     #[command(subcommand)]
     Rules(RulesCommand),
     /// Redact secrets from standard input to standard output (a pipe for CI logs).
-    Redact(crate::redact::RedactArgs),
+    Redact(crate::cmd::redact::RedactArgs),
     /// Run a command with its standard output and standard error redacted.
-    Run(crate::redact::RunArgs),
+    Run(crate::cmd::redact::RunArgs),
     /// Audit git history (every blob of every ref, each once), a range of commits, the
     /// staged changes (pre-commit) or the commits being pushed (pre-push).
-    Git(Box<crate::git::GitArgs>),
+    Git(Box<crate::cmd::git::GitArgs>),
     /// Scan what a CI job's event brings (a pull or merge request's commits, a push, a tag),
     /// with the CI's own outputs: GitHub annotations and step summary, GitLab's
     /// secret-detection report, SARIF.
-    Ci(Box<crate::ci::cmd::CiArgs>),
+    Ci(Box<crate::cmd::ci::CiArgs>),
     /// Print a shell completion script (e.g. `shush completions bash > /etc/bash_completion.d/shush`).
-    Completions(crate::docs::CompletionsArgs),
+    Completions(crate::cmd::docs::CompletionsArgs),
     /// Print the man page, or write every page with --out DIR.
-    Man(crate::docs::ManArgs),
+    Man(crate::cmd::docs::ManArgs),
     /// Install or remove the pre-commit and pre-push hooks.
     #[command(subcommand)]
-    Hook(crate::git::hook::HookCommand),
+    Hook(crate::cmd::hook::HookCommand),
 }
 
 /// Where the rules come from.
@@ -87,13 +88,13 @@ pub struct RuleArgs {
     pub enable_rule: Vec<String>,
     /// Leave out rules less sure than this.
     #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
-    pub min_confidence: Option<crate::rules::Confidence>,
+    pub min_confidence: Option<shush::rules::Confidence>,
 }
 
 impl RuleArgs {
     /// The rule selection these flags ask for.
-    pub fn selection(&self) -> crate::rules::RuleSelection {
-        crate::rules::RuleSelection {
+    pub fn selection(&self) -> shush::rules::RuleSelection {
+        shush::rules::RuleSelection {
             disable: self.disable_rule.clone(),
             enable: self.enable_rule.clone(),
             min_confidence: self.min_confidence,
@@ -102,8 +103,8 @@ impl RuleArgs {
 }
 
 /// Parses `low`, `medium` or `high`.
-fn parse_confidence(s: &str) -> Result<crate::rules::Confidence, String> {
-    crate::rules::Confidence::parse(s).ok_or_else(|| format!("{s:?}: expected low, medium or high"))
+fn parse_confidence(s: &str) -> Result<shush::rules::Confidence, String> {
+    shush::rules::Confidence::parse(s).ok_or_else(|| format!("{s:?}: expected low, medium or high"))
 }
 
 /// When to colour output.
@@ -123,8 +124,8 @@ pub enum ColorChoice {
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Report format.
-    #[arg(long, short = 'f', alias = "report-format", value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, short = 'f', alias = "report-format", value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
     /// Write the report to FILE instead of standard output.
     #[arg(
         long,
@@ -276,9 +277,9 @@ pub struct ArtifactArgs {
 
 impl ArtifactArgs {
     /// The library's options.
-    pub fn options(&self) -> crate::archive::ArtifactOptions {
-        crate::archive::ArtifactOptions {
-            limits: crate::archive::Limits {
+    pub fn options(&self) -> shush::archive::ArtifactOptions {
+        shush::archive::ArtifactOptions {
+            limits: shush::archive::Limits {
                 max_depth: self.max_depth,
                 max_entry_size: self.max_entry_size,
                 max_total_size: self.max_total_size,
@@ -333,10 +334,10 @@ pub enum RulesCommand {
     },
 }
 
-/// Parses `--max-depth`: a nesting of up to [`crate::archive::MAX_NESTING`] levels.
+/// Parses `--max-depth`: a nesting of up to [`shush::archive::MAX_NESTING`] levels.
 pub fn parse_max_depth(s: &str) -> Result<usize, String> {
     let n: usize = s.parse().map_err(|e| format!("{e}"))?;
-    let max = crate::archive::MAX_NESTING;
+    let max = shush::archive::MAX_NESTING;
     if n > max {
         return Err(format!(
             "at most {max} (deeper nesting is a bomb, not an artifact)"
@@ -387,5 +388,60 @@ mod tests {
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+}
+
+/// `--format`: the command line's names for [`Format`] (the library's types do not depend on
+/// clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// `path:line:col: rule secret`, one finding a line (colour on a terminal).
+    Text,
+    /// A JSON array of findings.
+    Json,
+    /// One JSON finding per line.
+    Jsonl,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Sarif => Format::Sarif,
+        }
+    }
+}
+
+/// `--mask`: the command line's names for [`MaskStyle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum MaskArg {
+    /// `[REDACTED:<rule-id>]`.
+    #[default]
+    Label,
+    /// `***`.
+    Stars,
+    /// A short prefix of the secret as it appears in the log, then `***` (at most four
+    /// printable ASCII characters and never more than a quarter of the secret: `ghp_***`).
+    /// Found by a rule only: a known value (`--secret-env`, `::add-mask::`) has no public
+    /// prefix, so it is `***` on every line.
+    Prefix,
+    /// `[REDACTED:<rule-id>:<hash>]`: eight hex digits of a keyed hash of the secret, so that
+    /// equal secrets can be correlated within a log. The key is random per run unless
+    /// `SHUSH_MASK_KEY` is set (the same key gives the same hashes across runs).
+    Hash,
+}
+
+impl From<MaskArg> for MaskStyle {
+    fn from(m: MaskArg) -> MaskStyle {
+        match m {
+            MaskArg::Label => MaskStyle::Label,
+            MaskArg::Stars => MaskStyle::Stars,
+            MaskArg::Prefix => MaskStyle::Prefix,
+            MaskArg::Hash => MaskStyle::Hash,
+        }
     }
 }

@@ -178,7 +178,7 @@ impl Targets {
 pub(crate) fn lines(values: &[Vec<u8>]) -> Vec<u8> {
     values
         .iter()
-        .flat_map(|v| super::gha::add_mask_line(v))
+        .flat_map(|v| shush::redact::add_mask_line(v))
         .collect()
 }
 
@@ -196,11 +196,11 @@ pub(crate) fn interleave(out: &[u8], regs: &[(usize, Vec<u8>)], last: Option<u8>
             .last()
             .copied()
             .or(last)
-            .is_some_and(super::gha::is_line_end)
+            .is_some_and(shush::redact::is_line_end)
         {
             buf.push(b'\n');
         }
-        buf.extend(super::gha::add_mask_line(value));
+        buf.extend(shush::redact::add_mask_line(value));
     }
     buf.extend_from_slice(&out[pos..]);
     buf
@@ -211,8 +211,8 @@ pub(crate) fn interleave(out: &[u8], regs: &[(usize, Vec<u8>)], last: Option<u8>
 /// the log, as shush refuses to).
 pub(crate) fn registration_values(value: &[u8]) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
-    for line in super::known::lines(value) {
-        if line.len() >= super::known::MIN_KNOWN_LEN && !out.iter().any(|o| o == line) {
+    for line in shush::redact::known_lines(value) {
+        if line.len() >= shush::redact::MIN_KNOWN_LEN && !out.iter().any(|o| o == line) {
             out.push(line.to_vec());
         }
     }

@@ -3,9 +3,9 @@
 //! plain thread (`poll` with the idle timeout, then `read`); `shush run` drives the same
 //! redactor from tokio.
 
-use super::cli::Setup;
-use super::core::{RedactError, RedactOptions, Redactor, Stats};
+use super::Setup;
 use super::register::Stream;
+use shush::redact::{RedactError, RedactOptions, Redactor, Stats};
 use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -78,7 +78,7 @@ fn fault_injection(r: &Redactor<'_>, incoming: usize) -> Result<(), RedactError>
 }
 
 /// Whether a write error means the reader went away.
-pub(crate) use crate::error::is_broken_pipe;
+pub(crate) use shush::error::is_broken_pipe;
 
 /// Waits until `fd` is readable or `timeout_ms` passes (`None`: no limit); `Ok(false)` on
 /// timeout.
@@ -106,7 +106,7 @@ fn wait_readable(fd: std::os::fd::RawFd, timeout_ms: Option<u64>) -> io::Result<
 /// `poll` waits for input with the idle timeout, so a line costs no thread hand-off.
 pub(crate) fn redact_stdio(
     setup: &Setup,
-    report: &mut Option<super::cli::ReportSink>,
+    report: &mut Option<super::ReportSink>,
 ) -> anyhow::Result<Outcome> {
     use std::os::fd::{AsFd, AsRawFd};
     // Read and write the file descriptors directly: std's stdout is line-buffered, which

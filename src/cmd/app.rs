@@ -1,14 +1,14 @@
 //! The binary's commands, wired from the library. Errors here are `anyhow` (the edge).
 
-use crate::baseline::Baseline;
-use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RuleArgs, RulesCommand, ScanArgs};
-use crate::engine::{Engine, EngineOptions};
-use crate::finding::Finding;
-use crate::progress::Progress;
-use crate::report::{self, Format};
-use crate::rules::{LoadedConfig, RuleSet, Strategy};
-use crate::scan::{self, ScanOptions, Stats};
+use crate::cmd::cli::{Cli, ColorChoice, Command, OutputArgs, RuleArgs, RulesCommand, ScanArgs};
+use crate::cmd::progress::Progress;
 use anyhow::{Context, Result, bail};
+use shush::baseline::Baseline;
+use shush::engine::{Engine, EngineOptions};
+use shush::finding::Finding;
+use shush::report::{self, Format};
+use shush::rules::{LoadedConfig, RuleSet, Strategy};
+use shush::scan::{self, ScanOptions, Stats};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,18 +24,18 @@ pub fn run(mut cli: Cli) -> Result<u8> {
     cli.normalise();
     match cli.command {
         Command::Scan(args) => scan_cmd(args),
-        Command::Image(args) => crate::image::cmd::run(args),
+        Command::Image(args) => crate::cmd::image::run(args),
         Command::Rules(RulesCommand::List { rules, json }) => rules_list(&rules, json),
         Command::Rules(RulesCommand::Check { file, strict }) => {
             rules_check(file.as_deref(), strict)
         }
-        Command::Redact(args) => crate::redact::redact_cmd(args),
-        Command::Run(args) => crate::redact::run::run_cmd(args),
-        Command::Git(args) => crate::git::cli::run(*args),
-        Command::Ci(args) => crate::ci::cmd::run(*args),
-        Command::Completions(args) => crate::docs::completions(&args),
-        Command::Man(args) => crate::docs::man(&args),
-        Command::Hook(cmd) => crate::git::hook::run(cmd),
+        Command::Redact(args) => crate::cmd::redact::redact_cmd(args),
+        Command::Run(args) => crate::cmd::redact::run::run_cmd(args),
+        Command::Git(args) => crate::cmd::git::run(*args),
+        Command::Ci(args) => crate::cmd::ci::run(*args),
+        Command::Completions(args) => crate::cmd::docs::completions(&args),
+        Command::Man(args) => crate::cmd::docs::man(&args),
+        Command::Hook(cmd) => crate::cmd::hook::run(cmd),
     }
 }
 
@@ -185,7 +185,7 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
             } else {
                 Progress::hidden()
             };
-            let o = scan::scan_paths(&engine, &existing, &opts, &stats, &progress);
+            let o = scan::scan_paths(&engine, &existing, &opts, &stats);
             progress.finish();
             merge(&mut outcome, o);
         }
@@ -194,7 +194,7 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         let o = scan::scan_stdin(&engine, &mut std::io::stdin().lock(), &opts, &stats);
         merge(&mut outcome, o);
     }
-    crate::git::timing::phase("scan", started);
+    shush::git::timing::phase("scan", started);
     let suppressed = apply_baseline(&engine, &mut outcome.findings, baseline.as_ref());
     let notices = report::Notices {
         errors: &outcome.errors,
@@ -238,7 +238,7 @@ fn merge(into: &mut scan::Outcome, from: scan::Outcome) {
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
-            .is_some_and(crate::error::is_broken_pipe)
+            .is_some_and(shush::error::is_broken_pipe)
     })
 }
 
@@ -271,8 +271,8 @@ pub fn emit(
         }
         None => {
             let stdout = std::io::stdout();
-            let color = args.format == Format::Text
-                && crate::cli::use_color(args.color, stdout.is_terminal());
+            let color = Format::from(args.format) == Format::Text
+                && crate::cmd::cli::use_color(args.color, stdout.is_terminal());
             (Box::new(stdout.lock()), color)
         }
     };
@@ -280,7 +280,7 @@ pub fn emit(
     report::write_report(
         &mut w,
         findings,
-        args.format,
+        args.format.into(),
         engine.rules(),
         notices,
         color,
@@ -403,7 +403,7 @@ fn rules_check(file: Option<&Path>, strict: bool) -> Result<u8> {
         bail!("{origin}: {e}");
     }
     let engine = Engine::new(rules, EngineOptions::default())?;
-    let report = crate::rules::check::check(&engine);
+    let report = shush::rules::check::check(&engine);
     let mut out = std::io::stdout().lock();
     for p in &report.failures {
         writeln!(out, "FAIL {}: {}", p.rule, p.message)?;

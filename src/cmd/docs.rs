@@ -1,7 +1,7 @@
 //! `shush completions SHELL` and `shush man`: shell completions and man pages generated from
 //! the command-line definitions, so they never drift from the flags shush really takes.
 
-use crate::cli::Cli;
+use crate::cmd::cli::Cli;
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory};
 use std::io::Write;
@@ -30,7 +30,7 @@ pub fn completions(args: &CompletionsArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     clap_complete::generate(args.shell, &mut cmd, "shush", &mut out);
     out.flush()?;
-    Ok(crate::app::EXIT_CLEAN)
+    Ok(crate::cmd::app::EXIT_CLEAN)
 }
 
 /// Prints the man page, or writes every page into a directory.
@@ -44,7 +44,7 @@ pub fn man(args: &ManArgs) -> Result<u8> {
         }
         Some(dir) => write_pages(cmd, dir)?,
     }
-    Ok(crate::app::EXIT_CLEAN)
+    Ok(crate::cmd::app::EXIT_CLEAN)
 }
 
 /// `shush.1` and a page per subcommand (and nested subcommand), as `git` names its pages.

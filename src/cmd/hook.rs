@@ -66,7 +66,7 @@ pub fn run(cmd: HookCommand) -> Result<u8> {
             }
         }
     }
-    Ok(crate::app::EXIT_CLEAN)
+    Ok(crate::cmd::app::EXIT_CLEAN)
 }
 
 /// The hooks directory: `git rev-parse --git-path hooks` (honours `core.hooksPath` from
@@ -83,7 +83,7 @@ pub fn hooks_dir(repo: &Path) -> Result<PathBuf> {
             return Ok(if p.is_absolute() { p } else { repo.join(p) });
         }
     }
-    let r = super::odb::open(repo)?;
+    let r = shush::git::open(repo)?;
     let configured = r
         .config_snapshot()
         .string("core.hooksPath")

@@ -1,16 +1,23 @@
 //! Arguments of `shush redact` and `shush run`, the setup they share (rules, known secrets,
 //! report) and `shush redact` itself. Errors here are `anyhow` (the binary's edge).
 
-use super::ci::Ci;
-use super::core::{Origin, Redaction, Stats};
-use super::known::{KnownRegistry, KnownValue};
-use super::mask::{MaskStyle, Masker};
-use super::plan::Plan;
-use super::register::{RegisterMasks, Stream, Targets, registration_values};
-use crate::cli::RuleArgs;
-use crate::engine::Engine;
+mod ci;
+mod pump;
+mod register;
+pub mod run;
+
+pub use register::RegisterMasks;
+
+use self::ci::Ci;
+use self::register::{Stream, Targets, registration_values};
+use crate::cmd::cli::{MaskArg, RuleArgs};
 use anyhow::{Context, Result};
 use clap::Args;
+use shush::engine::Engine;
+use shush::redact::Masker;
+use shush::redact::Plan;
+use shush::redact::{KnownRegistry, KnownValue};
+use shush::redact::{Origin, Redaction, Stats};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -66,8 +73,8 @@ pub struct SecretArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RedactOutputArgs {
     /// How a secret is replaced.
-    #[arg(long, value_enum, default_value_t = MaskStyle::Label)]
-    pub mask: MaskStyle,
+    #[arg(long, value_enum, default_value_t = MaskArg::Label)]
+    pub mask: MaskArg,
     /// Release a partial line (a prompt, a progress bar) after it has waited this long,
     /// except for a tail that could still start a secret.
     #[arg(long, value_name = "MS", default_value_t = 100)]
@@ -158,7 +165,7 @@ impl Setup {
             enable_rule: Vec::new(),
             min_confidence: None,
         };
-        let engine = crate::app::load_engine(&rule_args, Path::new("."), output.quiet)?;
+        let engine = crate::cmd::app::load_engine(&rule_args, Path::new("."), output.quiet)?;
         let plan = Plan::new(&engine);
         let ci = Ci::detect();
         let targets = Targets::resolve(secrets.register_masks, ci.github)?;
@@ -191,7 +198,7 @@ impl Setup {
             engine,
             plan,
             registry: Arc::new(KnownRegistry::new(values)),
-            masker: Masker::new(output.mask),
+            masker: Masker::new(output.mask.into()),
             hold: Duration::from_millis(output.hold_ms),
             add_mask: !secrets.no_add_mask,
             report,
@@ -277,7 +284,7 @@ pub(crate) fn known_values(
         }
     }
     if !args.no_ci_secrets {
-        values.extend(super::ci::credentials(ci, &names, warnings));
+        values.extend(self::ci::credentials(ci, &names, warnings));
     }
     Ok(values)
 }
@@ -383,10 +390,7 @@ impl ReportSink {
 /// the first line to trigger a rule does not wait for its compilation: without this, the
 /// slowest lines of a log are those that first hit each rule.
 pub(crate) fn warm_up(engine: &Engine, plan: &Plan) {
-    let _ = engine.rules().validate();
-    for m in &plan.multi {
-        let _ = m.dfa();
-    }
+    plan.warm_up(engine);
 }
 
 /// `shush: redacted N secrets (rules: a ×2, b)`.
@@ -438,7 +442,7 @@ pub(crate) fn register_at_start(setup: &Setup, own: Stream) -> Option<String> {
     };
     // A line of its own, whatever was written to the stream before shush started.
     let mut buf = b"\n".to_vec();
-    buf.extend(super::register::lines(&setup.startup));
+    buf.extend(self::register::lines(&setup.startup));
     let res = match stream {
         Stream::Stdout => {
             let mut o = std::io::stdout().lock();
@@ -496,13 +500,13 @@ pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
         if streaming {
             s.spawn(move || warm_up(&setup.engine, &setup.plan));
         }
-        super::pump::redact_stdio(setup, &mut report)
+        self::pump::redact_stdio(setup, &mut report)
     })?;
     if let Some(r) = &mut report {
         r.finish()?;
     }
     if outcome.broken_pipe {
-        return Ok(crate::app::EXIT_CLEAN);
+        return Ok(crate::cmd::app::EXIT_CLEAN);
     }
     if !args.output.quiet {
         for w in &outcome.warnings {
@@ -517,7 +521,7 @@ pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
     }
     if let Some(e) = &outcome.error {
         eprintln!("shush: error: {e}");
-        return Ok(crate::app::EXIT_ERROR);
+        return Ok(crate::cmd::app::EXIT_ERROR);
     }
     if !args.output.quiet {
         eprintln!("{}", summary(&[&outcome.stats]));
@@ -526,7 +530,7 @@ pub fn redact_cmd(args: RedactArgs) -> Result<u8> {
         if args.output.fail_on_secret && outcome.stats.redactions > 0 {
             1
         } else {
-            crate::app::EXIT_CLEAN
+            crate::cmd::app::EXIT_CLEAN
         },
     )
 }

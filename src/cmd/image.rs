@@ -1,10 +1,10 @@
 //! `shush image PATH…`: the command, wired from the library (errors are `anyhow`, the edge).
 
-use super::store::Store;
-use crate::app::{EXIT_ERROR, emit, exit_code, load_engine};
-use crate::archive::{self, ArtifactScan, sniff::Format};
-use crate::cli::ImageArgs;
+use crate::cmd::app::{EXIT_ERROR, emit, exit_code, load_engine};
+use crate::cmd::cli::ImageArgs;
 use anyhow::Result;
+use shush::archive::{self, ArtifactScan, sniff::Format};
+use shush::image::store::Store;
 use std::path::Path;
 use std::time::Instant;
 
@@ -33,7 +33,7 @@ pub fn open_store(path: &Path) -> Result<Store, String> {
             }
         }
         Some(f) if f.is_compression() => {
-            let budget = crate::archive::Budget::new(crate::archive::Limits::default());
+            let budget = shush::archive::Budget::new(shush::archive::Limits::default());
             match Store::probe_stream(path, &budget) {
                 Ok(Some(store)) => Ok(store),
                 Ok(None) => Err(format!(
@@ -52,13 +52,13 @@ pub fn run(args: ImageArgs) -> Result<u8> {
     let started = Instant::now();
     let out_args = &args.output;
     let engine = load_engine(&args.rules, Path::new("."), out_args.quiet)?;
-    let baseline = crate::app::load_baseline(out_args, Path::new("."))?;
+    let baseline = crate::cmd::app::load_baseline(out_args, Path::new("."))?;
     let opts = args.artifacts.options();
     let mut total = ArtifactScan::default();
     let mut errors: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
     for path in &args.paths {
-        let display = crate::scan::display_path(path);
+        let display = shush::scan::display_path(path);
         let store = match open_store(path) {
             Ok(s) => s,
             Err(e) => {
@@ -66,7 +66,7 @@ pub fn run(args: ImageArgs) -> Result<u8> {
                 continue;
             }
         };
-        let a = super::scan_store(&engine, &store, &display, &opts, out_args.show_secrets);
+        let a = shush::image::scan_store(&engine, &store, &display, &opts, out_args.show_secrets);
         if !out_args.quiet {
             for img in &a.images {
                 let mut what = img.name.clone().unwrap_or_else(|| "(untagged)".into());
@@ -100,8 +100,8 @@ pub fn run(args: ImageArgs) -> Result<u8> {
     }
     let mut findings = total.findings;
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let suppressed = crate::app::apply_baseline(&engine, &mut findings, baseline.as_ref());
-    let notices = crate::report::Notices {
+    let suppressed = crate::cmd::app::apply_baseline(&engine, &mut findings, baseline.as_ref());
+    let notices = shush::report::Notices {
         errors: &errors,
         warnings: &warnings,
     };

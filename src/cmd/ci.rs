@@ -2,16 +2,16 @@
 //! the event brings, writes the report the user asked for plus the CI's own outputs, and
 //! exits 0 (clean), 1 (findings) or 2 (could not scan).
 
-use super::event::{self, Plan, Provider, Target, Vars};
-use super::{github, gitlab};
-use crate::app::{apply_baseline, emit, exit_code, load_baseline, load_engine};
-use crate::cli::{OutputArgs, RuleArgs, parse_size};
-use crate::engine::Engine;
-use crate::finding::Finding;
-use crate::git::{GitOptions, GitReport, Scope, audit};
-use crate::scan::Stats;
+use crate::cmd::app::{apply_baseline, emit, exit_code, load_baseline, load_engine};
+use crate::cmd::cli::{OutputArgs, RuleArgs, parse_size};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use shush::ci::event::{self, Plan, Provider, Target, Vars};
+use shush::ci::{github, gitlab};
+use shush::engine::Engine;
+use shush::finding::Finding;
+use shush::git::{GitOptions, GitReport, Scope, audit};
+use shush::scan::Stats;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -94,9 +94,9 @@ pub fn run(args: CiArgs) -> Result<u8> {
     let vars = Vars::from_env();
     let provider = match args.provider {
         Some(p) => p.into(),
-        None => event::detect(&vars).ok_or(super::CiError::NotInCi)?,
+        None => event::detect(&vars).ok_or(shush::ci::CiError::NotInCi)?,
     };
-    let exists = |rev: &str| crate::git::rev_exists(&args.repo, rev);
+    let exists = |rev: &str| shush::git::rev_exists(&args.repo, rev);
     let plan = event::plan(provider, &vars, args.since.as_deref(), &exists)?;
     let quiet = args.output.quiet;
     if !quiet {
@@ -105,7 +105,7 @@ pub fn run(args: CiArgs) -> Result<u8> {
             eprintln!("shush: note: {n}");
         }
     }
-    let root = crate::git::cli::work_root(&args.repo);
+    let root = crate::cmd::git::work_root(&args.repo);
     let engine = load_engine(&args.rules, &root, quiet)?;
     let baseline = load_baseline(&args.output, &root)?;
     let start = now();
@@ -117,12 +117,12 @@ pub fn run(args: CiArgs) -> Result<u8> {
         suppressed,
         start,
     };
-    let notices = crate::report::Notices {
+    let notices = shush::report::Notices {
         errors: &outcome.report.errors,
         warnings: &outcome.report.warnings,
     };
     if let Err(e) = emit(&engine, &outcome.report.findings, notices, &args.output) {
-        if !crate::app::is_broken_pipe(&e) {
+        if !crate::cmd::app::is_broken_pipe(&e) {
             return Err(e);
         }
     }
@@ -141,7 +141,7 @@ pub fn run(args: CiArgs) -> Result<u8> {
     if !quiet {
         eprintln!(
             "{}",
-            crate::git::cli::summary_line(&outcome.report, started, outcome.suppressed)
+            crate::cmd::git::summary_line(&outcome.report, started, outcome.suppressed)
         );
     }
     Ok(exit_code(
@@ -179,10 +179,7 @@ fn scan(args: &CiArgs, engine: &Engine, target: &Target) -> GitReport {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
     };
-    result.unwrap_or_else(|e| GitReport {
-        errors: vec![e.to_string()],
-        ..Default::default()
-    })
+    result.unwrap_or_else(|e| GitReport::failed(e.to_string()))
 }
 
 /// The CI's own outputs: GitHub annotations, step summary and step outputs; GitLab's
@@ -191,11 +188,11 @@ fn native_outputs(args: &CiArgs, engine: &Engine, vars: &Vars, o: &Outcome) -> R
     let findings = &o.report.findings;
     if let Some(path) = &args.sarif {
         write_file(path, |w| {
-            let notices = crate::report::Notices {
+            let notices = shush::report::Notices {
                 errors: &o.report.errors,
                 warnings: &o.report.warnings,
             };
-            crate::report::write_sarif(w, findings, engine.rules(), notices)
+            shush::report::write_sarif(w, findings, engine.rules(), notices)
         })?;
     }
     let gitlab_path = args.gitlab_report.clone().or_else(|| {

@@ -10,11 +10,11 @@
 //! terminal the command shares shush's group (so it can read the terminal): the terminal
 //! already delivers Ctrl-C, Ctrl-\ and hangups to it, and only SIGTERM is forwarded.
 
-use super::cli::{ReportSink, RunArgs, Setup, register_at_start, summary, unregistered};
-use super::core::{RedactOptions, Redactor, Stats};
 use super::pump::{READ_SIZE, Step, guarded, is_broken_pipe};
 use super::register::Stream;
+use super::{ReportSink, RunArgs, Setup, register_at_start, summary, unregistered};
 use anyhow::{Context, Result};
+use shush::redact::{RedactOptions, Redactor, Stats};
 use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
@@ -167,7 +167,7 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
     if let Some(w) = register_at_start(&setup, Stream::Stdout) {
         setup.warnings.push(w);
     }
-    super::cli::print_unmasked(&setup);
+    super::print_unmasked(&setup);
     if !args.output.quiet {
         for w in &setup.warnings {
             eprintln!("shush: warning: {w}");
@@ -181,7 +181,7 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
     let report = setup.report.take();
     let setup = &setup;
     let result = std::thread::scope(|s| {
-        s.spawn(move || super::cli::warm_up(&setup.engine, &setup.plan));
+        s.spawn(move || super::warm_up(&setup.engine, &setup.plan));
         rt.block_on(run_child(setup, report, &args))
     });
     // Do not wait for blocked reads of inherited handles (tokio's stdin/stdout threads).
@@ -208,7 +208,7 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
             }
             128u8.wrapping_add(sig as u8)
         }
-        _ => crate::app::EXIT_ERROR,
+        _ => crate::cmd::app::EXIT_ERROR,
     };
     let mut failed = false;
     for (name, e) in ["stdout", "stderr"].iter().zip(&ends) {
@@ -233,7 +233,7 @@ pub fn run_cmd(args: RunArgs) -> Result<u8> {
         eprintln!("{}", summary(&[&ends[0].stats, &ends[1].stats]));
     }
     if failed {
-        return Ok(crate::app::EXIT_ERROR);
+        return Ok(crate::cmd::app::EXIT_ERROR);
     }
     let redacted = ends[0].stats.redactions + ends[1].stats.redactions;
     Ok(if code == 0 && args.output.fail_on_secret && redacted > 0 {

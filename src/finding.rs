@@ -163,9 +163,30 @@ impl Finding {
         }
     }
 
-    /// Sort key for deterministic output: path, position, rule.
-    pub fn sort_key(&self) -> (&str, u64, u64, &str) {
-        (&self.path, self.line, self.column, &self.rule_id)
+    /// The order of every report: git findings by reachability then commit date (oldest
+    /// first), then everything by path, position, rule, offset and fingerprint. One order for
+    /// every source and format, so that reports are deterministic whatever the threads did.
+    pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+        a.order_key().cmp(&b.order_key())
+    }
+
+    fn order_key(&self) -> (bool, &str, &str, u64, u64, &str, u64, &str) {
+        let (unreachable, date) = match &self.source {
+            Source::Git {
+                date, unreachable, ..
+            } => (*unreachable, date.as_deref().unwrap_or("")),
+            _ => (false, ""),
+        };
+        (
+            unreachable,
+            date,
+            &self.path,
+            self.line,
+            self.column,
+            &self.rule_id,
+            self.offset,
+            &self.fingerprint,
+        )
     }
 }
 

@@ -28,6 +28,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod sink;
 pub mod stream;
 pub mod threads;
 

@@ -584,7 +584,7 @@ impl<'a> Walker<'a> {
 
 /// Most findings one artifact keeps (every entry and level together); the rest are counted
 /// ([`ArtifactScan::unlisted`]), so a bomb of credentials cannot grow memory without bound.
-pub const MAX_ARTIFACT_FINDINGS: usize = crate::scan::MAX_LISTED_FINDINGS;
+pub const MAX_ARTIFACT_FINDINGS: usize = crate::sink::MAX_LISTED_FINDINGS;
 
 /// Where a [`sniff::Tail`] read through by [`input::scan_reader`] starts keeping bytes: the
 /// engine's buffer holds smaller inputs whole.

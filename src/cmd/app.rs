@@ -9,6 +9,7 @@ use shush::finding::Finding;
 use shush::report::{self, Format};
 use shush::rules::{LoadedConfig, RuleSet, Strategy};
 use shush::scan::{self, ScanOptions, Stats};
+use shush::sink::{self, Baselined, Sink, Tally};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -125,17 +126,21 @@ pub fn load_baseline(args: &OutputArgs, root: &Path) -> Result<Option<Baseline>>
     Ok(baseline)
 }
 
-/// Drops the findings `baseline` suppresses; returns how many.
+/// Drops the findings `baseline` suppresses (the [`Baselined`] sink over a list); returns
+/// how many.
 pub fn apply_baseline(
     engine: &Engine,
     findings: &mut Vec<Finding>,
     baseline: Option<&Baseline>,
 ) -> usize {
-    let Some(b) = baseline else { return 0 };
-    let has_rule = |id: &str| engine.rules().get(id).is_some();
-    let before = findings.len();
-    findings.retain(|f| !b.suppresses(f, &has_rule));
-    before - findings.len()
+    let mut kept = Baselined::new(baseline, engine.rules(), Vec::new());
+    for f in findings.drain(..) {
+        // A list never fails to take a finding.
+        let _ = kept.finding(f);
+    }
+    let suppressed = kept.suppressed() as usize;
+    *findings = kept.into_inner();
+    suppressed
 }
 
 /// The root used for config discovery: the first directory argument, else the current one.
@@ -167,6 +172,9 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         .iter()
         .cloned()
         .partition(|p| p.as_os_str() == "-");
+    // A parallel walk finishes files in any order: the report is sorted, so that it is
+    // byte-identical run to run (a committed baseline does not churn).
+    let mut sink = report_sink(&engine, baseline.as_ref(), out_args, sink::Order::Sorted)?;
     let mut outcome = scan::Outcome::default();
     if !path_args.is_empty() {
         for p in &path_args {
@@ -185,27 +193,35 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
             } else {
                 Progress::hidden()
             };
-            let o = scan::scan_paths(&engine, &existing, &opts, &stats);
+            let o = scan::scan_paths_into(&engine, &existing, &opts, &stats, &mut sink);
             progress.finish();
             merge(&mut outcome, o);
         }
     }
     if !stdin_args.is_empty() {
-        let o = scan::scan_stdin(&engine, &mut std::io::stdin().lock(), &opts, &stats);
+        let mut stdin = std::io::stdin().lock();
+        let o = scan::scan_stdin_into(&engine, &mut stdin, &opts, &stats, &mut sink);
         merge(&mut outcome, o);
     }
     shush::git::timing::phase("scan", started);
-    let suppressed = apply_baseline(&engine, &mut outcome.findings, baseline.as_ref());
     let notices = report::Notices {
         errors: &outcome.errors,
         warnings: &outcome.warnings,
     };
-    if let Err(e) = emit(&engine, &outcome.findings, notices, out_args) {
+    let written = match outcome.sink_error.take() {
+        Some(e) => Err(e),
+        None => sink.finish(notices),
+    };
+    if let Err(e) = written {
         // The reader went away (`shush scan | head`): stop writing, but the verdict stands.
         // Exiting 0 here would let `set -o pipefail; shush scan | head` pass a CI gate.
-        if !is_broken_pipe(&e) {
-            return Err(e);
+        if !shush::error::is_broken_pipe(&e) {
+            return Err(anyhow::Error::new(e).context("writing the report"));
         }
+    }
+    let unlisted = sink.unlisted();
+    if unlisted > 0 {
+        outcome.warnings.push(unlisted_warning(unlisted));
     }
     if !out_args.quiet {
         for w in &outcome.warnings {
@@ -215,11 +231,15 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     for e in &outcome.errors {
         eprintln!("shush: error: {e}");
     }
+    let found = sink.inner().count();
     if !out_args.quiet {
-        eprintln!("{}", summary_line(&stats, started, &outcome, suppressed));
+        eprintln!(
+            "{}",
+            summary_line(&stats, started, &outcome, found, sink.suppressed())
+        );
     }
-    // Findings past the listing caps were not checked against the baseline: they count.
-    let code = exit_code(&outcome.findings, outcome.errors.len(), out_args);
+    // Findings past an input's cap were not checked against the baseline: they count.
+    let code = exit_code(found, outcome.errors.len(), out_args);
     Ok(if code == EXIT_CLEAN && outcome.unlisted > 0 {
         out_args.exit_code
     } else {
@@ -227,11 +247,54 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     })
 }
 
+/// The warning for findings a held report took but did not list.
+pub fn unlisted_warning(unlisted: u64) -> String {
+    format!(
+        "{unlisted} more findings were not listed: a report lists at most {} (JSON Lines lists all)",
+        shush::sink::MAX_LISTED_FINDINGS
+    )
+}
+
+/// A report as the command line asks for it: findings a baseline suppresses stop first, the
+/// rest are counted (the exit code's input) and written in `--format` to `--output` or
+/// standard output.
+pub type ReportSink<'a> = Baselined<'a, Tally<Box<dyn Sink + 'a>>>;
+
+/// Opens the report's destination (a file, or standard output with colour when it is a
+/// terminal and allowed) and builds its sinks; `order` says whether the source's own order
+/// can be kept (see [`sink::Order`]).
+pub fn report_sink<'a>(
+    engine: &'a Engine,
+    baseline: Option<&'a Baseline>,
+    args: &OutputArgs,
+    order: sink::Order,
+) -> Result<ReportSink<'a>> {
+    let (out, color): (Box<dyn Write + Send>, bool) = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            (Box::new(file), args.color == ColorChoice::Always)
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let color = Format::from(args.format) == Format::Text
+                && crate::cmd::cli::use_color(args.color, stdout.is_terminal());
+            (Box::new(stdout), color)
+        }
+    };
+    let out = std::io::BufWriter::new(out);
+    let format = sink::for_format(args.format.into(), order, out, engine.rules(), color);
+    Ok(Baselined::new(baseline, engine.rules(), Tally::new(format)))
+}
+
 fn merge(into: &mut scan::Outcome, from: scan::Outcome) {
     into.unlisted += from.unlisted;
     into.findings.extend(from.findings);
     into.errors.extend(from.errors);
     into.warnings.extend(from.warnings);
+    if into.sink_error.is_none() {
+        into.sink_error = from.sink_error;
+    }
 }
 
 /// Whether `err` comes from writing to a pipe whose reader has gone.
@@ -243,49 +306,29 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// 2 on any error (fail closed), else the `--exit-code` when something was found, else 0.
-pub fn exit_code(findings: &[Finding], errors: usize, args: &OutputArgs) -> u8 {
+pub fn exit_code(found: u64, errors: usize, args: &OutputArgs) -> u8 {
     if errors > 0 {
         EXIT_ERROR
-    } else if !findings.is_empty() {
+    } else if found > 0 {
         args.exit_code
     } else {
         EXIT_CLEAN
     }
 }
 
-/// Writes the report where `--output` says, in `--format` (with `notices` where the format
-/// has a place for them).
+/// Writes `findings` (already filtered) as the report `--output` and `--format` ask for,
+/// with `notices` where the format has a place for them.
 pub fn emit(
     engine: &Engine,
     findings: &[Finding],
     notices: report::Notices<'_>,
     args: &OutputArgs,
 ) -> Result<()> {
-    // One report call whatever the destination: a file (colour only when forced) or stdout
-    // (colour when it is a terminal and allowed).
-    let (out, color): (Box<dyn Write>, bool) = match &args.output {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            (Box::new(file), args.color == ColorChoice::Always)
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let color = Format::from(args.format) == Format::Text
-                && crate::cmd::cli::use_color(args.color, stdout.is_terminal());
-            (Box::new(stdout.lock()), color)
-        }
-    };
-    let mut w = std::io::BufWriter::new(out);
-    report::write_report(
-        &mut w,
-        findings,
-        args.format.into(),
-        engine.rules(),
-        notices,
-        color,
-    )?;
-    w.flush()?;
+    let mut sink = report_sink(engine, None, args, sink::Order::Sorted)?;
+    for f in findings {
+        sink.finding(f.clone())?;
+    }
+    sink.finish(notices)?;
     Ok(())
 }
 
@@ -293,7 +336,8 @@ fn summary_line(
     stats: &Stats,
     started: Instant,
     outcome: &scan::Outcome,
-    suppressed: usize,
+    found: u64,
+    suppressed: u64,
 ) -> String {
     use std::sync::atomic::Ordering::Relaxed;
     let secs = started.elapsed().as_secs_f64();
@@ -304,8 +348,8 @@ fn summary_line(
         bytes as f64 / 1e6,
         secs,
         bytes as f64 / 1e6 / secs.max(1e-6),
-        outcome.findings.len(),
-        if outcome.findings.len() == 1 { "" } else { "s" }
+        found,
+        if found == 1 { "" } else { "s" }
     );
     if suppressed > 0 {
         line.push_str(&format!(", {suppressed} suppressed by baseline"));

@@ -141,11 +141,16 @@ pub fn run(args: CiArgs) -> Result<u8> {
     if !quiet {
         eprintln!(
             "{}",
-            crate::cmd::git::summary_line(&outcome.report, started, outcome.suppressed)
+            crate::cmd::git::summary_line(
+                &outcome.report,
+                started,
+                outcome.report.findings.len() as u64,
+                outcome.suppressed
+            )
         );
     }
     Ok(exit_code(
-        &outcome.report.findings,
+        outcome.report.findings.len() as u64,
         errors.len(),
         &args.output,
     ))

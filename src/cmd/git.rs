@@ -1,14 +1,16 @@
 //! `shush git`: arguments and the command (the binary's edge: `anyhow` errors).
 
 use crate::cmd::app::{EXIT_ERROR, emit, exit_code, load_engine};
+use crate::cmd::app::{ReportSink, report_sink};
 use crate::cmd::cli::{OutputArgs, RuleArgs, parse_size};
 use crate::cmd::progress::Progress;
 use anyhow::{Context, Result};
 use clap::Args;
 use shush::finding::{Finding, Source};
-use shush::git::{GitOptions, GitReport, Scope, audit};
+use shush::git::{GitOptions, GitReport, Scope, audit, audit_into};
 use shush::report::Format;
 use shush::scan::Stats;
+use shush::sink::Sink;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -114,6 +116,18 @@ pub fn run(args: GitArgs) -> Result<u8> {
         .num_threads(args.threads)
         .build()
         .context("starting worker threads")?;
+    let hook = args.staged || args.pre_push;
+    // A hook collects (its message lists the findings); an audit streams to the report.
+    let mut streamed = if hook {
+        None
+    } else {
+        Some(report_sink(
+            &engine,
+            baseline.as_ref(),
+            out_args,
+            shush::sink::Order::AsFound,
+        )?)
+    };
     let result = pool.install(|| -> Result<GitReport> {
         if args.staged {
             return Ok(shush::git::staged::scan_staged(
@@ -165,7 +179,10 @@ pub fn run(args: GitArgs) -> Result<u8> {
                 return Ok(GitReport::default());
             }
         }
-        Ok(audit(&args.repo, &engine, &scope, &opts, &stats)?)
+        Ok(match &mut streamed {
+            Some(sink) => audit_into(&args.repo, &engine, &scope, &opts, &stats, sink)?,
+            None => audit(&args.repo, &engine, &scope, &opts, &stats)?,
+        })
     });
     progress.finish();
     let mut report = result?;
@@ -173,21 +190,29 @@ pub fn run(args: GitArgs) -> Result<u8> {
         report.warnings.push(format!(
             "{} more findings were not listed: a report lists at most {} (and {} from one blob)",
             report.unlisted,
-            shush::scan::MAX_LISTED_FINDINGS,
+            shush::sink::MAX_LISTED_FINDINGS,
             shush::stream::MAX_FOUND_PER_INPUT
         ));
     }
-    let suppressed =
-        crate::cmd::app::apply_baseline(&engine, &mut report.findings, baseline.as_ref());
-    let hook = args.staged || args.pre_push;
-    // In a hook the message below lists the findings; a text report would repeat it.
-    if !(hook && Format::from(out_args.format) == Format::Text && out_args.output.is_none()) {
-        let notices = shush::report::Notices {
-            errors: &report.errors,
-            warnings: &report.warnings,
-        };
-        emit(&engine, &report.findings, notices, out_args)?;
-    }
+    let (found, suppressed) = match streamed {
+        Some(mut sink) => {
+            finish_report(&mut sink, &mut report)?;
+            (sink.inner().count(), sink.suppressed() as usize)
+        }
+        None => {
+            let suppressed =
+                crate::cmd::app::apply_baseline(&engine, &mut report.findings, baseline.as_ref());
+            // The message below lists the findings; a text report would repeat it.
+            if !(Format::from(out_args.format) == Format::Text && out_args.output.is_none()) {
+                let notices = shush::report::Notices {
+                    errors: &report.errors,
+                    warnings: &report.warnings,
+                };
+                emit(&engine, &report.findings, notices, out_args)?;
+            }
+            (report.findings.len() as u64, suppressed)
+        }
+    };
     if !out_args.quiet {
         for w in &report.warnings {
             eprintln!("shush: warning: {w}");
@@ -200,15 +225,40 @@ pub fn run(args: GitArgs) -> Result<u8> {
         eprint!("{}", hook_message(&report.findings, args.pre_push));
     }
     if !out_args.quiet {
-        eprintln!("{}", summary_line(&report, started, suppressed));
+        eprintln!("{}", summary_line(&report, started, found, suppressed));
     }
-    let mut code = exit_code(&report.findings, report.errors.len(), out_args);
+    let mut code = exit_code(found, report.errors.len(), out_args);
     // Findings past the caps were never compared with the baseline: they count.
     if code == crate::cmd::app::EXIT_CLEAN && report.unlisted > 0 {
         code = out_args.exit_code;
     }
     debug_assert!(code != EXIT_ERROR || !report.errors.is_empty());
     Ok(code)
+}
+
+/// Ends a streamed report: writes what its format held (with the audit's errors and
+/// warnings where the format has a place for them); a reader that went away stops the
+/// report but not the verdict.
+fn finish_report(sink: &mut ReportSink<'_>, report: &mut GitReport) -> Result<()> {
+    let notices = shush::report::Notices {
+        errors: &report.errors,
+        warnings: &report.warnings,
+    };
+    let written = match report.sink_error.take() {
+        Some(e) => Err(e),
+        None => sink.finish(notices),
+    };
+    if let Err(e) = written {
+        if !shush::error::is_broken_pipe(&e) {
+            return Err(anyhow::Error::new(e).context("writing the report"));
+        }
+    }
+    if sink.unlisted() > 0 {
+        report
+            .warnings
+            .push(crate::cmd::app::unlisted_warning(sink.unlisted()));
+    }
+    Ok(())
 }
 
 /// The directory whose `.shush.toml` / `.gitleaks.toml` applies: the work tree's root.
@@ -270,10 +320,15 @@ fn printable(s: &str) -> String {
         .collect()
 }
 
-pub(crate) fn summary_line(report: &GitReport, started: Instant, suppressed: usize) -> String {
+pub(crate) fn summary_line(
+    report: &GitReport,
+    started: Instant,
+    found: u64,
+    suppressed: usize,
+) -> String {
     let st = &report.stats;
     let secs = started.elapsed().as_secs_f64();
-    let n = report.findings.len();
+    let n = found;
     let mut line = format!(
         "shush: {} blobs, {:.1} MB in {:.2}s ({:.0} MB/s): {} finding{}",
         st.blobs,

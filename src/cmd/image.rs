@@ -99,7 +99,7 @@ pub fn run(args: ImageArgs) -> Result<u8> {
         total.bytes += a.bytes;
     }
     let mut findings = total.findings;
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.sort_by(shush::finding::Finding::report_order);
     let suppressed = crate::cmd::app::apply_baseline(&engine, &mut findings, baseline.as_ref());
     let notices = shush::report::Notices {
         errors: &errors,
@@ -141,7 +141,7 @@ pub fn run(args: ImageArgs) -> Result<u8> {
         }
         eprintln!("{line}");
     }
-    let code = exit_code(&findings, errors.len(), out_args);
+    let code = exit_code(findings.len() as u64, errors.len(), out_args);
     debug_assert!(errors.is_empty() || code == EXIT_ERROR);
     Ok(code)
 }

@@ -33,7 +33,7 @@ pub mod staged;
 pub mod timing;
 
 pub use odb::open;
-pub use report::{GitOptions, GitReport, GitStats, Scope, audit};
+pub use report::{GitOptions, GitReport, GitStats, Scope, audit, audit_into};
 
 use gix::ObjectId;
 

@@ -10,6 +10,7 @@ use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
 use crate::scan::Stats;
 use crate::scan::input::scan_bytes_capped;
+use crate::sink::Sink;
 use gix::ObjectId;
 use gix::objs::Kind;
 use rayon::prelude::*;
@@ -111,6 +112,9 @@ pub struct GitReport {
     /// Findings past the listing caps (per blob and per report), counted but not kept (nor
     /// compared with a baseline).
     pub unlisted: u64,
+    /// The first error the sink returned ([`audit_into`]): it was fed nothing more, but the
+    /// audit went on so that its verdict stands.
+    pub sink_error: Option<std::io::Error>,
 }
 
 impl GitReport {
@@ -124,14 +128,14 @@ impl GitReport {
 }
 
 /// Keeps at most [`crate::stream::MAX_FOUND_PER_INPUT`] of one blob's matches, and lets the
-/// report grow to at most [`crate::scan::MAX_LISTED_FINDINGS`]; counts the rest.
+/// report grow to at most [`crate::sink::MAX_LISTED_FINDINGS`]; counts the rest.
 pub(crate) fn admit(
     located: &mut Vec<crate::location::Located>,
     listed: usize,
     unlisted: &mut u64,
 ) {
     let room = crate::stream::MAX_FOUND_PER_INPUT
-        .min(crate::scan::MAX_LISTED_FINDINGS.saturating_sub(listed));
+        .min(crate::sink::MAX_LISTED_FINDINGS.saturating_sub(listed));
     *unlisted += crate::stream::keep_first(located, room);
 }
 
@@ -157,6 +161,29 @@ pub fn audit(
     opts: &GitOptions,
     stats: &Stats,
 ) -> Result<GitReport, GitError> {
+    let mut found: Vec<Finding> = Vec::new();
+    let mut report = audit_into(path, engine, scope, opts, stats, &mut found)?;
+    found.sort_by(Finding::report_order);
+    report.findings = found;
+    Ok(report)
+}
+
+/// Like [`audit`], with each finding given to `sink` as soon as its blob is attributed and
+/// rescanned (oldest introduction first): a long audit shows results at once and holds none.
+/// The report's `findings` stay empty.
+pub fn audit_into(
+    path: &Path,
+    engine: &Engine,
+    scope: &Scope,
+    opts: &GitOptions,
+    stats: &Stats,
+    sink: &mut dyn Sink,
+) -> Result<GitReport, GitError> {
+    let mut out = Out {
+        sink,
+        listed: 0,
+        error: None,
+    };
     let repo = odb::open(path)?;
     let threads = crate::threads::worker_count(opts.threads);
     let mut report = GitReport::default();
@@ -185,6 +212,7 @@ pub fn audit(
                 &shallow,
                 stats,
                 &mut report,
+                &mut out,
             );
         }
         Scope::Range { include, exclude } => {
@@ -199,7 +227,16 @@ pub fn audit(
                 exclude: &exc,
                 whole_tree: false,
             };
-            range(&repo, engine, walk, opts, &shallow, stats, &mut report)?;
+            range(
+                &repo,
+                engine,
+                walk,
+                opts,
+                &shallow,
+                stats,
+                &mut report,
+                &mut out,
+            )?;
         }
         Scope::Tree(rev) => {
             let id = resolve_in_range(&repo, rev, &shallow)?;
@@ -219,16 +256,23 @@ pub fn audit(
                 exclude: &parents,
                 whole_tree: true,
             };
-            range(&repo, engine, walk, opts, &shallow, stats, &mut report)?;
+            range(
+                &repo,
+                engine,
+                walk,
+                opts,
+                &shallow,
+                stats,
+                &mut report,
+                &mut out,
+            )?;
         }
     }
     missing_objects(&repo, &mut report);
     report.stats.blobs = stats.files.load(Relaxed);
     report.stats.bytes = stats.bytes.load(Relaxed);
     report.stats.skipped_large = stats.skipped_large.load(Relaxed);
-    report
-        .findings
-        .sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    report.sink_error = out.error;
     report.errors.sort();
     report.errors.dedup();
     Ok(report)
@@ -292,22 +336,6 @@ fn missing_objects(repo: &gix::Repository, report: &mut GitReport) {
     ));
 }
 
-fn sort_key(f: &Finding) -> (bool, String, &str, u64, u64, &str) {
-    match &f.source {
-        Source::Git {
-            date, unreachable, ..
-        } => (
-            *unreachable,
-            date.clone().unwrap_or_default(),
-            &f.path,
-            f.line,
-            f.column,
-            &f.rule_id,
-        ),
-        _ => (false, String::new(), &f.path, f.line, f.column, &f.rule_id),
-    }
-}
-
 /// Resolves a revision of a range; in a shallow clone a revision that does not resolve is
 /// most likely cut off by the clone, and the error says how to fetch it.
 fn resolve_in_range(
@@ -344,6 +372,7 @@ fn full_history(
     shallow: &HashSet<ObjectId>,
     stats: &Stats,
     report: &mut GitReport,
+    out: &mut Out<'_>,
 ) {
     let dirs = odb::object_dirs(repo);
     if odb::is_partial(&dirs) {
@@ -581,7 +610,7 @@ fn full_history(
         .copied()
         .collect();
     unplaced.sort();
-    let mut findings = rescan(repo, engine, &g, &occurrences, opts, report);
+    rescan(repo, engine, &g, &occurrences, opts, report, out);
     if walk_incomplete || opts.all_objects {
         // Dangling blobs (in the database, in no commit or tree that anything reaches) with
         // `--all-objects`; and when objects of the history are missing, a blob the walk did not
@@ -596,7 +625,7 @@ fn full_history(
                 via: via.clone(),
             })
             .collect();
-        findings.extend(rescan(repo, engine, &g, &occ, opts, report));
+        rescan(repo, engine, &g, &occ, opts, report, out);
     } else if !unplaced.is_empty() {
         let mut st = engine.new_state();
         let mut buf = Vec::new();
@@ -609,12 +638,32 @@ fn full_history(
         }
     }
     timing::phase("rescan", t0);
-    report.findings = findings;
+}
+
+/// Where an audit's findings go: the sink, how many it was given (for the report's cap),
+/// and the first error it returned (after which it is given nothing).
+pub(crate) struct Out<'s> {
+    sink: &'s mut dyn Sink,
+    listed: usize,
+    error: Option<std::io::Error>,
+}
+
+impl Out<'_> {
+    fn give(&mut self, findings: impl Iterator<Item = Finding>) {
+        for f in findings {
+            self.listed += 1;
+            if self.error.is_none() {
+                if let Err(e) = self.sink.finding(f) {
+                    self.error = Some(e);
+                }
+            }
+        }
+    }
 }
 
 /// Scans each occurrence's blob with its path and commit (so path and commit allowlists
-/// apply exactly) and builds the findings. Without `--all-occurrences`, a blob is reported
-/// at its first occurrence that has findings.
+/// apply exactly) and gives the findings to `out`. Without `--all-occurrences`, a blob is
+/// reported at its first occurrence that has findings.
 fn rescan(
     repo: &gix::Repository,
     engine: &Engine,
@@ -622,12 +671,12 @@ fn rescan(
     occurrences: &[Occurrence],
     opts: &GitOptions,
     report: &mut GitReport,
-) -> Vec<Finding> {
+    out: &mut Out<'_>,
+) {
     let mut st = engine.new_state();
     let mut buf = Vec::new();
     let mut done: HashSet<ObjectId> = HashSet::new();
     let mut meta_cache: HashMap<u32, CommitMeta> = HashMap::new();
-    let mut out = Vec::new();
     for occ in occurrences {
         if !opts.all_occurrences && done.contains(&occ.blob) {
             continue;
@@ -657,7 +706,7 @@ fn rescan(
             continue;
         }
         report.unlisted += more;
-        admit(&mut located, out.len(), &mut report.unlisted);
+        admit(&mut located, out.listed, &mut report.unlisted);
         done.insert(occ.blob);
         let cm = match occ.commit {
             Some(i) => meta_cache
@@ -680,13 +729,12 @@ fn rescan(
             Some(p) => p.clone(),
             None => format!("blob:{}", occ.blob),
         };
-        out.extend(
+        out.give(
             located
                 .iter()
                 .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal)),
         );
     }
-    out
 }
 
 /// Who made a commit, when, and why.
@@ -730,6 +778,7 @@ struct Walk<'a> {
 }
 
 /// The blobs introduced by commits reachable from `include` but not from `exclude`.
+#[allow(clippy::too_many_arguments)]
 fn range(
     repo: &gix::Repository,
     engine: &Engine,
@@ -738,6 +787,7 @@ fn range(
     shallow: &HashSet<ObjectId>,
     stats: &Stats,
     report: &mut GitReport,
+    out: &mut Out<'_>,
 ) -> Result<(), GitError> {
     let tips = graph::classify(
         repo,
@@ -878,7 +928,7 @@ fn range(
         .into_iter()
         .filter(|o| hits.contains(&o.blob))
         .collect();
-    report.findings = rescan(repo, engine, &g, &occ, opts, report);
+    rescan(repo, engine, &g, &occ, opts, report, out);
     Ok(())
 }
 

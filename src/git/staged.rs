@@ -115,9 +115,7 @@ pub fn scan_staged(
     report.stats.blobs = stats.files.load(Relaxed);
     report.stats.bytes = stats.bytes.load(Relaxed);
     report.stats.skipped_large = stats.skipped_large.load(Relaxed);
-    report
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report.findings.sort_by(Finding::report_order);
     Ok(report)
 }
 

@@ -6,6 +6,8 @@ use crate::archive::TAIL_SKIP;
 use crate::archive::sniff::Tail;
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
+use crate::sink::Sink;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -64,41 +66,58 @@ pub struct Stats {
     pub unlisted: AtomicU64,
 }
 
-/// What a scan produced.
+/// What a scan produced, besides the findings it gave its sink.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// All findings, sorted by path and position.
+    /// The findings, sorted ([`Finding::report_order`]), when the scan collected them
+    /// ([`scan_paths`], [`scan_stdin`]); empty when they went to a sink.
     pub findings: Vec<Finding>,
     /// Errors on single inputs (each makes the exit code 2).
     pub errors: Vec<String>,
     /// Warnings that do not fail the scan (skipped large files…).
     pub warnings: Vec<String>,
-    /// Findings counted past the caps but not listed (nor checked against a baseline).
+    /// Findings counted past one input's cap but not listed (nor checked against a
+    /// baseline).
     pub unlisted: u64,
+    /// The first error the sink returned: it was fed nothing more, but the scan went on so
+    /// that its verdict stands (a reader of `shush scan | head` went away).
+    pub sink_error: Option<std::io::Error>,
 }
 
-/// Shared per-scan collector.
-struct Collector {
-    findings: Mutex<Vec<Finding>>,
+/// The sink shared by the workers, and the first error it returned.
+struct SinkSlot<'s> {
+    sink: &'s mut dyn Sink,
+    error: Option<std::io::Error>,
+}
+
+/// Shared per-scan collector: findings go to the sink as each input is done; errors and
+/// warnings are gathered for the end.
+struct Collector<'s> {
+    sink: Mutex<SinkSlot<'s>>,
     errors: Mutex<Vec<String>>,
     warnings: Mutex<Vec<String>>,
-    /// Findings past [`MAX_LISTED_FINDINGS`], counted but not kept.
-    unlisted: AtomicU64,
+    /// Display paths already scanned, when several roots may overlap (`shush scan . src`):
+    /// a file is scanned once however many arguments reach it.
+    seen: Option<Mutex<HashSet<String>>>,
 }
 
-/// Most findings one scan lists: past this, a pathological input (a generated file with a
-/// million matches) would grow memory without bound; the rest are counted, and the exit code
-/// is the same.
-pub const MAX_LISTED_FINDINGS: usize = 100_000;
-
-impl Collector {
-    fn new() -> Self {
+impl<'s> Collector<'s> {
+    fn new(sink: &'s mut dyn Sink, overlapping_roots: bool) -> Self {
         Collector {
-            findings: Mutex::new(Vec::new()),
+            sink: Mutex::new(SinkSlot { sink, error: None }),
             errors: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
-            unlisted: AtomicU64::new(0),
+            seen: overlapping_roots.then(|| Mutex::new(HashSet::new())),
         }
+    }
+
+    /// Whether `display` is met for the first time (always, with one root).
+    fn first_visit(&self, display: &str) -> bool {
+        self.seen.as_ref().is_none_or(|seen| {
+            seen.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(display.to_string())
+        })
     }
 
     fn error(&self, msg: String) {
@@ -125,13 +144,20 @@ impl Collector {
         }
     }
 
-    fn findings(&self, mut f: Vec<Finding>) {
-        if !f.is_empty() {
-            let mut all = self.findings.lock().unwrap_or_else(|e| e.into_inner());
-            let over =
-                crate::stream::keep_first(&mut f, MAX_LISTED_FINDINGS.saturating_sub(all.len()));
-            self.unlisted.fetch_add(over, Ordering::Relaxed);
-            all.append(&mut f);
+    /// Gives one input's findings to the sink, in order; after a sink error, drops them.
+    fn findings(&self, mut found: Vec<Finding>) {
+        if found.is_empty() {
+            return;
+        }
+        found.sort_by(Finding::report_order);
+        let mut slot = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        for f in found {
+            if slot.error.is_some() {
+                return;
+            }
+            if let Err(e) = slot.sink.finding(f) {
+                slot.error = Some(e);
+            }
         }
     }
 
@@ -149,22 +175,7 @@ impl Collector {
     }
 
     fn into_outcome(self, stats: &Stats) -> Outcome {
-        let mut findings = self
-            .findings
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner());
-        findings.sort_by(|a, b| {
-            (a.sort_key(), a.offset, &a.fingerprint).cmp(&(b.sort_key(), b.offset, &b.fingerprint))
-        });
-        // Overlapping arguments (`shush scan . src`, or a file and its directory) walk a
-        // file more than once; it is still one finding.
-        findings.dedup_by(|a, b| {
-            a.sort_key() == b.sort_key()
-                && a.offset == b.offset
-                && a.fingerprint == b.fingerprint
-                // The same layer shipped in two images is two findings.
-                && a.source == b.source
-        });
+        let slot = self.sink.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
         errors.sort();
         let mut warnings = self
@@ -172,19 +183,30 @@ impl Collector {
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
         warnings.sort();
-        let unlisted = self.unlisted.into_inner() + stats.unlisted.swap(0, Ordering::Relaxed);
+        let unlisted = stats.unlisted.swap(0, Ordering::Relaxed);
         if unlisted > 0 {
             warnings.push(format!(
-                "{unlisted} more findings were not listed: a report lists at most {MAX_LISTED_FINDINGS}"
+                "{unlisted} more findings were not listed: one input lists at most {}",
+                crate::stream::MAX_FOUND_PER_INPUT
             ));
         }
         Outcome {
-            findings,
+            findings: Vec::new(),
             errors,
             warnings,
             unlisted,
+            sink_error: slot.error,
         }
     }
+}
+
+/// Runs `scan` with a collecting sink and puts the findings, sorted, in its outcome.
+fn collected(scan: impl FnOnce(&mut dyn Sink) -> Outcome) -> Outcome {
+    let mut found: Vec<Finding> = Vec::new();
+    let mut outcome = scan(&mut found);
+    found.sort_by(Finding::report_order);
+    outcome.findings = found;
+    outcome
 }
 
 /// The path as shown in reports: without a leading `./`.
@@ -193,14 +215,28 @@ pub fn display_path(p: &Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
-/// Scans files and directories in parallel.
+/// Scans files and directories in parallel and returns the findings, sorted, in the outcome
+/// (see [`scan_paths_into`] to stream them to a sink instead).
 pub fn scan_paths(
     engine: &Engine,
     paths: &[PathBuf],
     opts: &ScanOptions,
     stats: &Stats,
 ) -> Outcome {
-    let collector = Collector::new();
+    collected(|sink| scan_paths_into(engine, paths, opts, stats, sink))
+}
+
+/// Scans files and directories in parallel; each input's findings go to `sink` as soon as
+/// the input is done (an input's findings together and in order; inputs in the order the
+/// workers finish them).
+pub fn scan_paths_into(
+    engine: &Engine,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    stats: &Stats,
+    sink: &mut dyn Sink,
+) -> Outcome {
+    let collector = Collector::new(sink, paths.len() > 1);
     // Image layout directories are scanned as images, not walked.
     let images_on = opts.artifacts.limits.max_depth > 0;
     let (roots, top_layouts): (Vec<&PathBuf>, Vec<&PathBuf>) = paths
@@ -261,6 +297,9 @@ pub fn scan_paths(
                     return ignore::WalkState::Continue;
                 }
             }
+            if !collector.first_visit(&display_path(path)) {
+                return ignore::WalkState::Continue;
+            }
             match scan_file(engine, &mut st, &mut buf, path, is_root, opts, stats) {
                 Ok(FileResult::Scanned(findings)) => collector.findings(findings),
                 Ok(FileResult::Partial(findings, why)) => {
@@ -300,6 +339,9 @@ fn scan_layouts(
 ) {
     let dirs = std::mem::take(&mut *layouts.lock().unwrap_or_else(|e| e.into_inner()));
     for dir in dirs {
+        if !collector.first_visit(&display_path(&dir)) {
+            continue;
+        }
         let store = crate::image::store::Store::dir(&dir);
         let a = crate::image::scan_store(
             engine,
@@ -454,14 +496,26 @@ fn scan_file(
     })
 }
 
-/// Scans standard input (or any reader) as one input named `-`.
+/// Scans standard input (or any reader) as one input named `-`, and returns the findings
+/// in the outcome (see [`scan_stdin_into`]).
 pub fn scan_stdin<R: Read>(
     engine: &Engine,
     reader: &mut R,
     opts: &ScanOptions,
     stats: &Stats,
 ) -> Outcome {
-    let collector = Collector::new();
+    collected(|sink| scan_stdin_into(engine, reader, opts, stats, sink))
+}
+
+/// Scans standard input (or any reader) as one input named `-`; the findings go to `sink`.
+pub fn scan_stdin_into<R: Read>(
+    engine: &Engine,
+    reader: &mut R,
+    opts: &ScanOptions,
+    stats: &Stats,
+    sink: &mut dyn Sink,
+) -> Outcome {
+    let collector = Collector::new(sink, false);
     let mut st = engine.new_state();
     let mut buf = Vec::new();
     // An archive piped in (`docker save app | shush scan -`) is opened like a file.

@@ -34,9 +34,7 @@ fn jsonl_writes_each_finding_as_it_arrives() {
     let found = findings_at(&engine, "b.txt", TOKEN_LINE);
     assert_eq!(found.len(), 1);
     let mut out = Vec::new();
-    let mut sink = Jsonl::new(&mut out);
-    sink.finding(found[0].clone()).unwrap();
-    drop(sink);
+    Jsonl::new(&mut out).finding(found[0].clone()).unwrap();
     // Written before `finish`: a long audit shows results at once.
     let line = String::from_utf8(out).unwrap();
     assert_eq!(line.lines().count(), 1);

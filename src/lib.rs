@@ -14,23 +14,21 @@
 
 #![warn(missing_docs)]
 
-pub mod archive;
 pub mod baseline;
 pub mod checksum;
 pub mod ci;
 pub mod engine;
 pub mod error;
 pub mod finding;
-pub mod git;
-pub mod image;
 pub mod location;
 pub mod redact;
-pub mod report;
 pub mod rules;
-pub mod scan;
 pub mod sink;
-pub mod stream;
+pub mod source;
 pub mod threads;
+
+pub use sink::report;
+pub use source::{archive, git, image, scan, stream};
 
 pub use engine::{Engine, EngineOptions, InputMeta, Match, ScanState};
 pub use error::{Error, Result};

@@ -30,6 +30,7 @@
 
 mod baselined;
 mod held;
+pub mod report;
 
 pub use baselined::Baselined;
 pub use held::{Held, MAX_LISTED_FINDINGS};

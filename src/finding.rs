@@ -4,11 +4,11 @@
 use crate::engine::{Encoding, Engine};
 use crate::location::Located;
 use crate::rules::Confidence;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 /// Where a finding came from. Serialised with a `kind` tag (`file`, `stdin`, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Source {
     /// A file on disk.
@@ -48,7 +48,7 @@ pub enum Source {
 }
 
 /// Where in a container image a finding sits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageSource {
     /// The image file or layout directory scanned.
     pub artifact: String,
@@ -80,7 +80,7 @@ pub struct ImageSource {
 }
 
 /// How a later layer hides a file that an earlier layer added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HiddenBy {
     /// Index of the hiding layer.
     pub layer_index: usize,
@@ -92,7 +92,7 @@ pub struct HiddenBy {
 }
 
 /// One reported secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule that found it.
     pub rule_id: String,

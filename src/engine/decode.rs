@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::ops::Range;
 
 /// An encoding the engine saw through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     /// Standard or URL-safe base64.

@@ -26,6 +26,7 @@ mod index;
 mod known;
 mod mask;
 mod plan;
+mod record;
 
 pub use core::{
     HARD_HOLD, Origin, RedactError, RedactOptions, Redaction, Redactor, Stats, redact_all,
@@ -35,3 +36,4 @@ pub use known::lines as known_lines;
 pub use known::{KnownRegistry, KnownSet, KnownValue, MIN_KNOWN_LEN, add_mask_value, forms};
 pub use mask::{MaskStyle, Masker};
 pub use plan::Plan;
+pub use record::RedactionRecord;

@@ -24,7 +24,9 @@ pub const HARD_MAX_LEN: usize = 64 * 1024;
 pub const MIN_DERIVED_KEYWORD_LEN: usize = 3;
 
 /// How sure a rule is that a match is a live secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Context or entropy based (generic assignments).

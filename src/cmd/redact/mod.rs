@@ -17,7 +17,7 @@ use shush::engine::Engine;
 use shush::redact::Masker;
 use shush::redact::Plan;
 use shush::redact::{KnownRegistry, KnownValue};
-use shush::redact::{Origin, Redaction, Stats};
+use shush::redact::{Redaction, Stats};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -342,39 +342,7 @@ impl ReportSink {
 
     pub fn write(&mut self, engine: &Engine, stream: &str, events: &[Redaction]) -> Result<()> {
         for e in events {
-            let (kind, description, confidence, tags) = match &e.origin {
-                Origin::Rule(r) => {
-                    let rule = engine.rule(*r);
-                    (
-                        "rule",
-                        rule.description.clone(),
-                        rule.confidence.as_str(),
-                        rule.tags.clone(),
-                    )
-                }
-                Origin::Known(src) => ("known", format!("known value ({src})"), "high", vec![]),
-                Origin::FailClosed(_) => (
-                    "fail-closed",
-                    "possible secret that never completed, masked whole".to_string(),
-                    "low",
-                    vec![],
-                ),
-            };
-            let obj = serde_json::json!({
-                "rule_id": e.label,
-                "kind": kind,
-                "description": description,
-                "stream": stream,
-                "line": e.line,
-                "column": e.column,
-                "offset": e.offset,
-                "length": e.length,
-                "secret": e.preview,
-                "fingerprint": e.fingerprint,
-                "confidence": confidence,
-                "decoded": if e.decoded.is_empty() { None } else { Some(&e.decoded) },
-                "tags": tags,
-            });
+            let obj = shush::redact::RedactionRecord::new(engine, stream, e);
             serde_json::to_writer(&mut self.out, &obj)?;
             self.out.write_all(b"\n")?;
         }

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Bumped when the cached format or its meaning changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// A directory of cached layer results.
 #[derive(Debug, Clone)]

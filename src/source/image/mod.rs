@@ -21,7 +21,7 @@ pub mod store;
 pub mod verify;
 
 use crate::archive::{self, ArtifactOptions, ArtifactScan, Budget, Problem, Walker, tar};
-use crate::engine::{Encoding, Engine, InputMeta};
+use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, HiddenBy, ImageSource, Source};
 use crate::scan::input;
 use cache::Cache;
@@ -45,35 +45,15 @@ pub struct ImageSummary {
     pub layers: usize,
 }
 
-/// A finding in a layer, before it is attributed to the images that ship the layer.
-/// Secrets are masked here unless the user asked to reveal them (and then nothing is
-/// cached).
+/// A finding in a layer, before it is attributed to the images that ship the layer: made
+/// by [`Finding::new`] like every finding (secret masked unless the user asked to reveal
+/// it, and then nothing is cached); its path and source are set when it is attributed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerFinding {
     /// The file's path in the layer, then entries inside it if it is an archive.
     pub inner: Vec<String>,
-    /// Rule id.
-    pub rule_id: String,
-    /// 1-based line.
-    pub line: u64,
-    /// 1-based column.
-    pub column: u64,
-    /// 1-based end line.
-    pub end_line: u64,
-    /// 1-based end column.
-    pub end_column: u64,
-    /// Byte offset in the file.
-    pub offset: u64,
-    /// Length in bytes.
-    pub length: u64,
-    /// The secret, masked unless revealed.
-    pub secret: String,
-    /// Fingerprint.
-    pub fingerprint: String,
-    /// Entropy.
-    pub entropy: f64,
-    /// Encodings decoded, outermost first.
-    pub decoded: Vec<String>,
+    /// The finding, with no path or provenance yet.
+    pub finding: Finding,
 }
 
 /// What scanning one layer found, and what it needs to know to tell which files later
@@ -421,25 +401,9 @@ fn scan_layer(
     scan.scanned = walker.scanned;
     scan.bytes = walker.bytes;
     for h in &walker.hits {
-        let f = Finding::new(engine, &h.located, "", Source::Stdin, reveal);
         scan.findings.push(LayerFinding {
             inner: h.chain[2..].to_vec(),
-            rule_id: f.rule_id,
-            line: f.line,
-            column: f.column,
-            end_line: f.end_line,
-            end_column: f.end_column,
-            offset: f.offset,
-            length: f.length,
-            secret: f.secret,
-            fingerprint: f.fingerprint,
-            entropy: f.entropy,
-            decoded: f
-                .decoded
-                .unwrap_or_default()
-                .iter()
-                .map(|e| e.as_str().to_string())
-                .collect(),
+            finding: Finding::new(engine, &h.located, "", Source::Stdin, reveal),
         });
     }
     let problems = walker.problems;
@@ -608,9 +572,6 @@ fn image_findings(
     // Layer files, attributed to this image.
     for (i, (layer, scan)) in img.layers.iter().zip(layers).enumerate() {
         for lf in &scan.findings {
-            let Some(rule) = engine.rules().get(&lf.rule_id) else {
-                continue;
-            };
             let file = lf.inner.first().cloned().unwrap_or_default();
             let hidden_by = layers
                 .iter()
@@ -632,33 +593,10 @@ fn image_findings(
             src.hidden_by = hidden_by;
             let mut chain = vec![display.to_string(), layer.blob.clone()];
             chain.extend(lf.inner.iter().cloned());
-            let decoded: Vec<Encoding> = lf
-                .decoded
-                .iter()
-                .filter_map(|e| match e.as_str() {
-                    "base64" => Some(Encoding::Base64),
-                    "percent" => Some(Encoding::Percent),
-                    _ => None,
-                })
-                .collect();
-            out.findings.push(Finding {
-                rule_id: lf.rule_id.clone(),
-                description: rule.description.clone(),
-                path: chain.join(archive::CHAIN_SEPARATOR),
-                line: lf.line,
-                column: lf.column,
-                end_line: lf.end_line,
-                end_column: lf.end_column,
-                offset: lf.offset,
-                length: lf.length,
-                secret: lf.secret.clone(),
-                fingerprint: lf.fingerprint.clone(),
-                entropy: lf.entropy,
-                confidence: rule.confidence,
-                decoded: (!decoded.is_empty()).then_some(decoded),
-                tags: rule.tags.clone(),
-                source: Source::Image(Box::new(src)),
-            });
+            let mut f = lf.finding.clone();
+            f.path = chain.join(archive::CHAIN_SEPARATOR);
+            f.source = Source::Image(Box::new(src));
+            out.findings.push(f);
         }
     }
 }

@@ -7,7 +7,7 @@
 #   docker run --rm -v "$PWD:/work" shush git .          # history (needs the .git directory)
 #   some-build 2>&1 | docker run --rm -i shush redact    # a CI log through the redactor
 #
-# The builder copies only what the build reads (tests/packaging.rs checks the list against
+# The builder copies only what the build reads (tests/suite/packaging.rs checks the list against
 # Cargo.toml, build.rs and every include_str!/include_bytes! in src/, and against
 # .dockerignore). No git in the runtime: shush reads repositories in-process (gix).
 
@@ -17,8 +17,10 @@ ARG DEBIAN_RELEASE=bookworm
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
-# benches/: Cargo.toml declares the benchmarks, and cargo refuses a manifest whose targets are missing.
+# benches/ and the test suite's root: Cargo.toml declares the benchmarks and the test target, and
+# cargo refuses a manifest whose targets are missing.
 COPY benches/ benches/
+COPY tests/suite/main.rs tests/suite/main.rs
 COPY detectors/ detectors/
 COPY hooks/ hooks/
 COPY src/ src/

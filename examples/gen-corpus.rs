@@ -10,7 +10,7 @@
 //! - `--rules` builds the corpus (and scores it) from other rule files instead of the built-in
 //!   rules: every `*.toml` of a directory, or one file; repeatable.
 //! - `--score` scans `OUT/files` with the same rules through the library and prints recall
-//!   and false positives (as `tests/corpus.rs` does). `--misses N` lists N misses and FPs.
+//!   and false positives (as `tests/suite/corpus.rs` does). `--misses N` lists N misses and FPs.
 //! - `--scale X` multiplies the number of mints and negatives (bigger corpora for benches).
 //! - `--hits FILE` scores findings of another tool instead: a JSON Lines file of
 //!   `{"file": …, "line": …}` objects (paths relative to `OUT/files`), rule ids ignored.

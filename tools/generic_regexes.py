@@ -8,7 +8,7 @@ building blocks, so that the key grammar, value classes and word lists stay cons
 In generic.toml the `regex = '''…'''` line of every rule listed in RULES is rewritten. In
 allowlist.toml, each line that follows a comment `# generated: NAME` is replaced by the regex
 ALLOW[NAME]. Everything else in both files (descriptions, examples, comments) is hand-written.
-After regenerating, run `cargo test --test rules`.
+After regenerating, run `cargo test --test suite rules::`.
 
 Design notes (see also the header of generic.toml):
 - Unanchored branches START AT THE CREDENTIAL WORD (`token`, `password`, …): a bounded

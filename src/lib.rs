@@ -1,15 +1,26 @@
-//! shush: a streaming secret-leak scanner.
+//! shush: a streaming secret-leak scanner, as a library.
 //!
-//! One engine ([`engine::Engine`]) serves every job: scanning files and directories, redacting
-//! CI logs inline, gating artifacts and auditing git history. Rules are data ([`rules`]),
-//! gitleaks-compatible, embedded in the binary.
+//! Data flows one way: [`source`]s (a directory walk, standard input, archive members, image
+//! layers, git blobs, the staged index) yield inputs with their provenance; one
+//! [`engine::Engine`] (shareable across threads, one [`ScanState`] per thread) finds matches
+//! with rules that are data ([`rules`], gitleaks-compatible, embedded); each match becomes a
+//! [`finding::Finding`] and goes to a [`sink::Sink`] (a report format, a baseline filter, a
+//! counter, a `Vec`). The `shush` binary's command line is not part of the library: build
+//! with `default-features = false` to leave out clap, tokio, indicatif and anyhow.
+//!
+//! Scan a directory tree into a vector (any [`sink::Sink`] works the same way):
 //!
 //! ```
-//! use shush::{Engine, InputMeta};
-//! let engine = Engine::builtin().unwrap();
-//! let mut state = engine.new_state();
-//! let found = shush::scan::input::scan_bytes(&engine, &mut state, b"nothing to see", InputMeta::default());
-//! assert!(found.is_empty());
+//! use shush::finding::Finding;
+//! use shush::scan::{ScanOptions, Stats, scan_paths_into};
+//! let engine = shush::Engine::builtin().unwrap();
+//! let dir = std::env::temp_dir().join(format!("shush-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! std::fs::write(dir.join("a.txt"), "nothing to see\n").unwrap();
+//! let mut found: Vec<Finding> = Vec::new();
+//! let outcome = scan_paths_into(&engine, &[dir.clone()], &ScanOptions::default(), &Stats::default(), &mut found);
+//! assert!(found.is_empty() && outcome.errors.is_empty());
+//! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
 #![warn(missing_docs)]

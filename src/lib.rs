@@ -32,6 +32,7 @@ pub mod engine;
 pub mod error;
 pub mod finding;
 pub mod location;
+pub mod problem;
 pub mod redact;
 pub mod rules;
 pub mod sink;

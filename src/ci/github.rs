@@ -3,6 +3,7 @@
 //! as the other reports do.
 
 use crate::finding::{Finding, Source};
+use crate::problem::{Problem, Subject};
 use std::fmt::Write as _;
 
 /// Annotations GitHub shows per step; more are dropped by the runner, so shush says how many
@@ -81,11 +82,18 @@ pub fn annotations(findings: &[Finding]) -> String {
 }
 
 /// An `::error` annotation for a scan that could not complete.
-pub fn error_annotation(message: &str) -> String {
+pub fn error_annotation(problem: &Problem) -> String {
+    // A file or blob path the run could not read is annotated on that file.
+    let file = match &problem.subject {
+        Subject::Path(p) | Subject::Blob { path: Some(p), .. } => {
+            format!("file={},", escape_property(p))
+        }
+        _ => String::new(),
+    };
     format!(
-        "::error title={}::{}\n",
+        "::error {file}title={}::{}\n",
         escape_property("shush could not scan"),
-        escape_data(message)
+        escape_data(&problem.to_string())
     )
 }
 
@@ -102,7 +110,7 @@ fn cell(s: &str) -> String {
 }
 
 /// The step summary: what was scanned, the verdict, and a table of findings.
-pub fn step_summary(describe: &str, findings: &[Finding], errors: &[String]) -> String {
+pub fn step_summary(describe: &str, findings: &[Finding], errors: &[Problem]) -> String {
     let mut md = String::from("### shush: secret scan\n\n");
     let _ = writeln!(md, "Scanned: {}.\n", cell(describe));
     if !errors.is_empty() {
@@ -113,7 +121,7 @@ pub fn step_summary(describe: &str, findings: &[Finding], errors: &[String]) -> 
             if errors.len() == 1 { "" } else { "s" }
         );
         for e in errors.iter().take(20) {
-            let _ = writeln!(md, "- {}", cell(e));
+            let _ = writeln!(md, "- {}", cell(&e.to_string()));
         }
         md.push('\n');
     }
@@ -165,6 +173,21 @@ pub fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_about_a_file_is_annotated_on_that_file() {
+        use crate::problem::Kind;
+        let p = Problem::path("src/a,b.txt", Kind::Unreadable, "permission denied");
+        assert_eq!(
+            error_annotation(&p),
+            "::error file=src/a%2Cb.txt,title=shush could not scan::src/a,b.txt: permission denied\n"
+        );
+        let p = Problem::run(Kind::Other, "reading refs: broken");
+        assert_eq!(
+            error_annotation(&p),
+            "::error title=shush could not scan::reading refs: broken\n"
+        );
+    }
 
     #[test]
     fn escaping_follows_the_runner() {

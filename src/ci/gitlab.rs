@@ -3,6 +3,7 @@
 //! read. Secrets stay masked: the report carries no source extract.
 
 use crate::finding::{Finding, Source};
+use crate::problem::Problem;
 use crate::rules::Confidence;
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -22,9 +23,9 @@ pub struct ScanInfo<'a> {
     /// The commit the pipeline runs for (findings without a commit are placed there).
     pub commit: &'a str,
     /// Errors: the report's status is `failure` and each is a `fatal` message.
-    pub errors: &'a [String],
+    pub errors: &'a [Problem],
     /// Warnings, as `warn` messages.
-    pub warnings: &'a [String],
+    pub warnings: &'a [Problem],
 }
 
 /// Seconds since the epoch as `yyyy-mm-ddThh:mm:ss` (UTC), the schema's time format.
@@ -130,11 +131,11 @@ pub fn report(findings: &[Finding], info: &ScanInfo<'_>) -> Value {
     let messages: Vec<Value> = info
         .errors
         .iter()
-        .map(|e| json!({ "level": "fatal", "value": e }))
+        .map(|e| json!({ "level": "fatal", "value": e.to_string() }))
         .chain(
             info.warnings
                 .iter()
-                .map(|w| json!({ "level": "warn", "value": w })),
+                .map(|w| json!({ "level": "warn", "value": w.to_string() })),
         )
         .collect();
     json!({

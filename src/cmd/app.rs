@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use shush::baseline::Baseline;
 use shush::engine::{Engine, EngineOptions};
 use shush::finding::Finding;
+use shush::problem::{Kind, Problem};
 use shush::report::{self, Format};
 use shush::rules::{LoadedConfig, RuleSet, Strategy};
 use shush::scan::{self, ScanOptions, Stats};
@@ -179,7 +180,11 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     if !path_args.is_empty() {
         for p in &path_args {
             if let Err(e) = std::fs::symlink_metadata(p) {
-                outcome.errors.push(format!("{}: {e}", p.display()));
+                let kind = Problem::kind_of(&e);
+                let path = p.display().to_string();
+                outcome
+                    .errors
+                    .push(Problem::path(path, kind, e.to_string()));
             }
         }
         let existing: Vec<PathBuf> = path_args
@@ -248,10 +253,13 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
 }
 
 /// The warning for findings a held report took but did not list.
-pub fn unlisted_warning(unlisted: u64) -> String {
-    format!(
-        "{unlisted} more findings were not listed: a report lists at most {} (JSON Lines lists all)",
-        shush::sink::MAX_LISTED_FINDINGS
+pub fn unlisted_warning(unlisted: u64) -> Problem {
+    Problem::run(
+        Kind::OverCap,
+        format!(
+            "{unlisted} more findings were not listed: a report lists at most {} (JSON Lines lists all)",
+            shush::sink::MAX_LISTED_FINDINGS
+        ),
     )
 }
 

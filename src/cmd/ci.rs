@@ -11,6 +11,7 @@ use shush::ci::{github, gitlab};
 use shush::engine::Engine;
 use shush::finding::Finding;
 use shush::git::{GitOptions, GitReport, Scope, audit};
+use shush::problem::{Kind, Problem};
 use shush::scan::Stats;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -128,7 +129,7 @@ pub fn run(args: CiArgs) -> Result<u8> {
     }
     let mut errors = outcome.report.errors.clone();
     if let Err(e) = native_outputs(&args, &engine, &vars, &outcome) {
-        errors.push(format!("{e:#}"));
+        errors.push(Problem::run(Kind::Other, format!("{e:#}")));
     }
     if !quiet {
         for w in &outcome.report.warnings {
@@ -184,7 +185,7 @@ fn scan(args: &CiArgs, engine: &Engine, target: &Target) -> GitReport {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
     };
-    result.unwrap_or_else(|e| GitReport::failed(e.to_string()))
+    result.unwrap_or_else(|e| GitReport::failed(Problem::run(Kind::Other, e.to_string())))
 }
 
 /// The CI's own outputs: GitHub annotations, step summary and step outputs; GitLab's

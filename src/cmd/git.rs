@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use shush::finding::{Finding, Source};
 use shush::git::{GitOptions, GitReport, Scope, audit, audit_into};
+use shush::problem::{Kind, Problem};
 use shush::report::Format;
 use shush::scan::Stats;
 use shush::sink::Sink;
@@ -187,11 +188,14 @@ pub fn run(args: GitArgs) -> Result<u8> {
     progress.finish();
     let mut report = result?;
     if report.unlisted > 0 {
-        report.warnings.push(format!(
-            "{} more findings were not listed: a report lists at most {} (and {} from one blob)",
-            report.unlisted,
-            shush::sink::MAX_LISTED_FINDINGS,
-            shush::stream::MAX_FOUND_PER_INPUT
+        report.warnings.push(Problem::run(
+            Kind::OverCap,
+            format!(
+                "{} more findings were not listed: a report lists at most {} (and {} from one blob)",
+                report.unlisted,
+                shush::sink::MAX_LISTED_FINDINGS,
+                shush::stream::MAX_FOUND_PER_INPUT
+            ),
         ));
     }
     let (found, suppressed) = match streamed {

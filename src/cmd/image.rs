@@ -5,6 +5,7 @@ use crate::cmd::cli::ImageArgs;
 use anyhow::Result;
 use shush::archive::{self, ArtifactScan, sniff::Format};
 use shush::image::store::Store;
+use shush::problem::{Kind, Problem};
 use std::path::Path;
 use std::time::Instant;
 
@@ -55,14 +56,14 @@ pub fn run(args: ImageArgs) -> Result<u8> {
     let baseline = crate::cmd::app::load_baseline(out_args, Path::new("."))?;
     let opts = args.artifacts.options();
     let mut total = ArtifactScan::default();
-    let mut errors: Vec<String> = Vec::new();
-    let mut warnings: Vec<String> = Vec::new();
+    let mut errors: Vec<Problem> = Vec::new();
+    let mut warnings: Vec<Problem> = Vec::new();
     for path in &args.paths {
         let display = shush::scan::display_path(path);
         let store = match open_store(path) {
             Ok(s) => s,
             Err(e) => {
-                errors.push(format!("{display}: {e}"));
+                errors.push(Problem::path(&display, Kind::Unreadable, e));
                 continue;
             }
         };
@@ -83,14 +84,14 @@ pub fn run(args: ImageArgs) -> Result<u8> {
                 );
             }
         }
-        for p in &a.problems {
+        for p in a.problems {
             if opts.skip_unreadable {
-                warnings.push(format!("{p} (skipped: --skip-unreadable)"));
+                warnings.push(p.skipped());
             } else {
-                errors.push(p.to_string());
+                errors.push(p);
             }
         }
-        warnings.extend(a.notes.iter().cloned());
+        warnings.extend(a.notes.into_iter().map(|n| Problem::run(Kind::Other, n)));
         total.findings.extend(a.findings);
         total.images.extend(a.images);
         total.layers_scanned += a.layers_scanned;

@@ -885,7 +885,11 @@ fn check_scan_invariants(
     display: &str,
 ) -> Result<(), TestCaseError> {
     for p in &first.problems {
-        prop_assert_eq!(p.chain.first().map(String::as_str), Some(display), "{}", p);
+        let outermost = match &p.subject {
+            shush::problem::Subject::Member(chain) => chain.first().map(String::as_str),
+            _ => None,
+        };
+        prop_assert_eq!(outermost, Some(display), "{}", p);
     }
     prop_assert!(
         !first.images.is_empty() || !first.problems.is_empty(),

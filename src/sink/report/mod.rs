@@ -5,6 +5,7 @@ mod sarif;
 mod text;
 
 use crate::finding::Finding;
+use crate::problem::Problem;
 use crate::rules::RuleSet;
 use std::io::{self, Write};
 
@@ -17,9 +18,9 @@ pub use text::write_text;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Notices<'a> {
     /// Errors.
-    pub errors: &'a [String],
+    pub errors: &'a [Problem],
     /// Warnings.
-    pub warnings: &'a [String],
+    pub warnings: &'a [Problem],
 }
 
 /// A report format.

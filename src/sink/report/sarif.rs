@@ -2,6 +2,7 @@
 
 use super::Notices;
 use crate::finding::Finding;
+use crate::problem::{Problem, Subject};
 use crate::rules::{Confidence, RuleSet};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -94,7 +95,15 @@ pub fn write_sarif(
 
 /// The invocation of a run that has notices: each error and warning a notification.
 fn invocation(notices: Notices<'_>) -> Value {
-    let note = |level: &str, text: &String| json!({ "level": level, "message": { "text": text } });
+    let note = |level: &str, p: &Problem| {
+        let mut n = json!({ "level": level, "message": { "text": p.to_string() } });
+        // A file the run could not read is a location a code-scanning UI can link to.
+        if let Subject::Path(path) = &p.subject {
+            n["locations"] =
+                json!([{ "physicalLocation": { "artifactLocation": { "uri": path } } }]);
+        }
+        n
+    };
     let notes: Vec<Value> = (notices.errors.iter().map(|e| note("error", e)))
         .chain(notices.warnings.iter().map(|w| note("warning", w)))
         .collect();

@@ -38,8 +38,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub use zips::NAMED_NOT_SCANNED;
 
-/// Separator between the links of a chain in a displayed path.
-pub const CHAIN_SEPARATOR: &str = "!";
+pub use crate::problem::CHAIN_SEPARATOR;
 
 /// Compression wrappers stacked directly on one another (`x.gz.gz.gz…`) beyond this are a
 /// cap hit: nothing legitimate needs more.
@@ -226,22 +225,7 @@ pub struct Hit {
     pub located: Located,
 }
 
-/// Something in an artifact that could not be read completely.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Where: the outermost name first.
-    pub chain: Vec<String>,
-    /// What went wrong (a cap, corruption, encryption…).
-    pub message: String,
-    /// Whether a cap was hit (rather than corrupt or unsupported input).
-    pub cap: bool,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.chain.join(CHAIN_SEPARATOR), self.message)
-    }
-}
+pub use crate::problem::Problem;
 
 /// Walks one artifact: recognises what each input is, opens containers, and feeds
 /// everything else to the engine. One walker per thread.
@@ -300,11 +284,13 @@ impl<'a> Walker<'a> {
 
     /// Records a problem at `chain`.
     pub fn problem(&mut self, chain: &[String], e: &io::Error) {
-        self.problems.push(Problem {
-            chain: chain.to_vec(),
-            message: describe(e),
-            cap: is_cap(e),
-        });
+        let kind = if is_cap(e) {
+            crate::problem::Kind::OverCap
+        } else {
+            Problem::kind_of(e)
+        };
+        self.problems
+            .push(Problem::member(chain.to_vec(), kind, describe(e)));
     }
 
     /// Scans one input whose name (last link) and containers are `chain`, after `depth`

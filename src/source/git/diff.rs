@@ -2,6 +2,7 @@
 //! with their paths, skipping identical subtrees without reading them.
 
 use super::odb::{self, Read};
+use crate::problem::{Kind, Problem};
 use gix::ObjectId;
 use gix::objs::tree::EntryKind;
 use std::cmp::Ordering;
@@ -38,7 +39,7 @@ pub(crate) struct TreeReader {
     /// not read the blobs themselves), recording absent ones in `missing`.
     pub check_blobs: bool,
     /// Trees present but unreadable: treated as empty, each an error.
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
 }
 
 impl TreeReader {
@@ -119,14 +120,15 @@ impl TreeReader {
                 return Vec::new();
             }
             Err(e) => {
-                self.errors.push(format!("{e}; tree skipped"));
+                self.errors.push(e.problem("; tree skipped"));
                 return Vec::new();
             }
         };
         if data.kind != gix::objs::Kind::Tree {
-            self.errors.push(format!(
-                "object {id}: expected a tree, found a {}",
-                data.kind
+            self.errors.push(Problem::object(
+                id,
+                Kind::Corrupt,
+                format!("expected a tree, found a {}", data.kind),
             ));
             return Vec::new();
         }
@@ -147,8 +149,10 @@ impl TreeReader {
             return;
         }
         if prefix.iter().filter(|&&b| b == b'/').count() >= MAX_DEPTH {
-            self.errors.push(format!(
-                "tree {new}: nested deeper than {MAX_DEPTH} directories; not descended"
+            self.errors.push(Problem::object(
+                new,
+                Kind::OverCap,
+                format!("tree nested deeper than {MAX_DEPTH} directories; not descended"),
             ));
             return;
         }
@@ -220,8 +224,11 @@ impl TreeReader {
             Ok(e) => Some(e),
             Err(err) => {
                 if let Some(id) = id {
-                    self.errors
-                        .push(format!("object {id}: corrupt tree ({err}); rest skipped"));
+                    self.errors.push(Problem::object(
+                        id,
+                        Kind::Corrupt,
+                        format!("corrupt tree ({err}); rest skipped"),
+                    ));
                 }
                 *iter = gix::objs::TreeRefIter::from_bytes(
                     &[],

@@ -3,6 +3,7 @@
 
 use super::GitError;
 use super::odb::{self, Read};
+use crate::problem::{Kind as ProblemKind, Problem, Subject};
 use gix::ObjectId;
 use gix::objs::Kind;
 use std::cmp::Reverse;
@@ -55,7 +56,7 @@ pub(crate) fn peel(
 
 /// Every ref (branches, tags, remotes, notes, stash and its reflog) and HEAD, peeled.
 /// Refs that cannot be resolved are reported in `errors`.
-pub(crate) fn all_ref_tips(repo: &gix::Repository, errors: &mut Vec<String>) -> Tips {
+pub(crate) fn all_ref_tips(repo: &gix::Repository, errors: &mut Vec<Problem>) -> Tips {
     let mut ids: Vec<(ObjectId, String)> = Vec::new();
     if let Ok(head) = repo.head_id() {
         ids.push((head.detach(), "HEAD".into()));
@@ -69,19 +70,20 @@ pub(crate) fn all_ref_tips(repo: &gix::Repository, errors: &mut Vec<String>) -> 
                             let name = r.name().as_bstr().to_string();
                             match r.peel_to_id() {
                                 Ok(id) => ids.push((id.detach(), name)),
-                                Err(e) => errors.push(format!(
-                                    "ref {name}: cannot be resolved: {}",
-                                    odb::error_chain(&e)
+                                Err(e) => errors.push(Problem::new(
+                                    Subject::Ref(name),
+                                    ProblemKind::Unreadable,
+                                    format!("cannot be resolved: {}", odb::error_chain(&e)),
                                 )),
                             }
                         }
-                        Err(e) => errors.push(format!("reading refs: {}", odb::error_chain(&*e))),
+                        Err(e) => errors.push(refs_unreadable(odb::error_chain(&*e))),
                     }
                 }
             }
-            Err(e) => errors.push(format!("reading refs: {}", odb::error_chain(&e))),
+            Err(e) => errors.push(refs_unreadable(odb::error_chain(&e))),
         },
-        Err(e) => errors.push(format!("reading refs: {}", odb::error_chain(&e))),
+        Err(e) => errors.push(refs_unreadable(odb::error_chain(&e))),
     }
     // Older stashes live only in the stash reflog.
     let reflog = repo.common_dir().join("logs").join("refs").join("stash");
@@ -103,7 +105,7 @@ pub(crate) fn all_ref_tips(repo: &gix::Repository, errors: &mut Vec<String>) -> 
 pub(crate) fn classify(
     repo: &gix::Repository,
     ids: Vec<(ObjectId, String)>,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) -> Tips {
     let mut tips = Tips::default();
     let mut seen = HashSet::new();
@@ -117,8 +119,16 @@ pub(crate) fn classify(
             Ok(Some((Kind::Tree, t))) => tips.trees.push((t, name)),
             Ok(Some((Kind::Blob, b))) => tips.blobs.push((b, name)),
             Ok(Some(_)) => {}
-            Ok(None) => errors.push(format!("{name}: points at missing object {id}")),
-            Err(e) => errors.push(format!("{name}: {e}")),
+            Ok(None) => errors.push(Problem::new(
+                Subject::Ref(name),
+                ProblemKind::Missing,
+                format!("points at missing object {id}"),
+            )),
+            Err(e) => errors.push(Problem::new(
+                Subject::Ref(name),
+                ProblemKind::Unreadable,
+                e.to_string(),
+            )),
         }
     }
     tips.commits.sort();
@@ -145,7 +155,7 @@ impl Graph {
         hidden: &HashSet<ObjectId>,
         unreachable: bool,
         shallow: &HashSet<ObjectId>,
-        errors: &mut Vec<String>,
+        errors: &mut Vec<Problem>,
     ) {
         let hash = repo.object_hash();
         let mut buf = Vec::new();
@@ -160,9 +170,10 @@ impl Graph {
             let data = match odb::read(repo, &id, &mut buf) {
                 Ok(Read::Found(d)) if d.kind == Kind::Commit => d,
                 Ok(Read::Found(d)) => {
-                    errors.push(format!(
-                        "object {id}: expected a commit, found a {}",
-                        d.kind
+                    errors.push(Problem::object(
+                        id,
+                        ProblemKind::Corrupt,
+                        format!("expected a commit, found a {}", d.kind),
                     ));
                     continue;
                 }
@@ -171,14 +182,18 @@ impl Graph {
                     continue;
                 }
                 Err(e) => {
-                    errors.push(format!("{e}; commit skipped"));
+                    errors.push(e.problem("; commit skipped"));
                     continue;
                 }
             };
             let commit = match gix::objs::CommitRef::from_bytes(data.data, hash) {
                 Ok(c) => c,
                 Err(e) => {
-                    errors.push(format!("object {id}: corrupt commit ({e}); skipped"));
+                    errors.push(Problem::object(
+                        id,
+                        ProblemKind::Corrupt,
+                        format!("corrupt commit ({e}); skipped"),
+                    ));
                     continue;
                 }
             };
@@ -253,7 +268,7 @@ pub(crate) fn reachable(
     repo: &gix::Repository,
     tips: &[ObjectId],
     shallow: &HashSet<ObjectId>,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) -> HashSet<ObjectId> {
     let mut g = Graph::default();
     g.load(repo, tips, &HashSet::new(), false, shallow, errors);
@@ -266,4 +281,9 @@ pub(crate) fn shallow_commits(repo: &gix::Repository) -> HashSet<ObjectId> {
         Ok(Some(c)) => c.iter().copied().collect(),
         _ => HashSet::new(),
     }
+}
+
+/// The references could not be listed.
+fn refs_unreadable(why: String) -> Problem {
+    Problem::run(ProblemKind::Unreadable, format!("reading refs: {why}"))
 }

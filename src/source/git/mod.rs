@@ -117,6 +117,23 @@ pub enum GitError {
 }
 
 impl GitError {
+    /// This error as a problem of an audit that went on past it, with `note` (what was
+    /// skipped: `"; skipped"`) after its message.
+    pub(crate) fn problem(&self, note: &str) -> crate::problem::Problem {
+        use crate::problem::{Kind, Problem};
+        match self {
+            GitError::Object { id, message } => {
+                Problem::object(id, Kind::Unreadable, format!("{message}{note}"))
+            }
+            GitError::Pack { path, message } => {
+                Problem::path(path, Kind::Unreadable, format!("{message}{note}"))
+            }
+            other => Problem::run(Kind::Other, format!("{other}{note}")),
+        }
+    }
+}
+
+impl GitError {
     pub(crate) fn object(id: ObjectId, message: impl std::fmt::Display) -> Self {
         GitError::Object {
             id,

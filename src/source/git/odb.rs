@@ -2,6 +2,7 @@
 //! objects.
 
 use super::GitError;
+use crate::problem::{Kind, Problem};
 use gix::ObjectId;
 use gix::odb::pack;
 use std::path::{Path, PathBuf};
@@ -65,7 +66,7 @@ pub(crate) fn object_dirs(repo: &gix::Repository) -> Vec<PathBuf> {
 pub(crate) fn open_packs(
     dirs: &[PathBuf],
     hash: gix::hash::Kind,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) -> Vec<pack::Bundle> {
     let mut bundles = Vec::new();
     for dir in dirs {
@@ -80,7 +81,11 @@ pub(crate) fn open_packs(
         for p in idx {
             match pack::Bundle::at(&p, hash) {
                 Ok(b) => bundles.push(b),
-                Err(e) => errors.push(format!("{}: cannot open pack: {e}", p.display())),
+                Err(e) => errors.push(Problem::path(
+                    p.display().to_string(),
+                    Kind::Unreadable,
+                    format!("cannot open pack: {e}"),
+                )),
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use super::{odb, oversized};
 use crate::engine::{Engine, InputMeta, ScanState};
+use crate::problem::{Kind as ProblemKind, Problem};
 use crate::scan::Stats;
 use crate::scan::input::scan_bytes_capped;
 use gix::ObjectId;
@@ -39,7 +40,7 @@ pub(crate) struct PassResult {
     /// Distinct submodule commits referenced by trees (gitlinks: nothing to scan).
     pub gitlinks: HashSet<ObjectId>,
     /// Objects that could not be read; each one is an error.
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
     /// The packs, opened once, for the attribution that follows.
     pub packs: Vec<pack::Bundle>,
     /// Blobs not scanned: over the size cap.
@@ -260,7 +261,7 @@ fn scan_pack(
     packs: &[pack::Bundle],
     k: usize,
     threads: usize,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) {
     let bundle = &packs[k];
     let mapped = bundle
@@ -295,9 +296,10 @@ fn scan_pack(
         Ok(()) => scan_large(repo, shared, bundle, &large, &packs[..k], errors),
         Err(e) => {
             // A damaged pack: report it, then read what can be read object by object.
-            errors.push(format!(
-                "{}: pack traversal failed ({e}); reading its objects one by one",
-                bundle.index.path().display(),
+            errors.push(Problem::path(
+                bundle.index.path().display().to_string(),
+                ProblemKind::Corrupt,
+                format!("pack traversal failed ({e}); reading its objects one by one"),
             ));
             // Count what the fallback reads, not what the failed traversal had reached.
             shared.restore(before);
@@ -351,7 +353,7 @@ fn scan_large(
     bundle: &pack::Bundle,
     large: &[(u64, u32)],
     earlier: &[pack::Bundle],
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) {
     let mut st = shared.engine.new_state();
     let mut commits = Vec::new();
@@ -378,7 +380,7 @@ fn scan_large(
                 process_object(shared, &mut st, &mut commits, data.kind, data.data, &id);
             }
             Ok(odb::Read::Missing) => {}
-            Err(e) => errors.push(format!("{e}; skipped")),
+            Err(e) => errors.push(e.problem("; skipped")),
         }
     }
     lock(&shared.commits).append(&mut commits);
@@ -391,7 +393,7 @@ fn scan_loose(
     dir: &std::path::Path,
     hash: gix::hash::Kind,
     packs: &[pack::Bundle],
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) {
     let loose = gix::odb::loose::Store::at(dir, hash);
     let ids: Vec<ObjectId> = odb::loose_ids(dir, hash)
@@ -416,7 +418,7 @@ fn scan_loose(
         }
         Ok::<(), gix::odb::loose::find::Error>(())
     };
-    let errs: Vec<String> = ids
+    let errs: Vec<Problem> = ids
         .par_iter()
         .with_min_len(16)
         .map_init(
@@ -427,9 +429,13 @@ fn scan_loose(
                     lock(&shared.commits).append(commits);
                 }
                 r.err().map(|e| {
-                    format!(
-                        "loose object {id}: cannot be read, skipped: {}",
-                        odb::error_chain(&e)
+                    Problem::object(
+                        id,
+                        ProblemKind::Unreadable,
+                        format!(
+                            "loose object cannot be read, skipped: {}",
+                            odb::error_chain(&e)
+                        ),
                     )
                 })
             },
@@ -445,7 +451,7 @@ fn scan_by_lookup(
     shared: &Shared<'_>,
     ids: &[ObjectId],
     earlier: &[pack::Bundle],
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) {
     let mut st = shared.engine.new_state();
     let mut commits = Vec::new();
@@ -460,7 +466,7 @@ fn scan_by_lookup(
             }
             Ok(odb::Capped::TooLarge(size)) => shared.skip(*id, size, Skip::TooLarge),
             Ok(odb::Capped::Missing) => {}
-            Err(e) => errors.push(format!("{e}; skipped")),
+            Err(e) => errors.push(e.problem("; skipped")),
         }
     }
     lock(&shared.commits).append(&mut commits);

@@ -8,6 +8,7 @@ use super::packs::{self, PassCounters};
 use super::{GitError, format_git_time, timing};
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
+use crate::problem::{Kind as ProblemKind, Problem, Subject};
 use crate::scan::Stats;
 use crate::scan::input::scan_bytes_capped;
 use crate::sink::Sink;
@@ -102,9 +103,9 @@ pub struct GitReport {
     /// Findings, sorted by commit date then path and position.
     pub findings: Vec<Finding>,
     /// Errors (each makes the exit code 2); the scan went on past each.
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
     /// Warnings that do not fail the scan.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Problem>,
     /// Counters.
     pub stats: GitStats,
     /// Objects named in the history but absent from the database, in the order met.
@@ -119,7 +120,7 @@ pub struct GitReport {
 
 impl GitReport {
     /// The report of an audit that could not run at all: no findings, one error.
-    pub fn failed(error: String) -> Self {
+    pub fn failed(error: Problem) -> Self {
         GitReport {
             errors: vec![error],
             ..Default::default()
@@ -273,7 +274,7 @@ pub fn audit_into(
     report.stats.bytes = stats.bytes.load(Relaxed);
     report.stats.skipped_large = stats.skipped_large.load(Relaxed);
     report.sink_error = out.error;
-    report.errors.sort();
+    report.errors.sort_by_cached_key(|p| p.to_string());
     report.errors.dedup();
     Ok(report)
 }
@@ -288,13 +289,12 @@ fn too_large(size: u64, opts: &GitOptions) -> String {
 
 /// Reports `what` as not scanned, for `why`: an error (a gate must not pass what it did not
 /// read), or a warning with `--skip-unreadable`.
-pub(crate) fn not_scanned(report: &mut GitReport, opts: &GitOptions, what: &str, why: &str) {
+pub(crate) fn not_scanned(report: &mut GitReport, opts: &GitOptions, what: Subject, why: &str) {
+    let p = Problem::new(what, ProblemKind::OverCap, format!("not scanned: {why}"));
     if opts.skip_unreadable {
-        report.warnings.push(format!(
-            "{what}: not scanned: {why} (skipped: --skip-unreadable)"
-        ));
+        report.warnings.push(p.skipped());
     } else {
-        report.errors.push(format!("{what}: not scanned: {why}"));
+        report.errors.push(p);
     }
 }
 
@@ -322,17 +322,20 @@ fn missing_objects(repo: &gix::Repository, report: &mut GitReport) {
         .map(|id| id.to_string())
         .collect();
     let more = report.missing.len().saturating_sub(MISSING_NAMED);
-    report.errors.push(format!(
-        "{} object(s) named in the history are missing from the object database: {}{}; \
+    report.errors.push(Problem::run(
+        ProblemKind::Missing,
+        format!(
+            "{} object(s) named in the history are missing from the object database: {}{}; \
          this is not a partial clone, so the repository is damaged and what they hold was \
          not scanned (`git fsck --full` lists them)",
-        report.missing.len(),
-        named.join(", "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
+            report.missing.len(),
+            named.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ),
     ));
 }
 
@@ -376,11 +379,11 @@ fn full_history(
 ) {
     let dirs = odb::object_dirs(repo);
     if odb::is_partial(&dirs) {
-        report.warnings.push(
+        report.warnings.push(Problem::run(
+            ProblemKind::Skipped,
             "partial clone (promisor packs): blobs that were never fetched are not in the \
-             object database and cannot be scanned"
-                .into(),
-        );
+             object database and cannot be scanned",
+        ));
     }
     let counters = PassCounters::default();
     let t0 = std::time::Instant::now();
@@ -424,7 +427,11 @@ fn full_history(
                 opts.max_blob_size
             ),
         };
-        not_scanned(report, opts, &format!("blob {}", s.id), &why);
+        let what = Subject::Blob {
+            id: s.id.to_string(),
+            path: None,
+        };
+        not_scanned(report, opts, what, &why);
     }
     sampler.stop();
     odb::trim_heap();
@@ -443,9 +450,10 @@ fn full_history(
             g
         }
         Err(_) => {
-            report
-                .errors
-                .push("loading the commit graph failed; findings are not attributed".into());
+            report.errors.push(Problem::run(
+                ProblemKind::Other,
+                "loading the commit graph failed; findings are not attributed",
+            ));
             Graph::default()
         }
     };
@@ -539,9 +547,10 @@ fn full_history(
         });
         for result in results {
             let Some((found, links)) = result else {
-                report
-                    .errors
-                    .push("an attribution thread failed; some findings may be missing".into());
+                report.errors.push(Problem::run(
+                    ProblemKind::Other,
+                    "an attribution thread failed; some findings may be missing",
+                ));
                 continue;
             };
             gitlinks += links;
@@ -690,7 +699,7 @@ fn rescan(
                 continue;
             }
             Err(e) => {
-                report.errors.push(format!("{e}; skipped"));
+                report.errors.push(e.problem("; skipped"));
                 continue;
             }
         };
@@ -877,7 +886,7 @@ fn range(
     let mut seen = HashSet::new();
     let firsts: Vec<&Occurrence> = occurrences.iter().filter(|o| seen.insert(o.blob)).collect();
     let sync = repo.clone().into_sync();
-    let results: Vec<(&Occurrence, Result<Blob, String>)> = firsts
+    let results: Vec<(&Occurrence, Result<Blob, Problem>)> = firsts
         .par_iter()
         .with_min_len(8)
         .map_init(
@@ -900,7 +909,7 @@ fn range(
                         Ok(Blob::TooLarge(size))
                     }
                     Ok(Capped::Missing) => Ok(Blob::Missing),
-                    Err(e) => Err(format!("{e}; skipped")),
+                    Err(e) => Err(e.problem("; skipped")),
                 };
                 (*occ, r)
             },
@@ -914,11 +923,11 @@ fn range(
             }
             Ok(Blob::Clean) => {}
             Ok(Blob::TooLarge(size)) => {
-                let what = match &occ.path {
-                    Some(p) => format!("{p} (blob {})", occ.blob),
-                    None => format!("blob {}", occ.blob),
+                let what = Subject::Blob {
+                    id: occ.blob.to_string(),
+                    path: occ.path.clone(),
                 };
-                not_scanned(report, opts, &what, &too_large(size, opts));
+                not_scanned(report, opts, what, &too_large(size, opts));
             }
             Ok(Blob::Missing) => report.missing.push(occ.blob),
             Err(e) => report.errors.push(e),

@@ -11,6 +11,7 @@ use super::report::{GitOptions, GitReport};
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
 use crate::location::Located;
+use crate::problem::{Kind, Problem, Subject};
 use crate::scan::Stats;
 use crate::scan::input::scan_bytes_capped;
 use gix::ObjectId;
@@ -63,18 +64,22 @@ pub fn scan_staged(
                     "{size} bytes is over --max-blob-size ({} bytes)",
                     opts.max_blob_size
                 );
-                super::report::not_scanned(&mut report, opts, &ch.path, &why);
+                let what = Subject::Path(ch.path.clone());
+                super::report::not_scanned(&mut report, opts, what, &why);
                 continue;
             }
             Ok(Capped::Missing) => {
-                report.errors.push(format!(
-                    "{}: staged blob {} is missing from the object database",
-                    ch.path, ch.new
+                report.errors.push(Problem::path(
+                    &ch.path,
+                    Kind::Missing,
+                    format!("staged blob {} is missing from the object database", ch.new),
                 ));
                 continue;
             }
             Err(e) => {
-                report.errors.push(format!("{}: {e}", ch.path));
+                report
+                    .errors
+                    .push(Problem::path(&ch.path, Kind::Unreadable, e.to_string()));
                 continue;
             }
         };
@@ -158,9 +163,11 @@ fn select_files(
                 new: id,
                 old: None,
             }),
-            None => report
-                .warnings
-                .push(format!("{f}: not in the index; not scanned")),
+            None => report.warnings.push(Problem::path(
+                f,
+                Kind::Skipped,
+                "not in the index; not scanned",
+            )),
         }
     }
     Ok(out)
@@ -202,7 +209,7 @@ fn index_path(repo: &gix::Repository) -> PathBuf {
 /// first commit).
 pub fn staged_changes(
     repo: &gix::Repository,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) -> Result<Vec<StagedChange>, GitError> {
     let Some(index) = load_index(repo)? else {
         // A fresh repository with nothing staged yet.
@@ -240,7 +247,7 @@ struct Walker<'a, 'e> {
     repo: &'a gix::Repository,
     buf: Vec<u8>,
     out: Vec<StagedChange>,
-    errors: &'e mut Vec<String>,
+    errors: &'e mut Vec<Problem>,
 }
 
 impl Walker<'_, '_> {
@@ -252,7 +259,7 @@ impl Walker<'_, '_> {
                 .collect(),
             Ok(Read::Missing) => HashMap::new(),
             Err(e) => {
-                self.errors.push(format!("{e}; compared as empty"));
+                self.errors.push(e.problem("; compared as empty"));
                 HashMap::new()
             }
         }

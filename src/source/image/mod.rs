@@ -23,6 +23,7 @@ pub mod verify;
 use crate::archive::{self, ArtifactOptions, ArtifactScan, Budget, Problem, Walker, tar};
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, HiddenBy, ImageSource, Source};
+use crate::problem::Kind;
 use crate::scan::input;
 use cache::Cache;
 use manifest::{ImageRef, LayerRef};
@@ -150,20 +151,16 @@ pub fn scan_store(
     let mut out = ArtifactScan::default();
     let top = || vec![display.to_string()];
     for p in plan.problems {
-        out.problems.push(Problem {
-            chain: top(),
-            message: p,
-            cap: false,
-        });
+        out.problems.push(Problem::member(top(), Kind::Other, p));
     }
     out.notes
         .extend(plan.notes.into_iter().map(|n| format!("{display}: {n}")));
     if plan.images.is_empty() && out.problems.is_empty() {
-        out.problems.push(Problem {
-            chain: top(),
-            message: "no image found (manifest.json / index.json list none)".into(),
-            cap: false,
-        });
+        out.problems.push(Problem::member(
+            top(),
+            Kind::Other,
+            "no image found (manifest.json / index.json list none)",
+        ));
     }
     // Unique layer files, in first-seen order (by file, not by the digest they claim: two
     // files claiming one digest are both read, and each is checked against it).
@@ -226,11 +223,7 @@ pub fn scan_store(
                         ),
                         Err(e) => (
                             LayerScan::default(),
-                            vec![Problem {
-                                chain,
-                                message: e.to_string(),
-                                cap: false,
-                            }],
+                            vec![Problem::member(chain, Kind::Other, e.to_string())],
                             false,
                         ),
                     }
@@ -330,11 +323,15 @@ fn stream_layers(
             )
         });
         if let Err(e) = r {
-            outer.push(Problem {
-                chain: vec![display.to_string()],
-                message: e.to_string(),
-                cap: archive::is_cap(&e),
-            });
+            outer.push(Problem::member(
+                vec![display.to_string()],
+                if archive::is_cap(&e) {
+                    Kind::OverCap
+                } else {
+                    Kind::Unreadable
+                },
+                e.to_string(),
+            ));
         }
     }
     let mut out: Vec<(LayerScan, Vec<Problem>, bool)> = results
@@ -343,11 +340,11 @@ fn stream_layers(
         .map(|(r, layer)| {
             r.unwrap_or_else(|| {
                 let problems = if outer.is_empty() {
-                    vec![Problem {
-                        chain: vec![display.to_string(), layer.blob.clone()],
-                        message: "layer missing from the archive".into(),
-                        cap: false,
-                    }]
+                    vec![Problem::member(
+                        vec![display.to_string(), layer.blob.clone()],
+                        Kind::Missing,
+                        "layer missing from the archive",
+                    )]
                 } else {
                     Vec::new()
                 };
@@ -435,11 +432,7 @@ fn stream_cached(
     chain: Vec<String>,
 ) -> (LayerScan, Vec<Problem>, bool) {
     let claimed = layer.digest.as_deref().unwrap_or_default();
-    let problem = |message: String| Problem {
-        chain: chain.clone(),
-        message,
-        cap: false,
-    };
+    let problem = |message: String| Problem::member(chain.clone(), Kind::Corrupt, message);
     match (
         verify::check(data, claimed, layer.digest_of),
         cache.load(claimed),
@@ -536,16 +529,16 @@ fn image_findings(
                     out.bytes += f.text.len() as u64;
                 }
             }
-            Ok(Err(e)) => out.problems.push(Problem {
-                chain: vec![display.to_string(), blob.clone()],
-                message: format!("image config is not JSON ({e})"),
-                cap: false,
-            }),
-            Err(e) => out.problems.push(Problem {
-                chain: vec![display.to_string(), blob.clone()],
-                message: format!("image config unreadable ({e})"),
-                cap: false,
-            }),
+            Ok(Err(e)) => out.problems.push(Problem::member(
+                vec![display.to_string(), blob.clone()],
+                Kind::Corrupt,
+                format!("image config is not JSON ({e})"),
+            )),
+            Err(e) => out.problems.push(Problem::member(
+                vec![display.to_string(), blob.clone()],
+                Kind::Unreadable,
+                format!("image config unreadable ({e})"),
+            )),
         }
     }
     for (k, v) in &img.annotations {

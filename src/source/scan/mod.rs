@@ -6,6 +6,7 @@ use crate::archive::TAIL_SKIP;
 use crate::archive::sniff::Tail;
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
+use crate::problem::{Kind, Problem, Subject};
 use crate::sink::Sink;
 use std::collections::HashSet;
 use std::fs::File;
@@ -73,9 +74,9 @@ pub struct Outcome {
     /// ([`scan_paths`], [`scan_stdin`]); empty when they went to a sink.
     pub findings: Vec<Finding>,
     /// Errors on single inputs (each makes the exit code 2).
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
     /// Warnings that do not fail the scan (skipped large files…).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Problem>,
     /// Findings counted past one input's cap but not listed (nor checked against a
     /// baseline).
     pub unlisted: u64,
@@ -94,8 +95,8 @@ struct SinkSlot<'s> {
 /// warnings are gathered for the end.
 struct Collector<'s> {
     sink: Mutex<SinkSlot<'s>>,
-    errors: Mutex<Vec<String>>,
-    warnings: Mutex<Vec<String>>,
+    errors: Mutex<Vec<Problem>>,
+    warnings: Mutex<Vec<Problem>>,
     /// Display paths already scanned, when several roots may overlap (`shush scan . src`):
     /// a file is scanned once however many arguments reach it.
     seen: Option<Mutex<HashSet<String>>>,
@@ -120,14 +121,14 @@ impl<'s> Collector<'s> {
         })
     }
 
-    fn error(&self, msg: String) {
+    fn error(&self, msg: Problem) {
         self.errors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(msg);
     }
 
-    fn warn(&self, msg: String) {
+    fn warn(&self, msg: Problem) {
         self.warnings
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -136,9 +137,9 @@ impl<'s> Collector<'s> {
 
     /// Something left unscanned: an error (a gate must not pass it), or a warning with
     /// `--skip-unreadable`.
-    fn not_scanned(&self, msg: String, opts: &ScanOptions) {
+    fn not_scanned(&self, msg: Problem, opts: &ScanOptions) {
         if opts.artifacts.skip_unreadable {
-            self.warn(format!("{msg} (skipped: --skip-unreadable)"));
+            self.warn(msg.skipped());
         } else {
             self.error(msg);
         }
@@ -165,10 +166,10 @@ impl<'s> Collector<'s> {
         stats.files.fetch_add(a.scanned, Ordering::Relaxed);
         stats.bytes.fetch_add(a.bytes, Ordering::Relaxed);
         for p in a.problems {
-            self.not_scanned(p.to_string(), opts);
+            self.not_scanned(p, opts);
         }
         for n in a.notes {
-            self.warn(n);
+            self.warn(Problem::run(Kind::Other, n));
         }
         stats.unlisted.fetch_add(a.unlisted, Ordering::Relaxed);
         self.findings(a.findings);
@@ -177,17 +178,20 @@ impl<'s> Collector<'s> {
     fn into_outcome(self, stats: &Stats) -> Outcome {
         let slot = self.sink.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
-        errors.sort();
+        errors.sort_by_cached_key(|p| p.to_string());
         let mut warnings = self
             .warnings
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
-        warnings.sort();
+        warnings.sort_by_cached_key(|p| p.to_string());
         let unlisted = stats.unlisted.swap(0, Ordering::Relaxed);
         if unlisted > 0 {
-            warnings.push(format!(
-                "{unlisted} more findings were not listed: one input lists at most {}",
-                crate::stream::MAX_FOUND_PER_INPUT
+            warnings.push(Problem::run(
+                Kind::OverCap,
+                format!(
+                    "{unlisted} more findings were not listed: one input lists at most {}",
+                    crate::stream::MAX_FOUND_PER_INPUT
+                ),
             ));
         }
         Outcome {
@@ -304,13 +308,16 @@ pub fn scan_paths_into(
                 Ok(FileResult::Scanned(findings)) => collector.findings(findings),
                 Ok(FileResult::Partial(findings, why)) => {
                     collector.findings(findings);
-                    collector.not_scanned(format!("{}: {why}", display_path(path)), opts);
+                    collector.not_scanned(why, opts);
                 }
                 Ok(FileResult::TooLarge(size)) => collector.not_scanned(
-                    format!(
-                        "{}: not scanned: {size} bytes is over --max-file-size ({} bytes)",
+                    Problem::path(
                         display_path(path),
-                        opts.max_file_size
+                        Kind::OverCap,
+                        format!(
+                            "not scanned: {size} bytes is over --max-file-size ({} bytes)",
+                            opts.max_file_size
+                        ),
                     ),
                     opts,
                 ),
@@ -368,18 +375,23 @@ fn layout_dir(e: &ignore::DirEntry, found: &Mutex<Vec<PathBuf>>) -> bool {
     true
 }
 
-fn walk_error(err: &ignore::Error) -> String {
+fn walk_error(err: &ignore::Error) -> Problem {
     match err {
-        ignore::Error::WithPath { path, err } => {
-            format!("{}: {}", display_path(path), walk_error(err))
-        }
+        ignore::Error::WithPath { path, err } => Problem {
+            subject: Subject::Path(display_path(path)),
+            ..walk_error(err)
+        },
         ignore::Error::WithDepth { err, .. } => walk_error(err),
-        ignore::Error::Loop { ancestor, child } => format!(
-            "{}: symbolic link loop back to {}; not followed",
+        ignore::Error::Loop { ancestor, child } => Problem::path(
             display_path(child),
-            display_path(ancestor)
+            Kind::Other,
+            format!(
+                "symbolic link loop back to {}; not followed",
+                display_path(ancestor)
+            ),
         ),
-        other => other.to_string(),
+        ignore::Error::Io(e) => Problem::run(Problem::kind_of(e), e.to_string()),
+        other => Problem::run(Kind::Unreadable, other.to_string()),
     }
 }
 
@@ -387,9 +399,9 @@ enum FileResult {
     Scanned(Vec<Finding>),
     /// Scanned, but not all of it (a stream that went on past the size cap: its head was
     /// scanned; a zip behind a stub: its entries were not opened): the findings, and why.
-    Partial(Vec<Finding>, String),
+    Partial(Vec<Finding>, Problem),
     /// A read failed part-way: the findings of what was read, and the error.
-    ReadFailed(Vec<Finding>, String),
+    ReadFailed(Vec<Finding>, Problem),
     Artifact(crate::archive::ArtifactScan),
     TooLarge(u64),
     Special,
@@ -406,9 +418,10 @@ fn scan_file(
     explicit: bool,
     opts: &ScanOptions,
     stats: &Stats,
-) -> Result<FileResult, String> {
+) -> Result<FileResult, Problem> {
     let display = display_path(path);
-    let md = std::fs::metadata(path).map_err(|e| format!("{display}: {e}"))?;
+    let failed = |e: std::io::Error| Problem::path(&display, Problem::kind_of(&e), e.to_string());
+    let md = std::fs::metadata(path).map_err(failed)?;
     let stream = !md.is_file();
     if md.is_dir() {
         return Ok(FileResult::Special);
@@ -427,7 +440,7 @@ fn scan_file(
         stats.skipped_allowlisted.fetch_add(1, Ordering::Relaxed);
         return Ok(FileResult::Special);
     }
-    let mut file = File::open(path).map_err(|e| format!("{display}: {e}"))?;
+    let mut file = File::open(path).map_err(failed)?;
     if !stream {
         // Archives and images are bounded by their own caps, not --max-file-size.
         if let Some(a) = crate::image::scan_file(
@@ -440,7 +453,7 @@ fn scan_file(
             &opts.artifacts,
             opts.reveal,
         )
-        .map_err(|e| format!("{display}: {e}"))?
+        .map_err(failed)?
         {
             return Ok(FileResult::Artifact(a));
         }
@@ -451,7 +464,7 @@ fn scan_file(
     }
     if !stream {
         // The artifact probe read the file's head.
-        std::io::Seek::rewind(&mut file).map_err(|e| format!("{display}: {e}"))?;
+        std::io::Seek::rewind(&mut file).map_err(failed)?;
     }
     let meta = InputMeta {
         path: Some(&display),
@@ -482,15 +495,18 @@ fn scan_file(
         .map(|l| Finding::new(engine, l, &display, source.clone(), opts.reveal))
         .collect();
     Ok(if let Some(e) = scanned.error {
-        FileResult::ReadFailed(findings, format!("{display}: {e}"))
+        FileResult::ReadFailed(findings, failed(e))
     } else if truncated {
         let why = format!(
             "only the first {} bytes were scanned (--max-file-size)",
             opts.max_file_size
         );
-        FileResult::Partial(findings, why)
+        FileResult::Partial(findings, Problem::path(&display, Kind::OverCap, why))
     } else if let Some(why) = stub {
-        FileResult::Partial(findings, why.to_string())
+        FileResult::Partial(
+            findings,
+            Problem::path(&display, Kind::Unsupported, why.to_string()),
+        )
     } else {
         FileResult::Scanned(findings)
     })
@@ -536,14 +552,21 @@ pub fn scan_stdin_into<R: Read>(
         }
         Ok(None) => {}
         Err(e) => {
-            collector.error(format!("<stdin>: {e}"));
+            collector.error(Problem::new(
+                Subject::Stdin,
+                Problem::kind_of(&e),
+                e.to_string(),
+            ));
             return collector.into_outcome(stats);
         }
     }
     let mut reader = Tail::new(std::io::Cursor::new(head).chain(reader), TAIL_SKIP);
     let scanned = input::scan_reader(engine, &mut st, &mut reader, &mut buf, InputMeta::default());
     if let Some(why) = crate::archive::behind_stub(&reader, &buf, scanned.bytes) {
-        collector.not_scanned(format!("<stdin>: {why}"), opts);
+        collector.not_scanned(
+            Problem::new(Subject::Stdin, Kind::Unsupported, why.to_string()),
+            opts,
+        );
     }
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
@@ -558,7 +581,11 @@ pub fn scan_stdin_into<R: Read>(
             .collect(),
     );
     if let Some(e) = scanned.error {
-        collector.error(format!("<stdin>: {e}"));
+        collector.error(Problem::new(
+            Subject::Stdin,
+            Problem::kind_of(&e),
+            e.to_string(),
+        ));
     }
     collector.into_outcome(stats)
 }

@@ -15,7 +15,73 @@
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Source};
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// What every report error says first: the kinds of report a baseline may be.
+const NOT_A_REPORT: &str = "not a shush JSON, JSONL or SARIF report, nor a gitleaks JSON report";
+
+/// Why a baseline could not be read. A message names the file, line or entry, never their
+/// text: a baseline could hold a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BaselineError {
+    /// A report is not valid JSON (nor JSON Lines).
+    #[error("{NOT_A_REPORT}: invalid JSON at line {line}, column {column}")]
+    Json {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+    },
+    /// A report entry has neither a shush fingerprint nor gitleaks' `RuleID`.
+    #[error("{NOT_A_REPORT}: entry {entry} has no `fingerprint` (nor gitleaks' `RuleID`)")]
+    NoFingerprint {
+        /// 1-based position of the entry in the report (for JSON Lines, among its
+        /// non-blank lines).
+        entry: usize,
+    },
+    /// A gitleaks report entry lacks a field shush needs.
+    #[error("{NOT_A_REPORT}: gitleaks entry {entry} has no `{field}`")]
+    GitleaksField {
+        /// 1-based position of the entry in the report.
+        entry: usize,
+        /// The missing field (`StartLine` or `File`).
+        field: &'static str,
+    },
+    /// A `.gitleaksignore` line is not a gitleaks fingerprint.
+    #[error("line {line}: not `[commit:]file:rule:line`")]
+    IgnoreLine {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The path is not a regular file.
+    #[error("not a regular file")]
+    NotAFile,
+    /// The file is larger than [`MAX_BASELINE_BYTES`].
+    #[error("larger than {limit_mib} MiB; not a baseline")]
+    TooLarge {
+        /// The limit, in MiB.
+        limit_mib: u64,
+    },
+    /// One of the errors above, in a file.
+    #[error("{}: {error}", path.display())]
+    File {
+        /// The baseline file.
+        path: PathBuf,
+        /// What is wrong with it.
+        error: Box<BaselineError>,
+    },
+}
+
+impl BaselineError {
+    /// This error, in the file at `path`.
+    pub fn in_file(self, path: &Path) -> Self {
+        BaselineError::File {
+            path: path.to_path_buf(),
+            error: Box::new(self),
+        }
+    }
+}
 
 /// Largest baseline file read: real ones hold thousands of entries, not millions.
 pub const MAX_BASELINE_BYTES: u64 = 256 << 20;
@@ -44,39 +110,31 @@ impl Baseline {
     /// Loads a report used as a baseline: shush JSON, JSONL or SARIF, or a gitleaks JSON report.
     pub fn load(path: &Path) -> Result<Self> {
         let text = read_bounded(path)?;
-        Self::parse(&text).map_err(|message| Error::Config {
-            origin: path.display().to_string(),
-            message: format!(
-                "not a shush JSON, JSONL or SARIF report, nor a gitleaks JSON report: {message}"
-            ),
-        })
+        Self::parse(&text).map_err(|e| e.in_file(path).into())
     }
 
     /// Loads a `.gitleaksignore` file.
     pub fn load_gitleaksignore(path: &Path) -> Result<Self> {
         let text = read_bounded(path)?;
-        Self::parse_gitleaksignore(&text).map_err(|message| Error::Config {
-            origin: path.display().to_string(),
-            message,
-        })
+        Self::parse_gitleaksignore(&text).map_err(|e| e.in_file(path).into())
     }
 
     /// Parses a report's text.
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+    pub fn parse(text: &str) -> std::result::Result<Self, BaselineError> {
         let mut b = Baseline::default();
         let trimmed = text.trim_start();
         if trimmed.is_empty() {
             return Ok(b);
         }
-        for v in json_values(trimmed)? {
-            b.absorb(&v)?;
+        for (i, v) in json_values(text)?.iter().enumerate() {
+            b.absorb(v, i + 1)?;
         }
         Ok(b)
     }
 
     /// Parses `.gitleaksignore` text: one fingerprint a line; blank lines and `#` comments are
     /// skipped.
-    pub fn parse_gitleaksignore(text: &str) -> std::result::Result<Self, String> {
+    pub fn parse_gitleaksignore(text: &str) -> std::result::Result<Self, BaselineError> {
         let mut b = Baseline::default();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -84,7 +142,7 @@ impl Baseline {
                 continue;
             }
             let loc = parse_gitleaks_fingerprint(line)
-                .ok_or_else(|| format!("line {}: not `[commit:]file:rule:line`", i + 1))?;
+                .ok_or(BaselineError::IgnoreLine { line: i + 1 })?;
             b.locations.insert(loc);
         }
         Ok(b)
@@ -136,8 +194,12 @@ impl Baseline {
         self.len() == 0
     }
 
-    /// Takes one report entry (or a whole SARIF log).
-    fn absorb(&mut self, v: &serde_json::Value) -> std::result::Result<(), String> {
+    /// Takes one report entry (or a whole SARIF log), the `entry`-th of its report.
+    fn absorb(
+        &mut self,
+        v: &serde_json::Value,
+        entry: usize,
+    ) -> std::result::Result<(), BaselineError> {
         if let Some(runs) = v.get("runs").and_then(|r| r.as_array()) {
             for result in runs
                 .iter()
@@ -154,39 +216,54 @@ impl Baseline {
         } else if let Some(fp) = v.get("fingerprint").and_then(|f| f.as_str()) {
             self.fingerprints.insert(fp.to_string());
         } else if v.get("RuleID").is_some() {
-            self.locations.insert(gitleaks_entry(v)?);
+            self.locations.insert(gitleaks_entry(v, entry)?);
         } else {
-            return Err("an entry has no `fingerprint` (nor gitleaks' `RuleID`)".into());
+            return Err(BaselineError::NoFingerprint { entry });
         }
         Ok(())
     }
 }
 
 /// The JSON values of a report: one document (an array is its items) or JSON Lines.
-fn json_values(text: &str) -> std::result::Result<Vec<serde_json::Value>, String> {
-    if text.starts_with('[') || text.starts_with("{\n") || is_single_document(text) {
+fn json_values(text: &str) -> std::result::Result<Vec<serde_json::Value>, BaselineError> {
+    // serde_json's messages describe the error without quoting the input, but only its
+    // position is kept: the input may hold secrets.
+    let at = |e: serde_json::Error, line: usize| BaselineError::Json {
+        line,
+        column: e.column(),
+    };
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') || trimmed.starts_with("{\n") || is_single_document(text) {
         return match serde_json::from_str::<serde_json::Value>(text) {
             Ok(serde_json::Value::Array(items)) => Ok(items),
             Ok(v) => Ok(vec![v]),
-            Err(e) => Err(e.to_string()),
+            Err(e) => {
+                let line = e.line();
+                Err(at(e, line))
+            }
         };
     }
     text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| at(e, i + 1)))
         .collect()
 }
 
-/// One entry of a gitleaks JSON report.
-fn gitleaks_entry(v: &serde_json::Value) -> std::result::Result<Location, String> {
+/// One entry of a gitleaks JSON report, the `entry`-th of the report.
+fn gitleaks_entry(
+    v: &serde_json::Value,
+    entry: usize,
+) -> std::result::Result<Location, BaselineError> {
     let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default();
+    let missing = |field| BaselineError::GitleaksField { entry, field };
     let line = v
         .get("StartLine")
         .and_then(|x| x.as_u64())
-        .ok_or("a gitleaks entry has no `StartLine`")?;
+        .ok_or(missing("StartLine"))?;
     let path = text("File");
     if path.is_empty() {
-        return Err("a gitleaks entry has no `File`".into());
+        return Err(missing("File"));
     }
     let commit = text("Commit");
     Ok(Location {
@@ -240,12 +317,9 @@ fn is_single_document(text: &str) -> bool {
 fn read_bounded(path: &Path) -> Result<String> {
     use std::io::Read;
     let md = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    let refuse = |message: String| Error::Config {
-        origin: path.display().to_string(),
-        message,
-    };
+    let refuse = |e: BaselineError| Error::from(e.in_file(path));
     if !md.is_file() {
-        return Err(refuse("not a regular file".into()));
+        return Err(refuse(BaselineError::NotAFile));
     }
     let mut text = String::new();
     std::fs::File::open(path)
@@ -254,10 +328,9 @@ fn read_bounded(path: &Path) -> Result<String> {
         .read_to_string(&mut text)
         .map_err(|e| Error::io(path, e))?;
     if text.len() as u64 > MAX_BASELINE_BYTES {
-        return Err(refuse(format!(
-            "larger than {} MiB; not a baseline",
-            MAX_BASELINE_BYTES >> 20
-        )));
+        return Err(refuse(BaselineError::TooLarge {
+            limit_mib: MAX_BASELINE_BYTES >> 20,
+        }));
     }
     Ok(text)
 }
@@ -303,5 +376,58 @@ mod tests {
         );
         assert!(Baseline::parse_gitleaksignore("just-a-word\n").is_err());
         assert!(parse_gitleaks_fingerprint("a.txt:rule:x").is_none());
+    }
+
+    #[test]
+    fn errors_name_the_place_never_the_text() {
+        const TOKEN: &str = "fake_TOKEN_abc123XYZ";
+        let cases: [(String, BaselineError); 5] = [
+            (
+                format!("\n\n[{{\"fingerprint\": {TOKEN}}}]"),
+                BaselineError::Json {
+                    line: 3,
+                    column: 20,
+                },
+            ),
+            (
+                format!("{{\"fingerprint\":\"a\"}}\n\n{{\"{TOKEN}\": 1}} x\n"),
+                BaselineError::Json {
+                    line: 3,
+                    column: 29,
+                },
+            ),
+            (
+                format!("[{{\"fingerprint\":\"a\"}}, {{\"Secret\":\"{TOKEN}\"}}]"),
+                BaselineError::NoFingerprint { entry: 2 },
+            ),
+            (
+                format!("[{{\"RuleID\":\"x\",\"File\":\"a\",\"Secret\":\"{TOKEN}\"}}]"),
+                BaselineError::GitleaksField {
+                    entry: 1,
+                    field: "StartLine",
+                },
+            ),
+            (
+                format!("[{{\"RuleID\":\"x\",\"StartLine\":1,\"Match\":\"{TOKEN}\"}}]"),
+                BaselineError::GitleaksField {
+                    entry: 1,
+                    field: "File",
+                },
+            ),
+        ];
+        for (text, want) in cases {
+            let e = Baseline::parse(&text).unwrap_err();
+            assert_eq!(e, want, "{text}");
+            let shown = e.in_file(Path::new("base.json")).to_string();
+            assert!(shown.starts_with("base.json: not a shush JSON"), "{shown}");
+            assert!(!shown.contains(TOKEN), "{shown}");
+        }
+        let e = Baseline::parse_gitleaksignore(&format!("# ok\na.txt:r:1\n{TOKEN}\n")).unwrap_err();
+        assert_eq!(e, BaselineError::IgnoreLine { line: 3 });
+        let e = Error::from(e.in_file(Path::new(".gitleaksignore")));
+        assert_eq!(
+            e.to_string(),
+            ".gitleaksignore: line 3: not `[commit:]file:rule:line`"
+        );
     }
 }

@@ -45,6 +45,35 @@ pub(crate) struct KeywordScanner {
     max_len: usize,
 }
 
+/// Why a keyword automaton could not be built. Its message never holds a keyword.
+///
+/// (Written without `thiserror`: `build.rs` compiles this module too.)
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum KeywordError {
+    /// The `aho-corasick` builder refused the keyword set (too many states…).
+    Build(aho_corasick::BuildError),
+    /// The automaton would have more transitions than 32-bit state ids can address.
+    TooLarge,
+    /// The keywords use more distinct bytes than the class-compressed table can hold.
+    TooManyBytes,
+    /// The automaton has no unanchored start state.
+    Start(aho_corasick::MatchError),
+}
+
+impl std::fmt::Display for KeywordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeywordError::Build(e) => write!(f, "{e}"),
+            KeywordError::TooManyBytes => f.write_str("too many distinct keyword bytes"),
+            KeywordError::TooLarge => f.write_str("keyword automaton too large"),
+            KeywordError::Start(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for KeywordError {}
+
 /// Per-thread scratch for the interleaved search.
 #[derive(Debug, Default)]
 pub(crate) struct KwScratch {
@@ -53,12 +82,12 @@ pub(crate) struct KwScratch {
 
 impl KeywordScanner {
     /// Compiles `patterns` (matched ASCII case-insensitively).
-    pub fn new(patterns: &[Vec<u8>]) -> Result<Self, String> {
+    pub fn new(patterns: &[Vec<u8>]) -> Result<Self, KeywordError> {
         let dfa = aho_corasick::dfa::DFA::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(true)
             .build(patterns)
-            .map_err(|e| e.to_string())?;
+            .map_err(KeywordError::Build)?;
         // Byte classes: every distinct (case-folded) keyword byte is its own class; all other
         // bytes behave alike (they send every state back to the start state's transitions).
         let mut used = [false; 256];
@@ -76,7 +105,7 @@ impl KeywordScanner {
             let lower = b.to_ascii_lowercase();
             if used[lower as usize] && !b.is_ascii_uppercase() && Some(b) != other {
                 if reps.len() >= 255 {
-                    return Err("too many distinct keyword bytes".into());
+                    return Err(KeywordError::TooManyBytes);
                 }
                 classes[b as usize] = reps.len() as u8;
                 reps.push(b);
@@ -86,7 +115,7 @@ impl KeywordScanner {
             classes[b as usize] = classes[b.to_ascii_lowercase() as usize];
         }
         let stride = reps.len();
-        let start = dfa.start_state(Anchored::No).map_err(|e| e.to_string())?;
+        let start = dfa.start_state(Anchored::No).map_err(KeywordError::Start)?;
         // Enumerate reachable states breadth-first.
         let mut ids: HashMap<aho_corasick::automaton::StateID, usize> = HashMap::new();
         let mut order = vec![start];
@@ -113,7 +142,7 @@ impl KeywordScanner {
         let n_match = order.iter().filter(|&&s| dfa.is_match(s)).count();
         let total = order.len() * stride;
         if total > u32::MAX as usize {
-            return Err("keyword automaton too large".into());
+            return Err(KeywordError::TooLarge);
         }
         let mut trans = vec![0u32; total];
         for (j, &s) in order.iter().enumerate() {
@@ -432,6 +461,19 @@ mod tests {
                 .collect();
             w.sort_by_key(|&(p, e)| (e, p));
             assert_eq!(found(&ks, &hay, s..e), w, "range {s}..{e}");
+        }
+    }
+
+    #[test]
+    fn keyword_errors_never_name_a_keyword() {
+        let token = b"fake_TOKEN_abc123XYZ".to_vec();
+        assert!(KeywordScanner::new(std::slice::from_ref(&token)).is_ok());
+        for e in [KeywordError::TooManyBytes, KeywordError::TooLarge] {
+            let text = e.to_string();
+            assert!(
+                !text.contains("fake_TOKEN") && text.contains("keyword"),
+                "{text}"
+            );
         }
     }
 

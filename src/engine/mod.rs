@@ -18,6 +18,7 @@ mod patterns;
 mod prefilter;
 mod wide;
 
+pub use kwscan::KeywordError;
 pub use prefilter::AutomatonOrigin;
 
 use crate::checksum::shannon_entropy;
@@ -176,9 +177,9 @@ impl Engine {
     /// Builds an engine over `rules`.
     pub fn new(rules: RuleSet, options: EngineOptions) -> Result<Self> {
         let prefilter =
-            Prefilter::new(&rules, options.decode_depth).map_err(|e| Error::Config {
+            Prefilter::new(&rules, options.decode_depth).map_err(|error| Error::Keywords {
                 origin: rules.origin.clone(),
-                message: format!("keyword automaton: {e}"),
+                error,
             })?;
         let full_rules = rules
             .rules

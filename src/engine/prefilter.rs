@@ -13,7 +13,7 @@
 //!    on-disk cache ([`super::automaton_cache`]), or builds it and stores it there.
 
 use super::automaton_cache;
-use super::kwscan::KeywordScanner;
+use super::kwscan::{KeywordError, KeywordScanner};
 use super::patterns::{self, PatternInfo, PatternTable, RuleKeys};
 use crate::rules::{RuleSet, Strategy};
 use std::collections::HashMap;
@@ -103,7 +103,7 @@ impl Precomputed {
 impl Prefilter {
     /// Builds (or loads) the prefilter for `rules` with `decode_depth` levels of base64
     /// patterns.
-    pub fn new(rules: &RuleSet, decode_depth: usize) -> Result<Self, String> {
+    pub fn new(rules: &RuleSet, decode_depth: usize) -> Result<Self, KeywordError> {
         let keys: Vec<RuleKeys<'_>> = rules.rules.iter().map(rule_keys).collect();
         let fingerprint = patterns::fingerprint(&keys, decode_depth);
         let pre = Precomputed::load();

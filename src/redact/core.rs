@@ -1171,7 +1171,7 @@ impl<'e> Redactor<'e> {
                     }
                 }
             }
-            Err(w) => self.warnings.push(w),
+            Err(w) => self.warnings.push(w.to_string()),
         }
         if forward && self.opts.registrations {
             // Where the command starts (`::` or `##[`): nothing from there on has been

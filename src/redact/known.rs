@@ -5,6 +5,7 @@
 //! JSON string escaping and hex.
 
 use super::index::{Appended, Compiled};
+pub use crate::error::KnownValueError;
 use base64::Engine as _;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,20 +36,20 @@ impl std::fmt::Debug for KnownValue {
 }
 
 impl KnownValue {
-    /// A value from `source`. Returns a warning (naming the source, never the value) when the
-    /// value is too short to mask safely, or empty.
-    pub fn new(source: impl Into<String>, value: &[u8]) -> Result<Self, String> {
+    /// A value from `source`. Returns an error (naming the source, never the value; shown as
+    /// a warning) when the value is too short to mask safely, or empty.
+    pub fn new(source: impl Into<String>, value: &[u8]) -> Result<Self, KnownValueError> {
         let source = source.into();
         let longest_line = lines(value).map(<[u8]>::len).max().unwrap_or(0);
         if value.is_empty() {
-            return Err(format!("not masking {source}: the value is empty"));
+            return Err(KnownValueError::Empty { origin: source });
         }
         if longest_line < MIN_KNOWN_LEN {
-            return Err(format!(
-                "not masking {source}: the value is too short to mask safely ({} bytes; at \
-                 least {MIN_KNOWN_LEN} needed)",
-                longest_line
-            ));
+            return Err(KnownValueError::TooShort {
+                origin: source,
+                len: longest_line,
+                min: MIN_KNOWN_LEN,
+            });
         }
         Ok(KnownValue {
             source,
@@ -361,9 +362,34 @@ mod tests {
     fn short_values_refused() {
         assert!(KnownValue::new("env:X", b"abc").is_err());
         assert!(KnownValue::new("env:X", b"").is_err());
-        let e = KnownValue::new("env:X", b"pw123").unwrap_err();
+        let e = KnownValue::new("env:X", b"pw123").unwrap_err().to_string();
         assert!(!e.contains("pw123") && e.contains("env:X"));
         assert!(KnownValue::new("env:X", b"hunter2").is_ok());
+    }
+
+    #[test]
+    fn known_value_errors_never_echo_the_value() {
+        // Short lines of a multi-line value that holds a token-like string.
+        let value = b"fake_\nTOKEN\n_abc1\n23XYZ";
+        let e = KnownValue::new("file:secrets.txt:3", value).unwrap_err();
+        assert_eq!(
+            e,
+            KnownValueError::TooShort {
+                origin: "file:secrets.txt:3".into(),
+                len: 5,
+                min: MIN_KNOWN_LEN
+            }
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("file:secrets.txt:3") && text.contains("too short"),
+            "{text}"
+        );
+        for part in ["fake_", "TOKEN", "_abc1", "23XYZ"] {
+            assert!(!text.contains(part), "{text}");
+        }
+        let e = KnownValue::new("env:EMPTY", b"").unwrap_err();
+        assert_eq!(e.to_string(), "not masking env:EMPTY: the value is empty");
     }
 
     #[test]

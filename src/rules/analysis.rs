@@ -168,44 +168,113 @@ impl Candidate {
     }
 }
 
-/// Describes a regex syntax error by its kind and position only, never the pattern text:
-/// `regex_syntax`'s own `Display` quotes the whole pattern, and a pattern's literal tokens
-/// may be real secrets. Lines and columns are 1-based and count characters of the pattern
-/// as parsed (the same as the configured text unless it has Go-only `\Q…\E` or literal
-/// braces, which are rewritten first).
-pub fn describe_syntax_error(e: &regex_syntax::Error) -> String {
-    let (kind, span) = match e {
-        regex_syntax::Error::Parse(e) => (e.kind().to_string(), e.span()),
-        regex_syntax::Error::Translate(e) => (e.kind().to_string(), e.span()),
-        _ => return "invalid regex syntax".into(),
-    };
-    let at = span.start;
-    if at.line > 1 {
-        format!("{kind} (line {}, column {})", at.line, at.column)
-    } else {
-        format!("{kind} (column {})", at.column)
+/// Why a regex does not parse or build. Its message names the problem and where it is,
+/// never the pattern text: `regex_syntax`'s own `Display` quotes the whole pattern, and a
+/// pattern's literal tokens may be real secrets.
+///
+/// (Written without `thiserror`: `build.rs` compiles this module too.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegexError {
+    /// The pattern is not valid regex syntax.
+    Syntax {
+        /// What is wrong, e.g. `unclosed group` (the kind of the error, never pattern text).
+        kind: String,
+        /// 1-based line of the error in the pattern.
+        line: usize,
+        /// 1-based column (in characters) of the error in the pattern, as parsed: the same
+        /// as the configured text unless it has Go-only `\Q…\E` or literal braces, which
+        /// are rewritten first.
+        column: usize,
+    },
+    /// The pattern is not valid regex syntax, and the parser did not say where.
+    InvalidSyntax,
+    /// The compiled regex would exceed a size limit.
+    TooLarge {
+        /// The limit the regex builder reports exceeded (its message, which never holds
+        /// pattern text).
+        detail: String,
+    },
+    /// The regex could not be built for another reason.
+    Build {
+        /// The regex builder's message (which never holds pattern text).
+        detail: String,
+    },
+    /// A pattern that must be searched anchored (a `follow` gate) cannot be.
+    NotAnchored,
+}
+
+impl RegexError {
+    /// Describes a regex syntax error by its kind and position only.
+    pub fn from_syntax(e: &regex_syntax::Error) -> Self {
+        let (kind, span) = match e {
+            regex_syntax::Error::Parse(e) => (e.kind().to_string(), e.span()),
+            regex_syntax::Error::Translate(e) => (e.kind().to_string(), e.span()),
+            _ => return RegexError::InvalidSyntax,
+        };
+        RegexError::Syntax {
+            kind,
+            line: span.start.line,
+            column: span.start.column,
+        }
+    }
+
+    /// Describes an error from building a regex (`regex_automata`'s meta, NFA or DFA
+    /// builders): the syntax error in its source chain if there is one (see
+    /// [`RegexError::from_syntax`]), otherwise the innermost cause's message (a size
+    /// limit…), which never contains pattern text.
+    pub fn from_build(e: &(dyn std::error::Error + 'static)) -> Self {
+        let mut cause = Some(e);
+        let mut innermost = e;
+        while let Some(c) = cause {
+            if let Some(syntax) = c.downcast_ref::<regex_syntax::Error>() {
+                return RegexError::from_syntax(syntax);
+            }
+            innermost = c;
+            cause = c.source();
+        }
+        let detail = innermost.to_string();
+        if detail.contains("limit") {
+            RegexError::TooLarge { detail }
+        } else {
+            RegexError::Build { detail }
+        }
     }
 }
 
-/// Describes an error from building a regex (`regex_automata`'s meta, NFA or DFA builders)
-/// without quoting the pattern: the syntax error in its source chain if there is one (see
-/// [`describe_syntax_error`]), otherwise the builder's own message (a size limit…), which
-/// never contains pattern text.
-pub fn describe_build_error(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = Some(e);
-    while let Some(c) = cause {
-        if let Some(syntax) = c.downcast_ref::<regex_syntax::Error>() {
-            return describe_syntax_error(syntax);
+impl std::fmt::Display for RegexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegexError::Syntax { kind, line, column } if *line > 1 => {
+                write!(f, "{kind} (line {line}, column {column})")
+            }
+            RegexError::Syntax { kind, column, .. } => write!(f, "{kind} (column {column})"),
+            RegexError::InvalidSyntax => f.write_str("invalid regex syntax"),
+            RegexError::TooLarge { detail } => write!(f, "regex is too large ({detail})"),
+            RegexError::Build { detail } => f.write_str(detail),
+            RegexError::NotAnchored => f.write_str("the pattern cannot be searched anchored"),
         }
-        cause = c.source();
     }
-    e.to_string()
+}
+
+impl std::error::Error for RegexError {}
+
+/// Describes a regex syntax error by its kind and position only, never the pattern text
+/// (see [`RegexError::from_syntax`]).
+pub fn describe_syntax_error(e: &regex_syntax::Error) -> String {
+    RegexError::from_syntax(e).to_string()
+}
+
+/// Describes an error from building a regex without quoting the pattern (see
+/// [`RegexError::from_build`]).
+pub fn describe_build_error(e: &(dyn std::error::Error + 'static)) -> String {
+    RegexError::from_build(e).to_string()
 }
 
 /// Parses `pattern` the way the engine compiles it: ASCII mode first, Unicode mode when the
 /// pattern needs it. Returns the HIR and whether Unicode mode was needed.
-/// Errors are described without the pattern text ([`describe_syntax_error`]).
-pub fn parse(pattern: &str) -> Result<(Hir, bool), String> {
+/// Errors are described without the pattern text ([`RegexError::from_syntax`]).
+pub fn parse(pattern: &str) -> Result<(Hir, bool), RegexError> {
     let pattern = &*go_compat(pattern);
     let ascii = regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -219,12 +288,12 @@ pub fn parse(pattern: &str) -> Result<(Hir, bool), String> {
             .build()
             .parse(pattern)
             .map(|hir| (hir, true))
-            .map_err(|e| describe_syntax_error(&e)),
+            .map_err(|e| RegexError::from_syntax(&e)),
     }
 }
 
 /// Analyses `pattern`.
-pub fn analyse(pattern: &str) -> Result<RegexAnalysis, String> {
+pub fn analyse(pattern: &str) -> Result<RegexAnalysis, RegexError> {
     let (hir, unicode) = parse(pattern)?;
     let usable = |r: &Req| !r.set.is_empty() && r.set.iter().all(|l| !l.is_empty());
     let req = required(&hir).filter(usable);
@@ -885,5 +954,32 @@ mod tests {
     fn unicode_fallback() {
         let a = analyse(r"\p{Greek}+x").unwrap();
         assert!(a.unicode);
+    }
+
+    #[test]
+    fn regex_errors_never_echo_the_pattern() {
+        const TOKEN: &str = "fake_TOKEN_abc123XYZ";
+        for pattern in [
+            format!("({TOKEN}"),
+            format!("{TOKEN}[z-a]"),
+            format!("{TOKEN}\\"),
+            format!("a\n{TOKEN}(?P<"),
+        ] {
+            let e = analyse(&pattern).unwrap_err();
+            let text = e.to_string();
+            assert!(!text.contains(TOKEN), "{text}");
+            assert!(matches!(e, RegexError::Syntax { .. }), "{e:?}");
+            assert!(text.contains("column"), "{text}");
+        }
+        let e = analyse(&format!("({TOKEN}")).unwrap_err();
+        assert_eq!(
+            e,
+            RegexError::Syntax {
+                kind: "unclosed group".into(),
+                line: 1,
+                column: 1
+            }
+        );
+        assert_eq!(e.to_string(), "unclosed group (column 1)");
     }
 }

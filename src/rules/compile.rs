@@ -1,7 +1,7 @@
 //! Turning a loaded configuration into a [`RuleSet`]: compiled allowlists, scan strategies
 //! derived from regex analysis, and regexes that compile lazily on first use.
 
-use super::analysis::{self, RegexAnalysis};
+use super::analysis::{self, RegexAnalysis, RegexError};
 use super::load::{self, LoadedConfig};
 use super::spec::{AllowlistSpec, ConfigFile, ExampleSpec, NegativeSpec, RuleSpec};
 use crate::checksum::Checksum;
@@ -61,7 +61,7 @@ impl Confidence {
 /// Builds a byte regex the way every shush regex is built: ASCII classes (RE2 semantics),
 /// matching on arbitrary bytes; Unicode mode only when the pattern needs it. An error
 /// names what is wrong and where, never the pattern text (it may hold a real secret).
-pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> {
+pub fn build_regex(pattern: &str, unicode: bool) -> std::result::Result<meta::Regex, RegexError> {
     let pattern = &*analysis::go_compat(pattern);
     let syntax = regex_automata::util::syntax::Config::new()
         .unicode(unicode)
@@ -70,12 +70,12 @@ pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> 
         .utf8_empty(false)
         .nfa_size_limit(Some(20 << 20))
         .hybrid_cache_capacity(1 << 20);
-    let build = |syntax| -> Result<meta::Regex, String> {
+    let build = |syntax| -> std::result::Result<meta::Regex, RegexError> {
         meta::Regex::builder()
             .syntax(syntax)
             .configure(config.clone())
             .build(pattern)
-            .map_err(|e| analysis::describe_build_error(&e))
+            .map_err(|e| RegexError::from_build(&e))
     };
     match build(syntax) {
         Ok(re) => Ok(re),
@@ -89,7 +89,7 @@ pub fn build_regex(pattern: &str, unicode: bool) -> Result<meta::Regex, String> 
 pub struct LazyRegex {
     pattern: String,
     unicode: bool,
-    cell: OnceLock<Result<meta::Regex, String>>,
+    cell: OnceLock<std::result::Result<meta::Regex, RegexError>>,
 }
 
 impl LazyRegex {
@@ -107,12 +107,11 @@ impl LazyRegex {
         &self.pattern
     }
 
-    /// The compiled regex, compiling it now if needed.
-    pub fn get(&self) -> Result<&meta::Regex, &str> {
+    /// The compiled regex, compiling it now if needed. The error never holds the pattern.
+    pub fn get(&self) -> std::result::Result<&meta::Regex, &RegexError> {
         self.cell
             .get_or_init(|| build_regex(&self.pattern, self.unicode))
             .as_ref()
-            .map_err(String::as_str)
     }
 
     /// Whether the regex matches anywhere in `hay`; a regex that failed to compile matches
@@ -452,26 +451,31 @@ impl Rule {
             )?);
         }
         let generic = spec.tags.iter().any(|t| t.eq_ignore_ascii_case("generic"));
+        let bad_regex = |what: &str, error: RegexError| Error::RuleRegex {
+            id: spec.id.clone(),
+            what: what.into(),
+            error,
+        };
         let follow = spec
             .follow
             .as_deref()
             .map(super::follow::FollowGate::new)
             .transpose()
-            .map_err(|e| err(format!("bad follow regex: {e}")))?;
+            .map_err(|e| bad_regex("bad follow regex", e))?;
 
         let (regex, analysis) = match spec.regex.as_deref().filter(|r| !r.is_empty()) {
             None => (None, None),
             Some(re) => {
                 let a = match analysis_cache.get(re) {
                     Some(a) => a.clone(),
-                    None => analysis::analyse(re).map_err(|e| err(format!("bad regex: {e}")))?,
+                    None => analysis::analyse(re).map_err(|e| bad_regex("bad regex", e))?,
                 };
                 if spec.secret_group > 0 {
                     // Like gitleaks, refuse a group the regex does not have (it would
                     // silently report the whole match instead).
                     let groups = analysis::parse(re)
                         .map(|(hir, _)| hir.properties().explicit_captures_len())
-                        .map_err(|e| err(format!("bad regex: {e}")))?;
+                        .map_err(|e| bad_regex("bad regex", e))?;
                     if spec.secret_group > groups {
                         return Err(err(format!(
                             "secretGroup = {} but the regex has {groups} capture group(s)",
@@ -855,17 +859,19 @@ impl RuleSet {
                 )
                 .filter(|(re, _)| !known.contains(re.pattern()));
             for (re, what) in regexes {
-                re.get().map_err(|e| Error::Rule {
+                re.get().map_err(|e| Error::RuleRegex {
                     id: rule.id.clone(),
-                    message: format!("{what} does not compile: {e}"),
+                    what: format!("{what} does not compile"),
+                    error: e.clone(),
                 })?;
             }
         }
         for a in &self.global_allowlists {
             for re in a.regexes().filter(|re| !known.contains(re.pattern())) {
-                re.get().map_err(|e| Error::Config {
+                re.get().map_err(|e| Error::ConfigRegex {
                     origin: self.origin.clone(),
-                    message: format!("global {JOINED} does not compile: {e}"),
+                    what: format!("global {JOINED} does not compile"),
+                    error: e.clone(),
                 })?;
             }
         }
@@ -987,5 +993,71 @@ mod tests {
     fn builtin_rules_compile() {
         let s = RuleSet::builtin().unwrap();
         s.validate().unwrap();
+    }
+
+    #[test]
+    fn regex_errors_never_echo_the_pattern() {
+        const TOKEN: &str = "fake_TOKEN_abc123XYZ";
+        // Syntax, with a position.
+        let e = build_regex(&format!("x({TOKEN}"), false).unwrap_err();
+        assert_eq!(e.to_string(), "unclosed group (column 2)");
+        // Too large for the NFA size limit.
+        let e = build_regex(&format!("{TOKEN}(?:\\w{{500}}){{200}}"), true).unwrap_err();
+        assert!(matches!(e, RegexError::TooLarge { .. }), "{e:?}");
+        assert!(!e.to_string().contains(TOKEN), "{e}");
+        let lazy = LazyRegex::new(format!("[z-a]{TOKEN}"), false);
+        assert!(!lazy.get().unwrap_err().to_string().contains(TOKEN));
+        assert!(!lazy.is_match(TOKEN.as_bytes()));
+
+        // And through a configuration: the rule's regex, its follow gate, its allowlist, a
+        // global allowlist. Each names the rule or allowlist, never the pattern.
+        let bad = format!("'''({TOKEN}'''");
+        let rule = |extra: &str| format!("[[rules]]\nid = 'leaky-rule'\n{extra}\n");
+        let cases = [
+            (
+                rule(&format!("regex = {bad}")),
+                "rule `leaky-rule`: bad regex: ",
+            ),
+            (
+                rule(&format!("regex = 'ok_[a-z]{{4}}'\nfollow = {bad}")),
+                "rule `leaky-rule`: bad follow regex: ",
+            ),
+            (
+                rule(&format!(
+                    "regex = 'ok_[a-z]{{4}}'\n[[rules.allowlists]]\nregexes = [{bad}]"
+                )),
+                "rule `leaky-rule`: allowlist regex",
+            ),
+            (
+                format!(
+                    "{}[[allowlists]]\nregexes = [{bad}]\n",
+                    rule("regex = 'ok_[a-z]{4}'")
+                ),
+                "t.toml: global allowlist regex",
+            ),
+        ];
+        for (toml, prefix) in cases {
+            let loaded = LoadedConfig::from_toml(&toml, "t.toml", Path::new(".")).unwrap();
+            let e = RuleSet::from_loaded(loaded)
+                .and_then(|s| s.validate())
+                .unwrap_err();
+            let text = e.to_string();
+            assert!(text.starts_with(prefix), "{text}");
+            assert!(text.contains("unclosed group (column "), "{text}");
+            assert!(!text.contains(TOKEN), "{text}");
+            assert!(
+                matches!(
+                    e,
+                    Error::RuleRegex {
+                        error: RegexError::Syntax { .. },
+                        ..
+                    } | Error::ConfigRegex {
+                        error: RegexError::Syntax { .. },
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+        }
     }
 }

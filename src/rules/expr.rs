@@ -15,11 +15,173 @@
 //! `contains`, `lower`, `upper`, `len` (each also with a `filter.` prefix). Anything else is reported as unsupported when the rule is loaded, so the
 //! caller can warn instead of guessing.
 
+use super::analysis::RegexError;
 use super::compile::LazyRegex;
 use crate::checksum::shannon_entropy;
 
 /// Deepest nesting a filter may have (hostile configurations cannot overflow the stack).
 const MAX_DEPTH: usize = 64;
+
+/// Longest name an error message repeats (see [`Found::Name`]).
+const MAX_SHOWN_NAME: usize = 40;
+
+/// Why a filter is not supported. Positions are byte offsets into the filter's text. A
+/// message never repeats a string or number of the filter, nor a name that could be a
+/// token: a filter may compare against a real secret.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExprError {
+    /// A number that does not parse (e.g. `1.2.3`).
+    #[error("bad number (offset {at})")]
+    BadNumber {
+        /// Where the number starts.
+        at: usize,
+    },
+    /// A string without its closing quote.
+    #[error("unterminated string (offset {at})")]
+    UnterminatedString {
+        /// Where the string starts.
+        at: usize,
+    },
+    /// A string whose escapes make it invalid UTF-8.
+    #[error("string is not UTF-8 (offset {at})")]
+    NotUtf8 {
+        /// Where the string starts.
+        at: usize,
+    },
+    /// A character that starts no token.
+    #[error("unexpected character {ch:?} (offset {at})")]
+    UnexpectedChar {
+        /// The character (read as one byte).
+        ch: char,
+        /// Where it is.
+        at: usize,
+    },
+    /// Something other than what the grammar needs at this point.
+    #[error("expected {expected}, found {found} (offset {at})")]
+    Expected {
+        /// What was expected, e.g. `` `)` `` or `a string key`.
+        expected: String,
+        /// What was found instead.
+        found: Found,
+        /// Where.
+        at: usize,
+    },
+    /// A token that cannot start or continue an expression here.
+    #[error("unexpected {found} (offset {at})")]
+    Unexpected {
+        /// The token.
+        found: Found,
+        /// Where it is.
+        at: usize,
+    },
+    /// The filter nests deeper than the parser allows.
+    #[error("filter nests too deeply (more than {limit} levels)")]
+    TooDeep {
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
+    /// A name that is neither a map, a constant nor a function call.
+    #[error("unsupported identifier{} (offset {at})", shown(name))]
+    UnsupportedName {
+        /// The name, when it looks like an ordinary name (see [`Found::Name`]).
+        name: Option<String>,
+        /// Where it is.
+        at: usize,
+    },
+    /// A function shush does not evaluate.
+    #[error("unsupported function{} (offset {at})", shown_call(name))]
+    UnsupportedFunction {
+        /// The function's name, when it looks like an ordinary name (see [`Found::Name`]).
+        name: Option<String>,
+        /// Where it is.
+        at: usize,
+    },
+    /// A field of `finding` or `attributes` that shush does not provide.
+    #[error("unsupported field{} (offset {at})", shown(key))]
+    UnsupportedField {
+        /// The field's name, when it looks like an ordinary name (see [`Found::Name`]).
+        key: Option<String>,
+        /// Where the key is.
+        at: usize,
+    },
+    /// `matchesAny()` given something other than a list of string literals.
+    #[error("matchesAny() needs a list of literal regexes (offset {at})")]
+    NotLiteralRegexes {
+        /// Where the offending item is.
+        at: usize,
+    },
+    /// A regex of `matchesAny()` does not compile.
+    #[error("matchesAny() regex (offset {at}): {error}")]
+    Regex {
+        /// Where the regex's string starts.
+        at: usize,
+        /// What is wrong with it (never the pattern text).
+        error: RegexError,
+    },
+}
+
+/// What a filter's parser found where it expected something else, described without the
+/// text of strings and numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Found {
+    /// The end of the filter.
+    End,
+    /// A number.
+    Number,
+    /// A string literal.
+    String,
+    /// A name (identifier): its text when it looks like an ordinary name (letters and `_`,
+    /// at most 40 of them), not when it could be an unquoted token.
+    Name(Option<String>),
+    /// An operator or punctuation.
+    Operator(&'static str),
+}
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Found::End => f.write_str("end of filter"),
+            Found::Number => f.write_str("a number"),
+            Found::String => f.write_str("a string"),
+            Found::Name(Some(n)) => write!(f, "`{n}`"),
+            Found::Name(None) => f.write_str("a name"),
+            Found::Operator(o) => write!(f, "`{o}`"),
+        }
+    }
+}
+
+impl Found {
+    fn of(tok: Option<&Tok>) -> Self {
+        match tok {
+            None => Found::End,
+            Some(Tok::Num(_)) => Found::Number,
+            Some(Tok::Str(_)) => Found::String,
+            Some(Tok::Ident(n)) => Found::Name(showable(n)),
+            Some(Tok::Op(o)) => Found::Operator(o),
+        }
+    }
+}
+
+/// `name` if an error may repeat it: letters and `_` only, and short. Tokens almost always
+/// hold digits; names of functions and fields do not.
+fn showable(name: &str) -> Option<String> {
+    (!name.is_empty()
+        && name.len() <= MAX_SHOWN_NAME
+        && name.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'))
+    .then(|| name.to_string())
+}
+
+fn shown(name: &Option<String>) -> String {
+    name.as_ref()
+        .map_or_else(String::new, |n| format!(" `{n}`"))
+}
+
+fn shown_call(name: &Option<String>) -> String {
+    name.as_ref()
+        .map_or_else(String::new, |n| format!(" `{n}()`"))
+}
 
 /// A parsed filter.
 #[derive(Debug)]
@@ -111,17 +273,19 @@ impl Value {
 }
 
 impl Filter {
-    /// Parses a filter; the error says what is not supported.
-    pub fn parse(source: &str) -> Result<Self, String> {
-        let tokens = lex(source)?;
+    /// Parses a filter; the error says what is not supported, and where.
+    pub fn parse(source: &str) -> Result<Self, ExprError> {
+        let (tokens, offsets) = lex(source)?;
         let mut p = Parser {
             tokens,
+            offsets,
+            end: source.len(),
             pos: 0,
             depth: 0,
         };
         let root = p.expr()?;
         if p.pos != p.tokens.len() {
-            return Err(format!("unexpected {:?}", p.tokens[p.pos]));
+            return Err(p.unexpected());
         }
         Ok(Filter {
             root,
@@ -214,30 +378,34 @@ enum Tok {
     Op(&'static str),
 }
 
-fn lex(src: &str) -> Result<Vec<Tok>, String> {
+/// The tokens of `src` and the byte offset where each starts.
+fn lex(src: &str) -> Result<(Vec<Tok>, Vec<usize>), ExprError> {
     let b = src.as_bytes();
     let mut out = Vec::new();
+    let mut offsets = Vec::new();
     let mut i = 0;
     const OPS: [&str; 17] = [
         "||", "&&", "??", "<=", ">=", "==", "!=", "<", ">", "!", "(", ")", "[", "]", ",", ".", "-",
     ];
     while i < b.len() {
         let c = b[i];
+        let at = i;
         if c.is_ascii_whitespace() {
             i += 1;
+            continue;
         } else if c == b'/' && b.get(i + 1) == Some(&b'/') {
             while i < b.len() && b[i] != b'\n' {
                 i += 1;
             }
+            continue;
         } else if c.is_ascii_digit() {
-            let start = i;
             while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
                 i += 1;
             }
             out.push(Tok::Num(
-                src[start..i]
+                src[at..i]
                     .parse()
-                    .map_err(|_| format!("bad number {}", &src[start..i]))?,
+                    .map_err(|_| ExprError::BadNumber { at })?,
             ));
         } else if c == b'"' || c == b'\'' || c == b'`' {
             let quote = c;
@@ -245,13 +413,13 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
             i += 1;
             loop {
                 match b.get(i) {
-                    None => return Err("unterminated string".into()),
+                    None => return Err(ExprError::UnterminatedString { at }),
                     Some(&q) if q == quote => {
                         i += 1;
                         break;
                     }
                     Some(b'\\') if quote != b'`' => {
-                        let e = *b.get(i + 1).ok_or("unterminated string")?;
+                        let e = *b.get(i + 1).ok_or(ExprError::UnterminatedString { at })?;
                         s.push(match e {
                             b'n' => b'\n',
                             b't' => b'\t',
@@ -267,26 +435,30 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 }
             }
             out.push(Tok::Str(
-                String::from_utf8(s).map_err(|_| "string is not UTF-8")?,
+                String::from_utf8(s).map_err(|_| ExprError::NotUtf8 { at })?,
             ));
         } else if c.is_ascii_alphabetic() || c == b'_' {
-            let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
                 i += 1;
             }
-            out.push(Tok::Ident(src[start..i].to_string()));
+            out.push(Tok::Ident(src[at..i].to_string()));
         } else if let Some(op) = OPS.iter().find(|op| src[i..].starts_with(**op)) {
             out.push(Tok::Op(op));
             i += op.len();
         } else {
-            return Err(format!("unexpected character {:?}", c as char));
+            return Err(ExprError::UnexpectedChar { ch: c as char, at });
         }
+        offsets.push(at);
     }
-    Ok(out)
+    Ok((out, offsets))
 }
 
 struct Parser {
     tokens: Vec<Tok>,
+    /// Where each token starts in the filter's text.
+    offsets: Vec<usize>,
+    /// The length of the filter's text (the offset of its end).
+    end: usize,
     pos: usize,
     depth: usize,
 }
@@ -294,6 +466,28 @@ struct Parser {
 impl Parser {
     fn peek(&self) -> Option<&Tok> {
         self.tokens.get(self.pos)
+    }
+
+    /// The offset of the current token (or of the end).
+    fn at(&self) -> usize {
+        self.offsets.get(self.pos).copied().unwrap_or(self.end)
+    }
+
+    /// An error: `expected` is needed where the current token is.
+    fn expected(&self, expected: impl Into<String>) -> ExprError {
+        ExprError::Expected {
+            expected: expected.into(),
+            found: Found::of(self.peek()),
+            at: self.at(),
+        }
+    }
+
+    /// An error: the current token has no place here.
+    fn unexpected(&self) -> ExprError {
+        ExprError::Unexpected {
+            found: Found::of(self.peek()),
+            at: self.at(),
+        }
     }
 
     fn eat_op(&mut self, op: &str) -> bool {
@@ -305,25 +499,28 @@ impl Parser {
         }
     }
 
-    fn expect(&mut self, op: &str) -> Result<(), String> {
+    fn expect(&mut self, op: &str) -> Result<(), ExprError> {
         if self.eat_op(op) {
             Ok(())
         } else {
-            Err(format!("expected `{op}`, found {:?}", self.peek()))
+            Err(self.expected(format!("`{op}`")))
         }
     }
 
-    fn nest<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, String>) -> Result<T, String> {
+    fn nest<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, ExprError>,
+    ) -> Result<T, ExprError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err("filter nests too deeply".into());
+            return Err(ExprError::TooDeep { limit: MAX_DEPTH });
         }
         let r = f(self);
         self.depth -= 1;
         r
     }
 
-    fn expr(&mut self) -> Result<Node, String> {
+    fn expr(&mut self) -> Result<Node, ExprError> {
         self.nest(|p| {
             let mut left = p.and()?;
             while p.eat_op("||") || p.eat_ident("or") {
@@ -342,7 +539,7 @@ impl Parser {
         }
     }
 
-    fn and(&mut self) -> Result<Node, String> {
+    fn and(&mut self) -> Result<Node, ExprError> {
         let mut left = self.unary()?;
         while self.eat_op("&&") || self.eat_ident("and") {
             left = Node::And(Box::new(left), Box::new(self.unary()?));
@@ -350,14 +547,14 @@ impl Parser {
         Ok(left)
     }
 
-    fn unary(&mut self) -> Result<Node, String> {
+    fn unary(&mut self) -> Result<Node, ExprError> {
         if self.eat_op("!") || self.eat_ident("not") {
             return self.nest(|p| Ok(Node::Not(Box::new(p.unary()?))));
         }
         self.cmp()
     }
 
-    fn cmp(&mut self) -> Result<Node, String> {
+    fn cmp(&mut self) -> Result<Node, ExprError> {
         let left = self.coalesce()?;
         for (op, cmp) in [
             ("<=", CmpOp::Le),
@@ -374,7 +571,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn coalesce(&mut self) -> Result<Node, String> {
+    fn coalesce(&mut self) -> Result<Node, ExprError> {
         let mut left = self.primary()?;
         while self.eat_op("??") {
             left = Node::Coalesce(Box::new(left), Box::new(self.primary()?));
@@ -382,9 +579,9 @@ impl Parser {
         Ok(left)
     }
 
-    fn primary(&mut self) -> Result<Node, String> {
+    fn primary(&mut self) -> Result<Node, ExprError> {
         match self.tokens.get(self.pos).cloned() {
-            None => Err("unexpected end of filter".into()),
+            None => Err(self.unexpected()),
             Some(Tok::Num(n)) => {
                 self.pos += 1;
                 Ok(Node::Num(n))
@@ -396,7 +593,7 @@ impl Parser {
                         self.pos += 1;
                         Ok(Node::Num(-n))
                     }
-                    other => Err(format!("expected a number after `-`, found {other:?}")),
+                    _ => Err(self.expected("a number after `-`")),
                 }
             }
             Some(Tok::Str(s)) => {
@@ -418,18 +615,28 @@ impl Parser {
                 self.pos += 1;
                 self.ident(name)
             }
-            Some(t) => Err(format!("unexpected {t:?}")),
+            Some(_) => Err(self.unexpected()),
         }
     }
 
     /// Items of a list after its `[`, through its `]`.
-    fn list_items(&mut self) -> Result<Vec<Node>, String> {
+    fn list_items(&mut self) -> Result<Vec<Node>, ExprError> {
+        Ok(self
+            .placed_list_items()?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect())
+    }
+
+    /// Items of a list after its `[`, through its `]`, each with its offset.
+    fn placed_list_items(&mut self) -> Result<Vec<(Node, usize)>, ExprError> {
         let mut items = Vec::new();
         loop {
             if self.eat_op("]") {
                 return Ok(items);
             }
-            items.push(self.expr()?);
+            let at = self.at();
+            items.push((self.expr()?, at));
             if !self.eat_op(",") {
                 self.expect("]")?;
                 return Ok(items);
@@ -437,7 +644,21 @@ impl Parser {
         }
     }
 
-    fn ident(&mut self, mut name: String) -> Result<Node, String> {
+    /// A string key (of `finding[…]` or `get(…)`), and its offset.
+    fn string_key(&mut self) -> Result<(String, usize), ExprError> {
+        let at = self.at();
+        match self.tokens.get(self.pos).cloned() {
+            Some(Tok::Str(k)) => {
+                self.pos += 1;
+                Ok((k, at))
+            }
+            _ => Err(self.expected("a string key")),
+        }
+    }
+
+    fn ident(&mut self, mut name: String) -> Result<Node, ExprError> {
+        // The name's own offset (it has been consumed).
+        let mut at = self.offsets[self.pos - 1];
         match name.as_str() {
             "true" => return Ok(Node::Bool(true)),
             "false" => return Ok(Node::Bool(false)),
@@ -448,14 +669,11 @@ impl Parser {
         if name == "filter" && self.eat_op(".") {
             match self.tokens.get(self.pos).cloned() {
                 Some(Tok::Ident(n)) => {
+                    at = self.at();
                     self.pos += 1;
                     name = n;
                 }
-                other => {
-                    return Err(format!(
-                        "expected a function after `filter.`, found {other:?}"
-                    ));
-                }
+                _ => return Err(self.expected("a function after `filter.`")),
             }
         }
         let map = match name.as_str() {
@@ -465,48 +683,41 @@ impl Parser {
         };
         if let Some(map) = map {
             // `finding["secret"]` or `finding.secret`.
-            let key = if self.eat_op(".") {
+            let (key, key_at) = if self.eat_op(".") {
+                let key_at = self.at();
                 match self.tokens.get(self.pos).cloned() {
-                    Some(Tok::Ident(k)) => k,
-                    other => return Err(format!("expected a field name, found {other:?}")),
+                    Some(Tok::Ident(k)) => {
+                        self.pos += 1;
+                        (k, key_at)
+                    }
+                    _ => return Err(self.expected("a field name")),
                 }
             } else {
                 self.expect("[")?;
-                let key = match self.tokens.get(self.pos).cloned() {
-                    Some(Tok::Str(k)) => k,
-                    other => return Err(format!("expected a string key, found {other:?}")),
-                };
-                self.pos += 1;
+                let key = self.string_key()?;
                 self.expect("]")?;
-                self.pos -= 1;
                 key
             };
-            self.pos += 1;
-            check_key(map, &key)?;
+            check_key(map, &key, key_at)?;
             return Ok(Node::Field(map, key));
         }
         if !self.eat_op("(") {
-            return Err(format!("unsupported identifier `{name}`"));
+            return Err(ExprError::UnsupportedName {
+                name: showable(&name),
+                at,
+            });
         }
         let node = match name.as_str() {
             "get" => {
                 let map = match self.tokens.get(self.pos).cloned() {
                     Some(Tok::Ident(m)) if m == "finding" => Map::Finding,
                     Some(Tok::Ident(m)) if m == "attributes" => Map::Attributes,
-                    other => {
-                        return Err(format!(
-                            "get() needs `finding` or `attributes`, found {other:?}"
-                        ));
-                    }
+                    _ => return Err(self.expected("`finding` or `attributes` in get()")),
                 };
                 self.pos += 1;
                 self.expect(",")?;
-                let key = match self.tokens.get(self.pos).cloned() {
-                    Some(Tok::Str(k)) => k,
-                    other => return Err(format!("expected a string key, found {other:?}")),
-                };
-                self.pos += 1;
-                check_key(map, &key)?;
+                let (key, key_at) = self.string_key()?;
+                check_key(map, &key, key_at)?;
                 let default = if self.eat_op(",") {
                     self.expr()?
                 } else {
@@ -523,12 +734,15 @@ impl Parser {
                 self.expect(",")?;
                 self.expect("[")?;
                 let mut res = Vec::new();
-                for item in self.list_items()? {
+                for (item, at) in self.placed_list_items()? {
                     let Node::Str(pattern) = item else {
-                        return Err("matchesAny() needs a list of literal regexes".into());
+                        return Err(ExprError::NotLiteralRegexes { at });
                     };
                     let re = LazyRegex::new(pattern, false);
-                    re.get().map_err(|e| format!("matchesAny() regex: {e}"))?;
+                    re.get().map_err(|e| ExprError::Regex {
+                        at,
+                        error: e.clone(),
+                    })?;
                     res.push(re);
                 }
                 Node::MatchesAny(Box::new(target), res)
@@ -545,14 +759,19 @@ impl Parser {
                 let list = self.expr()?;
                 Node::ContainsAny(Box::new(target), Box::new(list))
             }
-            other => return Err(format!("unsupported function `{other}()`")),
+            other => {
+                return Err(ExprError::UnsupportedFunction {
+                    name: showable(other),
+                    at,
+                });
+            }
         };
         self.expect(")")?;
         Ok(node)
     }
 }
 
-fn check_key(map: Map, key: &str) -> Result<(), String> {
+fn check_key(map: Map, key: &str, at: usize) -> Result<(), ExprError> {
     let ok = match map {
         Map::Finding => matches!(key, "secret" | "match" | "line"),
         Map::Attributes => key == "path",
@@ -560,7 +779,10 @@ fn check_key(map: Map, key: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("unsupported field `{key}`"))
+        Err(ExprError::UnsupportedField {
+            key: showable(key),
+            at,
+        })
     }
 }
 
@@ -646,5 +868,63 @@ mod tests {
         assert!(Filter::parse(&src).is_err());
         let src = format!("{}true", "!".repeat(500));
         assert!(Filter::parse(&src).is_err());
+    }
+
+    #[test]
+    fn errors_say_where_and_never_echo_literals() {
+        const TOKEN: &str = "fake_TOKEN_abc123XYZ";
+        let err = |src: &str| {
+            let e = Filter::parse(src).unwrap_err();
+            let text = e.to_string();
+            assert!(!text.contains(TOKEN), "{src}: {text}");
+            (e, text)
+        };
+        // A string literal where a name belongs, an unquoted token, a token as a key.
+        let (e, _) = err(&format!(r#"finding["secret"] == "{TOKEN}" "{TOKEN}""#));
+        assert!(
+            matches!(
+                e,
+                ExprError::Unexpected {
+                    found: Found::String,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let (e, text) = err(&format!(r#"finding["secret"] == {TOKEN}"#));
+        assert_eq!(e, ExprError::UnsupportedName { name: None, at: 21 });
+        assert_eq!(text, "unsupported identifier (offset 21)");
+        let (e, _) = err(&format!(r#"finding["{TOKEN}"]"#));
+        assert_eq!(e, ExprError::UnsupportedField { key: None, at: 8 });
+        let (e, _) = err(&format!(r#"get(finding, {TOKEN})"#));
+        assert!(matches!(
+            e,
+            ExprError::Expected {
+                found: Found::Name(None),
+                at: 13,
+                ..
+            }
+        ));
+        let (e, text) = err(&format!(r#"entropy("{TOKEN}" "#));
+        assert_eq!(
+            text, "expected `)`, found end of filter (offset 31)",
+            "{e:?}"
+        );
+        err(&format!("\"{TOKEN}"));
+        err(&format!("1.2.3{TOKEN}"));
+        // A regex of matchesAny(): its problem and where, not its text.
+        let (e, text) = err(&format!(
+            r#"matchesAny(finding.secret, [`ok`, `({TOKEN}`])"#
+        ));
+        assert!(matches!(e, ExprError::Regex { at: 34, .. }), "{e:?}");
+        assert!(text.contains("unclosed group"), "{text}");
+        // Ordinary names are named.
+        let (_, text) = err(r#"failsTokenEfficiency(finding["secret"])"#);
+        assert_eq!(
+            text,
+            "unsupported function `failsTokenEfficiency()` (offset 0)"
+        );
+        let (_, text) = err(r#"finding["commit"] == "x""#);
+        assert_eq!(text, "unsupported field `commit` (offset 8)");
     }
 }

@@ -13,6 +13,7 @@
 //! gate has decided (the end of a chunk, or of what a stream has delivered so far), the hit
 //! passes: the confirming regex decides.
 
+use super::analysis::RegexError;
 use regex_automata::dfa::{Automaton, dense};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
@@ -28,7 +29,8 @@ pub struct FollowGate {
 
 impl FollowGate {
     /// Compiles `pattern` (byte-oriented, ASCII classes, anchored where it is applied).
-    pub fn new(pattern: &str) -> Result<Self, String> {
+    /// An error names the problem, never the pattern.
+    pub fn new(pattern: &str) -> Result<Self, RegexError> {
         let dfa = dense::Builder::new()
             .configure(
                 dense::DFA::config()
@@ -39,10 +41,10 @@ impl FollowGate {
             .syntax(syntax::Config::new().unicode(false).utf8(false))
             .thompson(regex_automata::nfa::thompson::Config::new().utf8(false))
             .build(pattern)
-            .map_err(|e| super::analysis::describe_build_error(&e))?;
+            .map_err(|e| RegexError::from_build(&e))?;
         let gate = FollowGate { dfa };
         if gate.start(b"", 0).is_none() {
-            return Err("the pattern cannot be searched anchored".into());
+            return Err(RegexError::NotAnchored);
         }
         Ok(gate)
     }
@@ -107,5 +109,21 @@ mod tests {
     fn bad_patterns_are_errors() {
         assert!(FollowGate::new("(").is_err());
         assert!(FollowGate::new(&format!("[a-z]{{{}}}", 60_000)).is_err());
+    }
+
+    #[test]
+    fn gate_errors_never_echo_the_pattern() {
+        const TOKEN: &str = "fake_TOKEN_abc123XYZ";
+        let e = FollowGate::new(&format!("[=:]({TOKEN}")).unwrap_err();
+        assert!(matches!(e, RegexError::Syntax { column: 5, .. }), "{e:?}");
+        let e = FollowGate::new(&format!("{TOKEN}[a-z]{{60000}}")).unwrap_err();
+        assert!(matches!(e, RegexError::TooLarge { .. }), "{e:?}");
+        assert!(e.to_string().starts_with("regex is too large"), "{e}");
+        for e in [
+            FollowGate::new(&format!("({TOKEN}")).unwrap_err(),
+            FollowGate::new(&format!("{TOKEN}[a-z]{{60000}}")).unwrap_err(),
+        ] {
+            assert!(!e.to_string().contains(TOKEN), "{e}");
+        }
     }
 }

@@ -11,8 +11,10 @@ pub mod load;
 pub mod select;
 pub mod spec;
 
+pub use analysis::RegexError;
 pub use compile::{
     AllowCandidate, Allowlist, Confidence, LazyRegex, RegexTarget, Rule, RuleSet, Strategy,
 };
+pub use expr::ExprError;
 pub use load::LoadedConfig;
 pub use select::RuleSelection;

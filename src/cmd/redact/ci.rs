@@ -64,9 +64,9 @@ pub(crate) fn credentials(ci: Ci, skip: &[String], warnings: &mut Vec<String>) -
         names.extend(GITLAB);
     }
     let mut out = Vec::new();
-    let mut push = |r: Result<KnownValue, String>| match r {
+    let mut push = |r: Result<KnownValue, shush::error::KnownValueError>| match r {
         Ok(v) => out.push(v),
-        Err(w) => warnings.push(w),
+        Err(w) => warnings.push(w.to_string()),
     };
     for name in names {
         if skip.iter().any(|s| s == name) {

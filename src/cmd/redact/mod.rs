@@ -216,9 +216,10 @@ pub(crate) fn known_values(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<KnownValue>> {
     let mut values: Vec<KnownValue> = Vec::new();
-    let mut push = |r: Result<KnownValue, String>, warnings: &mut Vec<String>| match r {
+    let mut push = |r: Result<KnownValue, shush::error::KnownValueError>,
+                    warnings: &mut Vec<String>| match r {
         Ok(v) => values.push(v),
-        Err(w) => warnings.push(w),
+        Err(w) => warnings.push(w.to_string()),
     };
     let mut names: Vec<String> = Vec::new();
     for name in &args.secret_env {

@@ -23,6 +23,7 @@
 
 mod diff;
 mod graph;
+mod history;
 
 mod odb;
 mod oversized;

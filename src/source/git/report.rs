@@ -2,10 +2,9 @@
 //! them once, attributing what is found, and building findings.
 
 use super::diff::TreeReader;
-use super::graph::{self, Graph, Tips};
+use super::graph::{self, Graph};
 use super::odb::{self, Capped, Read};
-use super::packs::{self, PassCounters};
-use super::{GitError, format_git_time, timing};
+use super::{GitError, format_git_time};
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
 use crate::problem::{Kind as ProblemKind, Problem, Subject};
@@ -143,16 +142,16 @@ pub(crate) fn admit(
 /// One place a blob was introduced: at `path` by commit `commit` (a graph index), or by a
 /// ref that names a tree or blob directly (`commit` is `None`, `path` may be).
 #[derive(Debug, Clone)]
-struct Occurrence {
-    blob: ObjectId,
-    path: Option<String>,
-    commit: Option<u32>,
+pub(super) struct Occurrence {
+    /// The blob.
+    pub blob: ObjectId,
+    /// Its path in the commit's (or the ref's) tree.
+    pub path: Option<String>,
+    /// The commit (an index into the graph) that introduced it.
+    pub commit: Option<u32>,
     /// The ref name, for trees and blobs tagged directly.
-    via: Option<String>,
+    pub via: Option<String>,
 }
-
-/// Blobs a batch of commits introduce: (commit index, path, blob).
-type Introduced = Vec<(u32, Vec<u8>, ObjectId)>;
 
 /// Runs an audit of the repository at `path`.
 pub fn audit(
@@ -204,17 +203,15 @@ pub fn audit_into(
                 }
                 _ => graph::all_ref_tips(&repo, &mut report.errors),
             };
-            full_history(
-                &repo,
+            let history = super::history::History {
+                repo: &repo,
                 engine,
-                &tips,
                 opts,
                 threads,
-                &shallow,
+                shallow: &shallow,
                 stats,
-                &mut report,
-                &mut out,
-            );
+            };
+            history.run(&tips, &mut report, &mut out);
         }
         Scope::Range { include, exclude } => {
             let resolve_all = |revs: &[String]| {
@@ -280,7 +277,7 @@ pub fn audit_into(
 }
 
 /// Why a blob of `size` bytes was not scanned.
-fn too_large(size: u64, opts: &GitOptions) -> String {
+pub(super) fn too_large(size: u64, opts: &GitOptions) -> String {
     format!(
         "{size} bytes is over --max-blob-size ({} bytes)",
         opts.max_blob_size
@@ -300,7 +297,7 @@ pub(crate) fn not_scanned(report: &mut GitReport, opts: &GitOptions, what: Subje
 
 /// What a finding's summary says when the history walk could not place its blob because
 /// objects of the history are missing.
-const UNATTRIBUTED: &str = "(not attributed: objects of the history are missing)";
+pub(super) const UNATTRIBUTED: &str = "(not attributed: objects of the history are missing)";
 
 /// How many missing object ids an error names.
 const MISSING_NAMED: usize = 5;
@@ -365,290 +362,6 @@ pub(crate) fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, Git
         })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn full_history(
-    repo: &gix::Repository,
-    engine: &Engine,
-    tips: &Tips,
-    opts: &GitOptions,
-    threads: usize,
-    shallow: &HashSet<ObjectId>,
-    stats: &Stats,
-    report: &mut GitReport,
-    out: &mut Out<'_>,
-) {
-    let dirs = odb::object_dirs(repo);
-    if odb::is_partial(&dirs) {
-        report.warnings.push(Problem::run(
-            ProblemKind::Skipped,
-            "partial clone (promisor packs): blobs that were never fetched are not in the \
-             object database and cannot be scanned",
-        ));
-    }
-    let counters = PassCounters::default();
-    let t0 = std::time::Instant::now();
-    let sampler = timing::Sampler::start();
-    // The commit graph loads on its own thread while the packs are traversed: the
-    // traversal has serial phases (building its delta tree) that leave a core free.
-    let sync = repo.clone().into_sync();
-    let (pass, loaded) = std::thread::scope(|scope| {
-        let loader = scope.spawn(|| {
-            let r = odb::thread_local(&sync);
-            let mut errors = Vec::new();
-            let mut g = Graph::default();
-            g.load(
-                &r,
-                &tips.commits,
-                &HashSet::new(),
-                false,
-                shallow,
-                &mut errors,
-            );
-            (g, errors)
-        });
-        let pass = packs::scan_database(
-            repo,
-            engine,
-            &dirs,
-            threads,
-            opts.max_blob_size,
-            opts.all_objects,
-            stats,
-            &counters,
-        );
-        (pass, loader.join())
-    });
-    report.errors.extend(pass.errors);
-    for s in &pass.skipped {
-        let why = match s.why {
-            packs::Skip::TooLarge => too_large(s.size, opts),
-            packs::Skip::LargeBase => format!(
-                "stored as a delta of an object over --max-blob-size ({} bytes)",
-                opts.max_blob_size
-            ),
-        };
-        let what = Subject::Blob {
-            id: s.id.to_string(),
-            path: None,
-        };
-        not_scanned(report, opts, what, &why);
-    }
-    sampler.stop();
-    odb::trim_heap();
-    timing::phase("blob pass", t0);
-    report.stats.skipped_lfs = counters.lfs.load(Relaxed);
-    report.stats.duplicates = counters.duplicates.load(Relaxed);
-    report.stats.submodules = pass.gitlinks.len() as u64;
-    let path_rules = engine.rules().rules.iter().any(|r| r.path.is_some());
-    if pass.hits.is_empty() && !path_rules {
-        return;
-    }
-    // Attribution: walk the history oldest first until every blob with hits is placed.
-    let mut g = match loaded {
-        Ok((g, errors)) => {
-            report.errors.extend(errors);
-            g
-        }
-        Err(_) => {
-            report.errors.push(Problem::run(
-                ProblemKind::Other,
-                "loading the commit graph failed; findings are not attributed",
-            ));
-            Graph::default()
-        }
-    };
-    if opts.all_objects {
-        let dangling: Vec<ObjectId> = pass
-            .commits
-            .iter()
-            .filter(|c| !g.index.contains_key(*c))
-            .copied()
-            .collect();
-        g.load(
-            repo,
-            &dangling,
-            &HashSet::new(),
-            true,
-            shallow,
-            &mut report.errors,
-        );
-    }
-    timing::phase("graph load", t0);
-    let mut occurrences = Vec::new();
-    let mut placed: HashSet<ObjectId> = HashSet::new();
-    let packs = std::sync::Arc::new(pass.packs);
-    let mut readers: Vec<TreeReader> = (0..threads.max(1))
-        .map(|_| {
-            let mut r = TreeReader::new(odb::thread_local(&sync), packs.clone());
-            r.check_blobs = true;
-            r
-        })
-        .collect();
-    let mut walked = 0u64;
-    let want = |blob: &ObjectId, path: &[u8]| {
-        pass.hits.contains(blob)
-            || (path_rules
-                && engine
-                    .rules()
-                    .rules
-                    .iter()
-                    .any(|r| r.path.as_ref().is_some_and(|re| re.is_match(path))))
-    };
-    let mut gitlinks = 0u64;
-    // Commits are diffed in parallel, a batch at a time, in oldest-first order; results are
-    // merged in that order, so the first introduction wins exactly as in a serial walk.
-    let order = g.oldest_first();
-    let batch = 512 * readers.len();
-    let mut pos = 0;
-    while pos < order.len() {
-        if !path_rules && !opts.all_occurrences && placed.len() == pass.hits.len() {
-            break;
-        }
-        let chunk = &order[pos..(pos + batch).min(order.len())];
-        pos += chunk.len();
-        walked += chunk.len() as u64;
-        let per = chunk.len().div_ceil(readers.len());
-        let g = &g;
-        let want = &want;
-        let results: Vec<Option<(Introduced, u64)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = readers
-                .iter_mut()
-                .zip(chunk.chunks(per))
-                .map(|(reader, part)| {
-                    std::thread::Builder::new()
-                        .stack_size(16 << 20)
-                        .spawn_scoped(scope, move || {
-                            let mut found = Vec::new();
-                            let mut links = 0u64;
-                            for &i in part {
-                                let node = &g.nodes[i as usize];
-                                let base = node.parents.first().map(|&p| g.nodes[p as usize].tree);
-                                let mut prefix = Vec::new();
-                                reader.diff(
-                                    base,
-                                    node.tree,
-                                    &mut prefix,
-                                    &mut links,
-                                    &mut |path, blob| {
-                                        if want(&blob, path) {
-                                            found.push((i, path.to_vec(), blob));
-                                        }
-                                    },
-                                );
-                            }
-                            (found, links)
-                        })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.ok().and_then(|h| h.join().ok()))
-                .collect()
-        });
-        for result in results {
-            let Some((found, links)) = result else {
-                report.errors.push(Problem::run(
-                    ProblemKind::Other,
-                    "an attribution thread failed; some findings may be missing",
-                ));
-                continue;
-            };
-            gitlinks += links;
-            for (i, path, blob) in found {
-                if opts.all_occurrences || path_rules || placed.insert(blob) {
-                    placed.insert(blob);
-                    occurrences.push(Occurrence {
-                        blob,
-                        path: Some(String::from_utf8_lossy(&path).into_owned()),
-                        commit: Some(i),
-                        via: None,
-                    });
-                }
-            }
-        }
-    }
-    let mut reader = readers
-        .pop()
-        .unwrap_or_else(|| TreeReader::new(odb::thread_local(&sync), packs.clone()));
-    for r in &mut readers {
-        reader.missing.append(&mut r.missing);
-        reader.errors.append(&mut r.errors);
-    }
-    // Trees and blobs that refs name directly (e.g. `git tag t $(git hash-object -w f)`).
-    for (tree, name) in &tips.trees {
-        let mut prefix = Vec::new();
-        reader.diff(
-            None,
-            *tree,
-            &mut prefix,
-            &mut gitlinks,
-            &mut |path, blob| {
-                if pass.hits.contains(&blob) && (opts.all_occurrences || placed.insert(blob)) {
-                    placed.insert(blob);
-                    occurrences.push(Occurrence {
-                        blob,
-                        path: Some(String::from_utf8_lossy(path).into_owned()),
-                        commit: None,
-                        via: Some(name.clone()),
-                    });
-                }
-            },
-        );
-    }
-    for (blob, name) in &tips.blobs {
-        if pass.hits.contains(blob) && (opts.all_occurrences || placed.insert(*blob)) {
-            placed.insert(*blob);
-            occurrences.push(Occurrence {
-                blob: *blob,
-                path: None,
-                commit: None,
-                via: Some(name.clone()),
-            });
-        }
-    }
-    timing::phase("attribution walk", t0);
-    report.stats.commits = walked;
-    let walk_incomplete = !reader.missing.is_empty() || !g.missing.is_empty();
-    report.missing.append(&mut reader.missing);
-    report.missing.append(&mut g.missing);
-    report.errors.append(&mut reader.errors);
-    let mut unplaced: Vec<ObjectId> = pass
-        .hits
-        .iter()
-        .filter(|b| !placed.contains(*b))
-        .copied()
-        .collect();
-    unplaced.sort();
-    rescan(repo, engine, &g, &occurrences, opts, report, out);
-    if walk_incomplete || opts.all_objects {
-        // Dangling blobs (in the database, in no commit or tree that anything reaches) with
-        // `--all-objects`; and when objects of the history are missing, a blob the walk did not
-        // reach may still be reachable: it is reported as such, never as "unreachable".
-        let via = walk_incomplete.then(|| UNATTRIBUTED.to_string());
-        let occ: Vec<Occurrence> = unplaced
-            .iter()
-            .map(|b| Occurrence {
-                blob: *b,
-                path: None,
-                commit: None,
-                via: via.clone(),
-            })
-            .collect();
-        rescan(repo, engine, &g, &occ, opts, report, out);
-    } else if !unplaced.is_empty() {
-        let mut st = engine.new_state();
-        let mut buf = Vec::new();
-        for b in &unplaced {
-            if let Ok(Read::Found(d)) = odb::read(repo, b, &mut buf) {
-                let (found, more) =
-                    scan_bytes_capped(engine, &mut st, d.data, InputMeta::default());
-                report.stats.unreachable_hidden += found.len() as u64 + more;
-            }
-        }
-    }
-    timing::phase("rescan", t0);
-}
-
 /// Where an audit's findings go: the sink, how many it was given (for the report's cap),
 /// and the first error it returned (after which it is given nothing).
 pub(crate) struct Out<'s> {
@@ -673,7 +386,7 @@ impl Out<'_> {
 /// Scans each occurrence's blob with its path and commit (so path and commit allowlists
 /// apply exactly) and gives the findings to `out`. Without `--all-occurrences`, a blob is
 /// reported at its first occurrence that has findings.
-fn rescan(
+pub(super) fn rescan(
     repo: &gix::Repository,
     engine: &Engine,
     g: &Graph,

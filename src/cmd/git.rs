@@ -93,15 +93,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
     let root = work_root(&args.repo);
     let engine = load_engine(&args.rules, &root, out_args.quiet)?;
     let baseline = crate::cmd::app::load_baseline(out_args, &root)?;
-    let opts = GitOptions {
-        all_objects: args.all_objects,
-        all_occurrences: args.all_occurrences,
-        max_blob_size: args.max_blob_size,
-        skip_unreadable: args.skip_unreadable,
-        threads: args.threads,
-        reveal: out_args.show_secrets,
-        allow_shallow: args.allow_shallow,
-    };
+    let opts = options(&args);
     let stats = Arc::new(Stats::default());
     let show = !out_args.quiet
         && !args.no_progress
@@ -139,42 +131,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
                 &args.files,
             )?);
         }
-        let scope = if args.pre_push {
-            let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .context("reading pre-push lines from standard input")?;
-            let mut updates = shush::git::prepush::parse(&input)?;
-            let mut remote = args.remote.clone();
-            if updates.is_empty() {
-                // The pre-commit framework passes the push in its environment instead.
-                updates = shush::git::prepush::from_pre_commit_env(&args.repo)?;
-                remote = remote.or_else(|| std::env::var("PRE_COMMIT_REMOTE_NAME").ok());
-            }
-            shush::git::prepush::scope(&args.repo, &updates, remote.as_deref())
-        } else if let Some(r) = &args.range {
-            let (a, b) = r
-                .split_once("..")
-                .with_context(|| format!("--range {r:?}: expected A..B"))?;
-            let b = if b.is_empty() { "HEAD" } else { b };
-            Scope::Range {
-                include: vec![b.to_string()],
-                exclude: if a.is_empty() {
-                    vec![]
-                } else {
-                    vec![a.to_string()]
-                },
-            }
-        } else if let Some(since) = &args.since {
-            Scope::Range {
-                include: vec![args.branch.clone().unwrap_or_else(|| "HEAD".into())],
-                exclude: vec![since.clone()],
-            }
-        } else if let Some(b) = &args.branch {
-            Scope::Branch(b.clone())
-        } else {
-            Scope::All
-        };
+        let scope = scope_of(&args)?;
         if let Scope::Range { include, .. } = &scope {
             if include.is_empty() {
                 return Ok(GitReport::default());
@@ -203,19 +160,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
             finish_report(&mut sink, &mut report)?;
             (sink.inner().count(), sink.suppressed() as usize)
         }
-        None => {
-            let suppressed =
-                crate::cmd::app::apply_baseline(&engine, &mut report.findings, baseline.as_ref());
-            // The message below lists the findings; a text report would repeat it.
-            if !(Format::from(out_args.format) == Format::Text && out_args.output.is_none()) {
-                let notices = shush::report::Notices {
-                    errors: &report.errors,
-                    warnings: &report.warnings,
-                };
-                emit(&engine, &report.findings, notices, out_args)?;
-            }
-            (report.findings.len() as u64, suppressed)
-        }
+        None => hook_report(&engine, baseline.as_ref(), &mut report, out_args)?,
     };
     if !out_args.quiet {
         for w in &report.warnings {
@@ -238,6 +183,39 @@ pub fn run(args: GitArgs) -> Result<u8> {
     }
     debug_assert!(code != EXIT_ERROR || !report.errors.is_empty());
     Ok(code)
+}
+
+/// The audit's options, from the command line.
+fn options(args: &GitArgs) -> GitOptions {
+    GitOptions {
+        all_objects: args.all_objects,
+        all_occurrences: args.all_occurrences,
+        max_blob_size: args.max_blob_size,
+        skip_unreadable: args.skip_unreadable,
+        threads: args.threads,
+        reveal: args.output.show_secrets,
+        allow_shallow: args.allow_shallow,
+    }
+}
+
+/// A hook's report: the collected findings filtered by the baseline, written only in a
+/// format other than text or to a file (on a terminal the hook's message lists them).
+/// Returns the findings left and how many the baseline suppressed.
+fn hook_report(
+    engine: &shush::Engine,
+    baseline: Option<&shush::baseline::Baseline>,
+    report: &mut GitReport,
+    out_args: &OutputArgs,
+) -> Result<(u64, usize)> {
+    let suppressed = crate::cmd::app::apply_baseline(engine, &mut report.findings, baseline);
+    if !(Format::from(out_args.format) == Format::Text && out_args.output.is_none()) {
+        let notices = shush::report::Notices {
+            errors: &report.errors,
+            warnings: &report.warnings,
+        };
+        emit(engine, &report.findings, notices, out_args)?;
+    }
+    Ok((report.findings.len() as u64, suppressed))
 }
 
 /// Ends a streamed report: writes what its format held (with the audit's errors and
@@ -263,6 +241,48 @@ fn finish_report(sink: &mut ReportSink<'_>, report: &mut GitReport) -> Result<()
             .push(crate::cmd::app::unlisted_warning(sink.unlisted()));
     }
     Ok(())
+}
+
+/// What to audit, from the command line: the commits being pushed (pre-push lines on
+/// standard input, or the pre-commit framework's environment), `--range A..B`, `--since`,
+/// one `--branch`, or every ref.
+fn scope_of(args: &GitArgs) -> Result<Scope> {
+    Ok(if args.pre_push {
+        let mut input = String::new();
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .context("reading pre-push lines from standard input")?;
+        let mut updates = shush::git::prepush::parse(&input)?;
+        let mut remote = args.remote.clone();
+        if updates.is_empty() {
+            // The pre-commit framework passes the push in its environment instead.
+            updates = shush::git::prepush::from_pre_commit_env(&args.repo)?;
+            remote = remote.or_else(|| std::env::var("PRE_COMMIT_REMOTE_NAME").ok());
+        }
+        shush::git::prepush::scope(&args.repo, &updates, remote.as_deref())
+    } else if let Some(r) = &args.range {
+        let (a, b) = r
+            .split_once("..")
+            .with_context(|| format!("--range {r:?}: expected A..B"))?;
+        let b = if b.is_empty() { "HEAD" } else { b };
+        Scope::Range {
+            include: vec![b.to_string()],
+            exclude: if a.is_empty() {
+                vec![]
+            } else {
+                vec![a.to_string()]
+            },
+        }
+    } else if let Some(since) = &args.since {
+        Scope::Range {
+            include: vec![args.branch.clone().unwrap_or_else(|| "HEAD".into())],
+            exclude: vec![since.clone()],
+        }
+    } else if let Some(b) = &args.branch {
+        Scope::Branch(b.clone())
+    } else {
+        Scope::All
+    })
 }
 
 /// The directory whose `.shush.toml` / `.gitleaks.toml` applies: the work tree's root.

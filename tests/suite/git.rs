@@ -1461,3 +1461,101 @@ fn a_blob_larger_than_one_piece_is_scanned_in_chunks_and_finds_everything() {
     got.sort();
     assert_eq!(got, want_lines, "{}", run.stdout);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reports through sinks: JSON Lines streams in attribution order.
+
+/// A linear history of `n` commits, each adding a file with its own token.
+fn linear_history(n: u64) -> Repo {
+    let mut r = Repo::new();
+    for i in 0..n {
+        r.write(
+            &format!("f{i}.txt"),
+            format!("token = {}\n", token(900 + i)),
+        );
+        r.commit(&format!("add f{i}"));
+    }
+    r
+}
+
+/// Runs `shush git --format jsonl ARGS` and parses each line.
+fn scan_jsonl(repo: &Repo, args: &[&str]) -> (i32, Vec<Value>, String) {
+    let out = repo
+        .shush()
+        .args(["git", "--format", "jsonl", "--no-config", "--no-progress"])
+        .args(args)
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), lines, stderr)
+}
+
+#[test]
+fn jsonl_streams_the_same_findings_as_json_in_the_same_order() {
+    if !have_git() {
+        return;
+    }
+    let r = linear_history(4);
+    let json = scan(&r, &[]);
+    let (code, lines, stderr) = scan_jsonl(&r, &[]);
+    assert_eq!((json.code, code), (1, 1), "{stderr}");
+    assert_eq!(lines.len(), 4);
+    // Oldest introduction first: the streamed order is the report order.
+    assert_eq!(lines, json.findings);
+}
+
+#[test]
+fn jsonl_streaming_applies_the_baseline_and_counts_what_it_suppressed() {
+    if !have_git() {
+        return;
+    }
+    let mut r = linear_history(3);
+    let base = r.path.join(".git").join("base.json");
+    std::fs::write(&base, scan(&r, &[]).stdout).unwrap();
+    r.write("new.txt", format!("token = {}\n", token(999)));
+    r.commit("one more");
+    let base_arg = base.to_str().unwrap();
+    let (code, lines, stderr) = scan_jsonl(&r, &["--baseline", base_arg]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(lines.len(), 1, "only the new secret is reported");
+    assert_eq!(lines[0]["path"], "new.txt");
+    assert!(stderr.contains("3 suppressed by baseline"), "{stderr}");
+    assert!(stderr.contains(": 1 finding"), "{stderr}");
+}
+
+#[test]
+fn a_reader_that_goes_away_stops_the_stream_but_not_the_verdict() {
+    if !have_git() {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    // More JSON than a pipe holds, so that shush is still writing when the reader goes.
+    let mut r = Repo::new();
+    let many: String = (0..400)
+        .map(|i| format!("t = {}\n", token(5_000 + i)))
+        .collect();
+    r.write("many.txt", many);
+    r.commit("many tokens");
+    let mut child = Std::new(env!("CARGO_BIN_EXE_shush"))
+        .current_dir(&r.path)
+        .args(["git", "--format", "jsonl", "--no-config", "--no-progress"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader closed its end after one line (`shush git -f jsonl | head -1`).
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(v["rule_id"], "github-pat");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

@@ -310,11 +310,11 @@ pub fn hook_message(findings: &[Finding], push: bool) -> String {
         };
         s.push_str(&format!(
             "  {}:{}:{}: {} {}{commit}\n",
-            printable(&f.path),
+            shush::report::printable(&f.path),
             f.line,
             f.column,
             f.rule_id,
-            printable(&f.secret)
+            shush::report::printable(&f.secret)
         ));
     }
     s.push_str(&format!(
@@ -335,13 +335,6 @@ pub fn hook_message(findings: &[Finding], push: bool) -> String {
         },
     ));
     s
-}
-
-/// Control characters replaced, so a hostile path cannot drive the developer's terminal.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
 }
 
 pub(crate) fn summary_line(

@@ -4,6 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
 /// The columns `base64` (coreutils, OpenSSL, `uuencode -m`) wraps its output at.
 const BASE64_COLUMNS: usize = 76;
@@ -45,34 +46,48 @@ pub(crate) fn base64_forms(v: &[u8], out: &mut Vec<Vec<u8>>) {
     }
 }
 
+/// Characters RFC 3986 leaves unreserved: every other byte is percent-encoded.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Python's `urllib.parse.quote`: `/` kept too.
+const PYTHON_QUOTE: &AsciiSet = &UNRESERVED.remove(b'/');
+/// JavaScript's `encodeURIComponent`: `!*'()` kept too.
+const JS_URI_COMPONENT: &AsciiSet = &UNRESERVED
+    .remove(b'!')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
 /// Percent-encodings: RFC 3986 (upper and lower hex), HTML forms (`+` for a space), Python's
 /// `quote` (`/` kept) and JavaScript's `encodeURIComponent` (`!*'()` kept too).
 pub(crate) fn percent_forms(v: &[u8], out: &mut Vec<Vec<u8>>) {
-    let keep_sets: [&[u8]; 3] = [b"-._~", b"-._~/", b"-._~!*'()"];
-    for keep in keep_sets {
-        out.push(percent(v, keep, false));
-    }
-    out.push(percent(v, b"-._~", true));
-    let mut lower = Vec::new();
-    for &b in v {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            lower.push(b);
-        } else {
-            lower.extend_from_slice(format!("%{b:02x}").as_bytes());
-        }
-    }
-    out.push(lower);
+    let encode = |set: &'static AsciiSet| percent_encode(v, set).to_string().into_bytes();
+    let rfc = encode(UNRESERVED);
+    out.push(rfc.clone());
+    out.push(encode(PYTHON_QUOTE));
+    out.push(encode(JS_URI_COMPONENT));
+    // A literal `%20` in the value is itself encoded (`%2520`): every `%20` left is a space.
+    out.push(
+        String::from_utf8_lossy(&rfc)
+            .replace("%20", "+")
+            .into_bytes(),
+    );
+    out.push(lower_hex(&rfc));
 }
 
-fn percent(v: &[u8], keep: &[u8], plus: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len() * 3);
-    for &b in v {
-        if b.is_ascii_alphanumeric() || keep.contains(&b) {
-            out.push(b);
-        } else if plus && b == b' ' {
-            out.push(b'+');
-        } else {
-            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+/// `%2F` as `%2f`: the hex digits of every escape in lower case.
+fn lower_hex(encoded: &[u8]) -> Vec<u8> {
+    let mut out = encoded.to_vec();
+    for i in 0..out.len() {
+        // Hex digits are never `%`: each escape is met once, at its `%`.
+        if out[i] == b'%' {
+            let end = (i + 3).min(out.len());
+            out[i + 1..end].make_ascii_lowercase();
         }
     }
     out

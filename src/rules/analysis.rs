@@ -376,33 +376,22 @@ impl RegexAnalysis {
 mod literal_text {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+    /// Encoded: controls, DEL, `%` and every non-ASCII byte.
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+
     fn encode(lit: &[u8]) -> String {
-        let mut out = String::with_capacity(lit.len());
-        for &b in lit {
-            if (0x20..0x7f).contains(&b) && b != b'%' {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-        out
+        percent_encoding::percent_encode(lit, ESCAPED).to_string()
     }
 
     fn decode(text: &str) -> Result<Vec<u8>, String> {
+        // Every `%` this module writes starts an escape of two hex digits; anything else is
+        // a damaged document, not a literal `%`.
         let b = text.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'%' {
-                let hex = text.get(i + 1..i + 3).ok_or("truncated escape")?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|e| e.to_string())?);
-                i += 3;
-            } else {
-                out.push(b[i]);
-                i += 1;
-            }
+        let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+        if (0..b.len()).any(|i| b[i] == b'%' && !(hex(i + 1) && hex(i + 2))) {
+            return Err("truncated or malformed escape".into());
         }
-        Ok(out)
+        Ok(percent_encoding::percent_decode_str(text).collect())
     }
 
     pub fn serialize<S: Serializer>(lits: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {

@@ -10,7 +10,7 @@ use crate::rules::RuleSet;
 use std::io::{self, Write};
 
 pub use sarif::write_sarif;
-pub use text::write_text;
+pub use text::{printable, write_text};
 
 /// What a run could not do, for the formats that have a place for it (SARIF's tool
 /// execution notifications; text and JSON reports leave it to standard error): errors

@@ -131,16 +131,13 @@ fn rule_name(id: &str) -> String {
 /// A relative URI reference for a path: `/` separators, everything outside RFC 3986's
 /// unreserved set (and `/`) percent-encoded.
 pub(crate) fn path_to_uri(path: &str) -> String {
-    let path = path.replace('\\', "/");
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    percent_encoding::utf8_percent_encode(&path.replace('\\', "/"), RESERVED).to_string()
 }
 
 #[cfg(test)]

@@ -3,12 +3,14 @@
 use crate::finding::Finding;
 use std::io::{self, Write};
 
-const MAGENTA: &str = "\x1b[35m";
-const GREEN: &str = "\x1b[32m";
-const BOLD: &str = "\x1b[1m";
-const RED: &str = "\x1b[31m";
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
+use anstyle::{AnsiColor, Style};
+
+/// Colours as ripgrep uses them: paths magenta, line numbers green, the match red.
+const PATH: Style = AnsiColor::Magenta.on_default();
+const LINE: Style = AnsiColor::Green.on_default();
+const RULE: Style = Style::new().bold();
+const SECRET: Style = AnsiColor::Red.on_default();
+const ORIGIN: Style = Style::new().dimmed();
 
 /// Writes one line per finding; with `color`, ANSI colours as ripgrep uses them.
 pub fn write_text(out: &mut dyn Write, findings: &[Finding], color: bool) -> io::Result<()> {
@@ -32,13 +34,13 @@ pub fn write_text(out: &mut dyn Write, findings: &[Finding], color: bool) -> io:
             },
             _ => decoded,
         };
-        let path = sanitize(&f.path);
-        let secret = sanitize(&f.secret);
-        let decoded = format!("{decoded}{}", sanitize(&git_origin(f)));
+        let path = printable(&f.path);
+        let secret = printable(&f.secret);
+        let decoded = format!("{decoded}{}", printable(&git_origin(f)));
         if color {
             writeln!(
                 out,
-                "{MAGENTA}{path}{RESET}:{GREEN}{}{RESET}:{}: {BOLD}{}{RESET} {RED}{secret}{RESET}{DIM}{decoded}{RESET}",
+                "{PATH}{path}{PATH:#}:{LINE}{}{LINE:#}:{}: {RULE}{}{RULE:#} {SECRET}{secret}{SECRET:#}{ORIGIN}{decoded}{ORIGIN:#}",
                 f.line, f.column, f.rule_id
             )?;
         } else {
@@ -87,8 +89,9 @@ fn git_origin(f: &Finding) -> String {
     s
 }
 
-/// Replaces control characters so a hostile path or secret cannot drive the terminal.
-fn sanitize(s: &str) -> String {
+/// Replaces control characters (with U+FFFD) so that a hostile path or secret cannot drive
+/// the terminal it is printed on.
+pub fn printable(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })
         .collect()

@@ -149,36 +149,10 @@ pub fn rev_exists(repo: &std::path::Path, rev: &str) -> bool {
 }
 
 /// Formats a git signature time (seconds since the epoch, offset in seconds) as RFC 3339,
-/// in the signer's own offset: `2021-03-04T05:06:07+01:00`.
+/// in the signer's own offset: `2021-03-04T05:06:07+01:00` (gix's date formatting; a time
+/// it cannot convert is shown as seconds since the epoch).
 pub fn format_git_time(seconds: i64, offset: i32) -> String {
-    let local = seconds + offset as i64;
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let sign = if offset < 0 { '-' } else { '+' };
-    let off = offset.unsigned_abs();
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60,
-        off / 3600,
-        (off / 60) % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    gix::date::Time::new(seconds, offset).format_or_unix(gix::date::time::format::ISO8601_STRICT)
 }
 
 #[cfg(test)]

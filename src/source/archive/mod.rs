@@ -929,8 +929,8 @@ pub fn scan_stream<R: Read>(
     limits: &Limits,
     reveal: bool,
 ) -> io::Result<Option<ArtifactScan>> {
-    let format = sniff_reader(reader, head)?;
-    if format.is_none() || limits.max_depth == 0 {
+    let kind = crate::source::classify::classify_stream(reader, head)?;
+    if matches!(kind, crate::source::classify::InputKind::Plain) || limits.max_depth == 0 {
         return Ok(None);
     }
     let budget = Budget::new(limits.clone());

@@ -25,6 +25,7 @@ use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, HiddenBy, ImageSource, Source};
 use crate::problem::Kind;
 use crate::scan::input;
+use crate::source::classify::InputKind;
 use cache::Cache;
 use manifest::{ImageRef, LayerRef};
 use rayon::prelude::*;
@@ -640,30 +641,25 @@ pub fn scan_file(
     if opts.limits.max_depth == 0 {
         return Ok(None);
     }
-    let mut head = Vec::new();
     let allowlisted = engine
         .rules()
         .global_allowlists
         .iter()
         .any(|a| a.allows_path(Some(display)));
-    let Some(format) = archive::sniff_reader(file, &mut head)? else {
-        return Ok(None);
-    };
-    if allowlisted {
-        // A globally allowlisted path is skipped whole, archive or not.
-        return Ok(Some(ArtifactScan::default()));
-    }
-    let store = if format == archive::sniff::Format::Tar {
-        Store::probe_tar(path).ok().flatten()
-    } else if format.is_compression() {
-        // `docker save | gzip`: a first pass reads the names and the small documents.
-        let budget = Budget::new(opts.limits.clone());
-        Store::probe_stream(path, &budget).ok().flatten()
+    let mut head = Vec::new();
+    let kind = if allowlisted {
+        // Only the format is needed: a globally allowlisted path is skipped whole.
+        crate::source::classify::classify_stream(file, &mut head)?
     } else {
-        None
+        crate::source::classify::classify_file(file, path, &opts.limits, &mut head)?
     };
-    if let Some(store) = store.filter(Store::is_image) {
-        return Ok(Some(scan_store(engine, &store, display, opts, reveal)));
+    match kind {
+        InputKind::Plain => return Ok(None),
+        _ if allowlisted => return Ok(Some(ArtifactScan::default())),
+        InputKind::Image(store) => {
+            return Ok(Some(scan_store(engine, &store, display, opts, reveal)));
+        }
+        InputKind::Archive(_) => {}
     }
     Ok(Some(archive::scan_file(
         engine,

@@ -13,6 +13,9 @@ use sha2::Digest;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
+mod engine_plan;
+use engine_plan::EnginePlan;
+
 /// Bound used for a single-line regex whose match length is otherwise unbounded.
 pub const DEFAULT_UNBOUNDED_LEN: usize = 4 * 1024;
 /// Bound used for a multi-line regex whose match length is otherwise unbounded.
@@ -411,169 +414,34 @@ impl Rule {
         analysis_cache: &HashMap<String, RegexAnalysis>,
         origin: &str,
     ) -> Result<Self> {
-        let err = |message: String| Error::Rule {
-            id: spec.id.clone(),
-            message,
-        };
-        if spec.id.trim().is_empty() {
-            return Err(Error::Config {
-                origin: origin.into(),
-                message: "a rule has no id".into(),
-            });
-        }
-        if spec.redact_entropy.is_some_and(|f| f.is_nan() || f < 0.0) {
-            return Err(err("redact_entropy must be a number, 0 or more".into()));
-        }
+        check_spec(spec, origin)?;
         let keywords = analysis::normalize_keywords(&spec.keywords);
-        let confidence = match &spec.confidence {
-            None => Confidence::Medium,
-            Some(c) => {
-                Confidence::parse(c).ok_or_else(|| err(format!("unknown confidence {c:?}")))?
-            }
-        };
-        let checksum = match &spec.checksum {
-            None => None,
-            Some(c) => {
-                Some(Checksum::parse(c).ok_or_else(|| err(format!("unknown checksum {c:?}")))?)
-            }
-        };
+        let confidence = parse_confidence(spec)?;
+        let checksum = parse_checksum(spec)?;
         let path = spec.path.as_ref().map(|p| LazyRegex::new(p.clone(), false));
-        let mut allowlists = Vec::new();
-        for (i, a) in spec
-            .allowlists
-            .iter()
-            .chain(spec.allowlist.iter())
-            .enumerate()
-        {
-            allowlists.push(Allowlist::compile(
-                a,
-                &format!("{origin}: rule `{}` allowlist #{}", spec.id, i + 1),
-            )?);
-        }
+        let allowlists = compile_rule_allowlists(spec, origin)?;
         let generic = spec.tags.iter().any(|t| t.eq_ignore_ascii_case("generic"));
-        let bad_regex = |what: &str, error: RegexError| Error::RuleRegex {
-            id: spec.id.clone(),
-            what: what.into(),
-            error,
-        };
-        let follow = spec
-            .follow
-            .as_deref()
-            .map(super::follow::FollowGate::new)
-            .transpose()
-            .map_err(|e| bad_regex("bad follow regex", e))?;
-
-        let (regex, analysis) = match spec.regex.as_deref().filter(|r| !r.is_empty()) {
-            None => (None, None),
-            Some(re) => {
-                let a = match analysis_cache.get(re) {
-                    Some(a) => a.clone(),
-                    None => analysis::analyse(re).map_err(|e| bad_regex("bad regex", e))?,
-                };
-                if spec.secret_group > 0 {
-                    // Like gitleaks, refuse a group the regex does not have (it would
-                    // silently report the whole match instead).
-                    let groups = analysis::parse(re)
-                        .map(|(hir, _)| hir.properties().explicit_captures_len())
-                        .map_err(|e| bad_regex("bad regex", e))?;
-                    if spec.secret_group > groups {
-                        return Err(err(format!(
-                            "secretGroup = {} but the regex has {groups} capture group(s)",
-                            spec.secret_group
-                        )));
-                    }
-                }
-                (Some(LazyRegex::new(re, a.unicode)), Some(a))
-            }
-        };
-        let (strategy, effective_keywords, max_len, bounded, multiline) = match &analysis {
+        let follow = compile_follow(spec)?;
+        let (regex, analysis) = compile_rule_regex(spec, analysis_cache)?;
+        let plan = match &analysis {
             None => {
                 if path.is_none() {
-                    return Err(err("a rule needs a regex, a path, or both".into()));
+                    return Err(rule_error(
+                        spec,
+                        "a rule needs a regex, a path, or both".into(),
+                    ));
                 }
-                (Strategy::PathOnly, keywords.clone(), 0, true, false)
+                EnginePlan::path_only(&keywords)
             }
-            Some(a) => {
-                let bounded = a.max_len.is_some() || spec.max_len.is_some();
-                let default_len = if a.multiline {
-                    DEFAULT_UNBOUNDED_MULTILINE_LEN
-                } else {
-                    DEFAULT_UNBOUNDED_LEN
-                };
-                let max_len = match (a.max_len, spec.max_len) {
-                    (Some(m), Some(cap)) => m.min(cap),
-                    (Some(m), None) => m,
-                    (None, Some(cap)) => cap,
-                    (None, None) => default_len,
-                }
-                .clamp(1, HARD_MAX_LEN);
-                let (strategy, eff) =
-                    match analysis::choose_anchors(a, &keywords, MIN_DERIVED_KEYWORD_LEN) {
-                        (Some(anchors), gate) => {
-                            let eff = if keywords.is_empty() {
-                                anchors.clone()
-                            } else {
-                                keywords.clone()
-                            };
-                            (Strategy::Window { anchors, gate }, eff)
-                        }
-                        (None, gate) => (Strategy::Full { gate }, keywords.clone()),
-                    };
-                (strategy, eff, max_len, bounded, a.multiline)
-            }
-        };
-        let (window_before, window_after) = match (&strategy, &analysis) {
-            (Strategy::Window { anchors, .. }, Some(a)) => {
-                let placed = a.covering(anchors).cloned().unwrap_or(analysis::Candidate {
-                    literals: a.required.clone().unwrap_or_default(),
-                    before: a.anchor_before,
-                    after: a.anchor_after,
-                });
-                // An anchor may sit inside a longer literal: allow for the difference.
-                let slack = placed
-                    .literals
-                    .iter()
-                    .map(|lit| {
-                        anchors
-                            .iter()
-                            .filter(|k| {
-                                lit.len() >= k.len()
-                                    && lit
-                                        .windows(k.len())
-                                        .any(|w| w.eq_ignore_ascii_case(k.as_bytes()))
-                            })
-                            .map(|k| lit.len() - k.len())
-                            .min()
-                            .unwrap_or(0)
-                    })
-                    .max()
-                    .unwrap_or(0);
-                let side = |v: Option<usize>| v.map_or(max_len, |v| (v + slack).min(max_len));
-                (side(placed.before), side(placed.after))
-            }
-            _ => (max_len, max_len),
-        };
-        let anchored = matches!(strategy, Strategy::Window { .. }) && window_before == 0;
-        let escaped_start = match (&strategy, &analysis) {
-            (Strategy::Window { anchors, .. }, Some(a)) if !a.multiline => {
-                starts_at_anchor(&a.guarded_prefixes, anchors)
-            }
-            _ => false,
+            Some(a) => EnginePlan::for_regex(spec, a, &keywords),
         };
         let is_builtin = family.is_some();
         Ok(Rule {
             id: spec.id.clone(),
             description: spec.description.clone(),
             family,
-            // `[extend]` accumulates tags; a tag listed twice is still one tag (and SARIF
-            // requires them unique).
-            tags: spec.tags.iter().fold(Vec::new(), |mut tags, t| {
-                if !tags.contains(t) {
-                    tags.push(t.clone());
-                }
-                tags
-            }),
-            keywords: effective_keywords,
+            tags: unique_tags(&spec.tags),
+            keywords: plan.keywords,
             confidence,
             references: spec.references.clone(),
             regex,
@@ -590,14 +458,14 @@ impl Rule {
             filter: None,
             skip_report: spec.skip_report,
             generic,
-            max_len,
-            bounded,
-            multiline,
-            window_before,
-            window_after,
-            anchored,
-            escaped_start,
-            strategy,
+            max_len: plan.max_len,
+            bounded: plan.bounded,
+            multiline: plan.multiline,
+            window_before: plan.window_before,
+            window_after: plan.window_after,
+            anchored: plan.anchored,
+            escaped_start: plan.escaped_start,
+            strategy: plan.strategy,
             follow,
             own_examples: RuleExamplesOwned {
                 examples: spec.examples.clone(),
@@ -650,6 +518,134 @@ impl Rule {
             Some(re) => path.is_some_and(|p| re.is_match(p.as_bytes())),
         }
     }
+}
+
+/// An error about rule `spec`.
+fn rule_error(spec: &RuleSpec, message: String) -> Error {
+    Error::Rule {
+        id: spec.id.clone(),
+        message,
+    }
+}
+
+/// An error about one of rule `spec`'s regexes (never echoing the pattern).
+fn rule_regex_error(spec: &RuleSpec, what: &str, error: RegexError) -> Error {
+    Error::RuleRegex {
+        id: spec.id.clone(),
+        what: what.into(),
+        error,
+    }
+}
+
+/// Rejects a rule without an id, or with a negative `redact_entropy`.
+fn check_spec(spec: &RuleSpec, origin: &str) -> Result<()> {
+    if spec.id.trim().is_empty() {
+        return Err(Error::Config {
+            origin: origin.into(),
+            message: "a rule has no id".into(),
+        });
+    }
+    if spec.redact_entropy.is_some_and(|f| f.is_nan() || f < 0.0) {
+        return Err(rule_error(
+            spec,
+            "redact_entropy must be a number, 0 or more".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The rule's confidence (medium when not set).
+fn parse_confidence(spec: &RuleSpec) -> Result<Confidence> {
+    match &spec.confidence {
+        None => Ok(Confidence::Medium),
+        Some(c) => Confidence::parse(c)
+            .ok_or_else(|| rule_error(spec, format!("unknown confidence {c:?}"))),
+    }
+}
+
+/// The rule's format check, if it names one.
+fn parse_checksum(spec: &RuleSpec) -> Result<Option<Checksum>> {
+    match &spec.checksum {
+        None => Ok(None),
+        Some(c) => {
+            Ok(Some(Checksum::parse(c).ok_or_else(|| {
+                rule_error(spec, format!("unknown checksum {c:?}"))
+            })?))
+        }
+    }
+}
+
+/// The rule's own allowlists (`allowlists`, then the older `allowlist`).
+fn compile_rule_allowlists(spec: &RuleSpec, origin: &str) -> Result<Vec<Allowlist>> {
+    let mut allowlists = Vec::new();
+    for (i, a) in spec
+        .allowlists
+        .iter()
+        .chain(spec.allowlist.iter())
+        .enumerate()
+    {
+        allowlists.push(Allowlist::compile(
+            a,
+            &format!("{origin}: rule `{}` allowlist #{}", spec.id, i + 1),
+        )?);
+    }
+    Ok(allowlists)
+}
+
+/// The gate after each keyword hit, when the rule sets `follow`.
+fn compile_follow(spec: &RuleSpec) -> Result<Option<super::follow::FollowGate>> {
+    spec.follow
+        .as_deref()
+        .map(super::follow::FollowGate::new)
+        .transpose()
+        .map_err(|e| rule_regex_error(spec, "bad follow regex", e))
+}
+
+/// The rule's (lazily compiled) regex and its analysis, both `None` without a regex.
+fn compile_rule_regex(
+    spec: &RuleSpec,
+    analysis_cache: &HashMap<String, RegexAnalysis>,
+) -> Result<(Option<LazyRegex>, Option<RegexAnalysis>)> {
+    let Some(re) = spec.regex.as_deref().filter(|r| !r.is_empty()) else {
+        return Ok((None, None));
+    };
+    let a = match analysis_cache.get(re) {
+        Some(a) => a.clone(),
+        None => analysis::analyse(re).map_err(|e| rule_regex_error(spec, "bad regex", e))?,
+    };
+    check_secret_group(spec, re)?;
+    Ok((Some(LazyRegex::new(re, a.unicode)), Some(a)))
+}
+
+/// Like gitleaks, refuses a `secretGroup` the regex `re` does not have (it would silently
+/// report the whole match instead).
+fn check_secret_group(spec: &RuleSpec, re: &str) -> Result<()> {
+    if spec.secret_group > 0 {
+        let groups = analysis::parse(re)
+            .map(|(hir, _)| hir.properties().explicit_captures_len())
+            .map_err(|e| rule_regex_error(spec, "bad regex", e))?;
+        if spec.secret_group > groups {
+            return Err(rule_error(
+                spec,
+                format!(
+                    "secretGroup = {} but the regex has {groups} capture group(s)",
+                    spec.secret_group
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `[extend]` accumulates tags; a tag listed twice is still one tag (and SARIF requires
+/// them unique).
+fn unique_tags(tags: &[String]) -> Vec<String> {
+    tags.iter().fold(Vec::new(), |mut tags, t| {
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+        tags
+    })
 }
 
 /// Whether every one of a guarded token's `prefixes` begins with one of `anchors`, so that
@@ -735,100 +731,18 @@ impl RuleSet {
             origin,
             uses_builtin,
         } = loaded;
-        let embedded = load::embedded();
         let version = if origin == "built-in" {
             load::BUILTIN_RULES_HASH.to_string()
         } else {
             config_hash(&config)
         };
-        let mut rules = Vec::with_capacity(config.rules.len());
-        let mut index = HashMap::new();
-        for spec in &config.rules {
-            let family = if uses_builtin {
-                embedded.families.get(&spec.id).cloned()
-            } else {
-                None
-            };
-            let rule = Rule::compile(spec, family, &embedded.analysis, &origin)?;
-            if index.insert(rule.id.clone(), rules.len()).is_some() {
-                return Err(Error::Config {
-                    origin,
-                    message: format!("duplicate rule id `{}`", spec.id),
-                });
-            }
-            rules.push(rule);
-        }
-        // Composite requirements.
-        for (i, spec) in config.rules.iter().enumerate() {
-            for req in &spec.required {
-                let Some(&j) = index.get(&req.id) else {
-                    return Err(Error::Rule {
-                        id: spec.id.clone(),
-                        message: format!(
-                            "[[rules.required]] names `{}`, which does not exist",
-                            req.id
-                        ),
-                    });
-                };
-                rules[i].required.push(Required {
-                    rule: j,
-                    within_lines: req.within_lines,
-                    within_columns: req.within_columns,
-                });
-            }
-        }
-        let mut global_allowlists = Vec::new();
-        for (i, spec) in config.allowlists.iter().enumerate() {
-            let scope = format!("{origin}: global allowlist #{}", i + 1);
-            if spec.target_rules.is_empty() {
-                global_allowlists.push(Allowlist::compile(spec, &scope)?);
-            } else {
-                for id in &spec.target_rules {
-                    let Some(&j) = index.get(id) else {
-                        return Err(Error::Config {
-                            origin: scope,
-                            message: format!("targetRules names `{id}`, which does not exist"),
-                        });
-                    };
-                    rules[j].allowlists.push(Allowlist::compile(spec, &scope)?);
-                }
-            }
-        }
-        // Betterleaks Expr filters: evaluated when shush supports the expression, otherwise
-        // reported (never silently dropped).
-        let mut unsupported: Vec<String> = Vec::new();
-        for (rule, spec) in rules.iter_mut().zip(&config.rules) {
-            if let Some(src) = &spec.filter {
-                match super::expr::Filter::parse(src) {
-                    Ok(f) => rule.filter = Some(f),
-                    Err(e) => unsupported.push(format!("`{}` ({e})", rule.id)),
-                }
-            }
-        }
-        if !unsupported.is_empty() {
-            let shown: Vec<_> = unsupported.iter().take(3).cloned().collect();
-            let more = unsupported.len().saturating_sub(3);
-            warnings.push(format!(
-                "{origin}: {} rule filter(s) use Expr that shush does not evaluate; those filters are ignored: {}{}",
-                unsupported.len(),
-                shown.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
-            ));
-        }
-        let mut global = |what: &str, src: &Option<String>| {
-            src.as_deref()
-                .and_then(|s| match super::expr::Filter::parse(s) {
-                    Ok(f) => Some(f),
-                    Err(e) => {
-                        warnings.push(format!(
-                            "{origin}: global `{what}` is not supported ({e}); ignored"
-                        ));
-                        None
-                    }
-                })
-        };
-        let global_filter = global("filter", &config.filter);
-        let global_prefilter = global("prefilter", &config.prefilter);
+        let (mut rules, index) = compile_rules(&config, uses_builtin, &origin)?;
+        resolve_required(&mut rules, &config, &index)?;
+        let global_allowlists = compile_global_allowlists(&mut rules, &config, &index, &origin)?;
+        attach_rule_filters(&mut rules, &config, &origin, &mut warnings);
+        let global_filter = compile_global_filter("filter", &config.filter, &origin, &mut warnings);
+        let global_prefilter =
+            compile_global_filter("prefilter", &config.prefilter, &origin, &mut warnings);
         Ok(RuleSet {
             global_filter,
             global_prefilter,
@@ -882,6 +796,137 @@ impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
+}
+
+/// Compiles the rules of `config` in order, with an index of their ids.
+fn compile_rules(
+    config: &ConfigFile,
+    uses_builtin: bool,
+    origin: &str,
+) -> Result<(Vec<Rule>, HashMap<String, usize>)> {
+    let embedded = load::embedded();
+    let mut rules = Vec::with_capacity(config.rules.len());
+    let mut index = HashMap::new();
+    for spec in &config.rules {
+        let family = if uses_builtin {
+            embedded.families.get(&spec.id).cloned()
+        } else {
+            None
+        };
+        let rule = Rule::compile(spec, family, &embedded.analysis, origin)?;
+        if index.insert(rule.id.clone(), rules.len()).is_some() {
+            return Err(Error::Config {
+                origin: origin.to_string(),
+                message: format!("duplicate rule id `{}`", spec.id),
+            });
+        }
+        rules.push(rule);
+    }
+    Ok((rules, index))
+}
+
+/// Resolves composite requirements (`[[rules.required]]`) to rule indices.
+fn resolve_required(
+    rules: &mut [Rule],
+    config: &ConfigFile,
+    index: &HashMap<String, usize>,
+) -> Result<()> {
+    for (i, spec) in config.rules.iter().enumerate() {
+        for req in &spec.required {
+            let Some(&j) = index.get(&req.id) else {
+                return Err(Error::Rule {
+                    id: spec.id.clone(),
+                    message: format!(
+                        "[[rules.required]] names `{}`, which does not exist",
+                        req.id
+                    ),
+                });
+            };
+            rules[i].required.push(Required {
+                rule: j,
+                within_lines: req.within_lines,
+                within_columns: req.within_columns,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Compiles the global allowlists: those with `targetRules` are attached to their rules,
+/// the others are returned.
+fn compile_global_allowlists(
+    rules: &mut [Rule],
+    config: &ConfigFile,
+    index: &HashMap<String, usize>,
+    origin: &str,
+) -> Result<Vec<Allowlist>> {
+    let mut global_allowlists = Vec::new();
+    for (i, spec) in config.allowlists.iter().enumerate() {
+        let scope = format!("{origin}: global allowlist #{}", i + 1);
+        if spec.target_rules.is_empty() {
+            global_allowlists.push(Allowlist::compile(spec, &scope)?);
+        } else {
+            for id in &spec.target_rules {
+                let Some(&j) = index.get(id) else {
+                    return Err(Error::Config {
+                        origin: scope,
+                        message: format!("targetRules names `{id}`, which does not exist"),
+                    });
+                };
+                rules[j].allowlists.push(Allowlist::compile(spec, &scope)?);
+            }
+        }
+    }
+    Ok(global_allowlists)
+}
+
+/// Betterleaks Expr filters of the rules: evaluated when shush supports the expression,
+/// otherwise reported (never silently dropped).
+fn attach_rule_filters(
+    rules: &mut [Rule],
+    config: &ConfigFile,
+    origin: &str,
+    warnings: &mut Vec<String>,
+) {
+    let mut unsupported: Vec<String> = Vec::new();
+    for (rule, spec) in rules.iter_mut().zip(&config.rules) {
+        if let Some(src) = &spec.filter {
+            match super::expr::Filter::parse(src) {
+                Ok(f) => rule.filter = Some(f),
+                Err(e) => unsupported.push(format!("`{}` ({e})", rule.id)),
+            }
+        }
+    }
+    if !unsupported.is_empty() {
+        let shown: Vec<_> = unsupported.iter().take(3).cloned().collect();
+        let more = unsupported.len().saturating_sub(3);
+        warnings.push(format!(
+            "{origin}: {} rule filter(s) use Expr that shush does not evaluate; those filters are ignored: {}{}",
+            unsupported.len(),
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
+    }
+}
+
+/// A global Expr filter (`what`: `filter` or `prefilter`), or a warning that it is not
+/// supported.
+fn compile_global_filter(
+    what: &str,
+    src: &Option<String>,
+    origin: &str,
+    warnings: &mut Vec<String>,
+) -> Option<super::expr::Filter> {
+    src.as_deref()
+        .and_then(|s| match super::expr::Filter::parse(s) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                warnings.push(format!(
+                    "{origin}: global `{what}` is not supported ({e}); ignored"
+                ));
+                None
+            }
+        })
 }
 
 fn config_hash(config: &ConfigFile) -> String {

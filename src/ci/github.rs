@@ -4,6 +4,8 @@
 
 use crate::finding::{Finding, Source};
 use crate::problem::{Problem, Subject};
+use crate::report::Notices;
+use crate::sink::Sink;
 use std::fmt::Write as _;
 
 /// Annotations GitHub shows per step; more are dropped by the runner, so shush says how many
@@ -64,23 +66,6 @@ pub fn annotation(f: &Finding) -> String {
     format!("::error {}::{}", props.join(","), escape_data(&message))
 }
 
-/// The annotations for `findings`, at most [`MAX_ANNOTATIONS`], plus a notice for the rest.
-pub fn annotations(findings: &[Finding]) -> String {
-    let mut out = String::new();
-    for f in findings.iter().take(MAX_ANNOTATIONS) {
-        out.push_str(&annotation(f));
-        out.push('\n');
-    }
-    if findings.len() > MAX_ANNOTATIONS {
-        let _ = writeln!(
-            out,
-            "::warning title=shush::{} more findings are not annotated; see the job log or the report",
-            findings.len() - MAX_ANNOTATIONS
-        );
-    }
-    out
-}
-
 /// An `::error` annotation for a scan that could not complete.
 pub fn error_annotation(problem: &Problem) -> String {
     // A file or blob path the run could not read is annotated on that file.
@@ -109,8 +94,89 @@ fn cell(s: &str) -> String {
         .collect()
 }
 
-/// The step summary: what was scanned, the verdict, and a table of findings.
-pub fn step_summary(describe: &str, findings: &[Finding], errors: &[Problem]) -> String {
+/// GitHub's annotations as a sink: an `::error` line for each finding as it comes, at most
+/// [`MAX_ANNOTATIONS`] (then one line counting the rest), and one for each error the run
+/// met, at the end. Nothing is held.
+#[derive(Debug)]
+pub struct Annotations<W> {
+    out: W,
+    seen: usize,
+}
+
+impl<W: std::io::Write + Send> Annotations<W> {
+    /// Annotations written to `out` (the runner reads them from the job's log).
+    pub fn new(out: W) -> Self {
+        Annotations { out, seen: 0 }
+    }
+}
+
+impl<W: std::io::Write + Send> Sink for Annotations<W> {
+    fn finding(&mut self, f: Finding) -> std::io::Result<()> {
+        self.seen += 1;
+        if self.seen <= MAX_ANNOTATIONS {
+            writeln!(self.out, "{}", annotation(&f))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, notices: Notices<'_>) -> std::io::Result<()> {
+        if self.seen > MAX_ANNOTATIONS {
+            writeln!(
+                self.out,
+                "::warning title=shush::{} more findings are not annotated; see the job log or the report",
+                self.seen - MAX_ANNOTATIONS
+            )?;
+        }
+        for e in notices.errors {
+            self.out.write_all(error_annotation(e).as_bytes())?;
+        }
+        self.out.flush()
+    }
+}
+
+/// The step summary as a sink: the first [`MAX_SUMMARY_ROWS`] findings and the count are
+/// kept, and the summary is appended to the file `GITHUB_STEP_SUMMARY` names at the end,
+/// with the verdict.
+#[derive(Debug)]
+pub struct StepSummary {
+    path: std::path::PathBuf,
+    describe: String,
+    rows: Vec<Finding>,
+    count: usize,
+}
+
+impl StepSummary {
+    /// A summary of a scan of `describe`, appended to `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>, describe: impl Into<String>) -> Self {
+        StepSummary {
+            path: path.into(),
+            describe: describe.into(),
+            rows: Vec::new(),
+            count: 0,
+        }
+    }
+}
+
+impl Sink for StepSummary {
+    fn finding(&mut self, f: Finding) -> std::io::Result<()> {
+        self.count += 1;
+        if self.rows.len() < MAX_SUMMARY_ROWS {
+            self.rows.push(f);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, notices: Notices<'_>) -> std::io::Result<()> {
+        self.rows.sort_by(Finding::report_order);
+        let md = summary_markdown(&self.describe, &self.rows, self.count, notices.errors);
+        append(&self.path, &format!("{md}\n"))
+    }
+}
+
+/// The step summary's Markdown: what was scanned, the verdict, and a table of `rows` (the
+/// first findings, sorted) of `count`.
+fn summary_markdown(describe: &str, rows: &[Finding], count: usize, errors: &[Problem]) -> String {
+    let findings = rows;
     let mut md = String::from("### shush: secret scan\n\n");
     let _ = writeln!(md, "Scanned: {}.\n", cell(describe));
     if !errors.is_empty() {
@@ -125,7 +191,7 @@ pub fn step_summary(describe: &str, findings: &[Finding], errors: &[Problem]) ->
         }
         md.push('\n');
     }
-    if findings.is_empty() {
+    if count == 0 {
         if errors.is_empty() {
             md.push_str(":white_check_mark: No secrets found.\n");
         }
@@ -133,9 +199,8 @@ pub fn step_summary(describe: &str, findings: &[Finding], errors: &[Problem]) ->
     }
     let _ = writeln!(
         md,
-        ":warning: **{} secret{} found.** Revoke or rotate each one, then remove it.\n",
-        findings.len(),
-        if findings.len() == 1 { "" } else { "s" }
+        ":warning: **{count} secret{} found.** Revoke or rotate each one, then remove it.\n",
+        if count == 1 { "" } else { "s" }
     );
     md.push_str("| Rule | Where | Commit | Secret (masked) |\n|---|---|---|---|\n");
     for f in findings.iter().take(MAX_SUMMARY_ROWS) {
@@ -149,11 +214,11 @@ pub fn step_summary(describe: &str, findings: &[Finding], errors: &[Problem]) ->
             cell(&f.secret)
         );
     }
-    if findings.len() > MAX_SUMMARY_ROWS {
+    if count > findings.len() {
         let _ = writeln!(
             md,
             "\n…and {} more (see the job log or the report).",
-            findings.len() - MAX_SUMMARY_ROWS
+            count - findings.len()
         );
     }
     md
@@ -173,6 +238,72 @@ pub fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` findings of a token in `a.txt`.
+    fn findings(n: usize) -> Vec<Finding> {
+        let engine = crate::Engine::builtin().unwrap();
+        let mut st = engine.new_state();
+        let random = "Ky9Pf34qY6Nb3wWD25RQ4F5ZR3qa7y";
+        let sum = crate::checksum::github_checksum(random.as_bytes());
+        let text = format!("token = ghp_{random}{sum}\n").repeat(n);
+        let meta = crate::InputMeta {
+            path: Some("a.txt"),
+            ..Default::default()
+        };
+        crate::scan::input::scan_bytes(&engine, &mut st, text.as_bytes(), meta)
+            .iter()
+            .map(|l| {
+                let src = crate::finding::Source::File {
+                    path: "a.txt".into(),
+                };
+                Finding::new(&engine, l, "a.txt", src, false)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn annotations_stream_up_to_the_cap_then_count_the_rest_and_the_errors() {
+        use crate::problem::Kind;
+        let mut out = Vec::new();
+        let mut sink = Annotations::new(&mut out);
+        for f in findings(MAX_ANNOTATIONS + 2) {
+            sink.finding(f).unwrap();
+        }
+        let errors = [Problem::path("b.bin", Kind::Unreadable, "denied")];
+        let notices = Notices {
+            errors: &errors,
+            warnings: &[],
+        };
+        sink.finish(notices).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), MAX_ANNOTATIONS + 2);
+        assert!(
+            lines[0].starts_with("::error file=a.txt,line=1,"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[MAX_ANNOTATIONS].contains("2 more findings are not annotated"));
+        assert!(lines[MAX_ANNOTATIONS + 1].starts_with("::error file=b.bin,"));
+    }
+
+    #[test]
+    fn the_step_summary_counts_every_finding_and_lists_the_first() {
+        let dir = std::env::temp_dir().join(format!("shush-summary-{}", std::process::id()));
+        let mut sink = StepSummary::new(&dir, "a push");
+        for f in findings(MAX_SUMMARY_ROWS + 3) {
+            sink.finding(f).unwrap();
+        }
+        sink.finish(Notices::default()).unwrap();
+        let md = std::fs::read_to_string(&dir).unwrap();
+        std::fs::remove_file(&dir).unwrap();
+        assert!(
+            md.contains(&format!("**{} secrets found.**", MAX_SUMMARY_ROWS + 3)),
+            "{md}"
+        );
+        assert_eq!(md.matches("| `github-pat` |").count(), MAX_SUMMARY_ROWS);
+        assert!(md.contains("…and 3 more"), "{md}");
+    }
 
     #[test]
     fn an_error_about_a_file_is_annotated_on_that_file() {

@@ -277,6 +277,16 @@ pub fn report_sink<'a>(
     args: &OutputArgs,
     order: sink::Order,
 ) -> Result<ReportSink<'a>> {
+    let format = report_writer(engine, args, order)?;
+    Ok(Baselined::new(baseline, engine.rules(), Tally::new(format)))
+}
+
+/// The sink that writes the report in `--format` to `--output` or standard output.
+pub fn report_writer<'a>(
+    engine: &'a Engine,
+    args: &OutputArgs,
+    order: sink::Order,
+) -> Result<Box<dyn Sink + 'a>> {
     let (out, color): (Box<dyn Write + Send>, bool) = match &args.output {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -291,8 +301,13 @@ pub fn report_sink<'a>(
         }
     };
     let out = std::io::BufWriter::new(out);
-    let format = sink::for_format(args.format.into(), order, out, engine.rules(), color);
-    Ok(Baselined::new(baseline, engine.rules(), Tally::new(format)))
+    Ok(sink::for_format(
+        args.format.into(),
+        order,
+        out,
+        engine.rules(),
+        color,
+    ))
 }
 
 fn merge(into: &mut scan::Outcome, from: scan::Outcome) {

@@ -2,7 +2,7 @@
 //! the event brings, writes the report the user asked for plus the CI's own outputs, and
 //! exits 0 (clean), 1 (findings) or 2 (could not scan).
 
-use crate::cmd::app::{apply_baseline, emit, exit_code, load_baseline, load_engine};
+use crate::cmd::app::{exit_code, load_baseline, load_engine, report_writer};
 use crate::cmd::cli::{OutputArgs, RuleArgs, parse_size};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -10,9 +10,12 @@ use shush::ci::event::{self, Plan, Provider, Target, Vars};
 use shush::ci::{github, gitlab};
 use shush::engine::Engine;
 use shush::finding::Finding;
-use shush::git::{GitOptions, GitReport, Scope, audit};
+use shush::git::{GitOptions, GitReport, Scope, audit_into};
 use shush::problem::{Kind, Problem};
+use shush::report::{Format, Notices};
 use shush::scan::Stats;
+use shush::sink::{Baselined, Document, Held, Order, Sink, Tally, Tee};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -81,14 +84,6 @@ pub struct CiArgs {
     pub output: OutputArgs,
 }
 
-/// What the scan produced, for the CI's outputs.
-struct Outcome {
-    plan: Plan,
-    report: GitReport,
-    suppressed: usize,
-    start: i64,
-}
-
 /// Runs `shush ci`; returns the exit code.
 pub fn run(args: CiArgs) -> Result<u8> {
     let started = Instant::now();
@@ -109,30 +104,39 @@ pub fn run(args: CiArgs) -> Result<u8> {
     let root = crate::cmd::git::work_root(&args.repo);
     let engine = load_engine(&args.rules, &root, quiet)?;
     let baseline = load_baseline(&args.output, &root)?;
-    let start = now();
-    let mut report = scan(&args, &engine, &plan.target);
-    let suppressed = apply_baseline(&engine, &mut report.findings, baseline.as_ref());
-    let outcome = Outcome {
-        plan,
-        report,
-        suppressed,
-        start,
-    };
+    // One pass feeds every output as findings are attributed: the report, the SARIF file,
+    // GitLab's report, GitHub's annotations and step summary.
+    let mut errors = Vec::new();
+    let outputs = outputs(&args, &engine, &vars, &plan, &mut errors)?;
+    let mut sink = Baselined::new(baseline.as_ref(), engine.rules(), Tally::new(outputs));
+    let mut report = scan(&args, &engine, &plan.target, &mut sink);
+    errors.append(&mut report.errors);
     let notices = shush::report::Notices {
-        errors: &outcome.report.errors,
-        warnings: &outcome.report.warnings,
+        errors: &errors,
+        warnings: &report.warnings,
     };
-    if let Err(e) = emit(&engine, &outcome.report.findings, notices, &args.output) {
-        if !crate::cmd::app::is_broken_pipe(&e) {
-            return Err(e);
+    let written = match report.sink_error.take() {
+        Some(e) => Err(e),
+        None => sink.finish(notices),
+    };
+    if let Err(e) = written {
+        // A reader that went away stops the report, not the verdict; an output that could
+        // not be written fails the job.
+        if !shush::error::is_broken_pipe(&e) {
+            errors.push(Problem::run(
+                Kind::Unreadable,
+                format!("writing the outputs: {e}"),
+            ));
         }
     }
-    let mut errors = outcome.report.errors.clone();
-    if let Err(e) = native_outputs(&args, &engine, &vars, &outcome) {
-        errors.push(Problem::run(Kind::Other, format!("{e:#}")));
+    let found = sink.inner().count();
+    if provider == Provider::GitHub {
+        if let Err(e) = step_outputs(&args, &vars, found, &errors) {
+            errors.push(Problem::run(Kind::Other, format!("{e:#}")));
+        }
     }
     if !quiet {
-        for w in &outcome.report.warnings {
+        for w in &report.warnings {
             eprintln!("shush: warning: {w}");
         }
     }
@@ -140,26 +144,17 @@ pub fn run(args: CiArgs) -> Result<u8> {
         eprintln!("shush: error: {e}");
     }
     if !quiet {
-        eprintln!(
-            "{}",
-            crate::cmd::git::summary_line(
-                &outcome.report,
-                started,
-                outcome.report.findings.len() as u64,
-                outcome.suppressed
-            )
-        );
+        let suppressed = sink.suppressed() as usize;
+        report.errors = errors.clone();
+        let line = crate::cmd::git::summary_line(&report, started, found, suppressed);
+        eprintln!("{line}");
     }
-    Ok(exit_code(
-        outcome.report.findings.len() as u64,
-        errors.len(),
-        &args.output,
-    ))
+    Ok(exit_code(found, errors.len(), &args.output))
 }
 
-/// Scans the target; a failure to scan becomes an error of the report (so the CI's own
-/// outputs still say what happened).
-fn scan(args: &CiArgs, engine: &Engine, target: &Target) -> GitReport {
+/// Audits the target into `sink`; a failure to scan becomes an error of the report (so the
+/// CI's own outputs still say what happened).
+fn scan(args: &CiArgs, engine: &Engine, target: &Target, sink: &mut dyn Sink) -> GitReport {
     let opts = GitOptions {
         max_blob_size: args.max_blob_size,
         skip_unreadable: args.skip_unreadable,
@@ -177,7 +172,7 @@ fn scan(args: &CiArgs, engine: &Engine, target: &Target) -> GitReport {
         Target::Tree { rev } => Scope::Tree(rev.clone()),
     };
     let stats = Stats::default();
-    let run = || audit(&args.repo, engine, &scope, &opts, &stats);
+    let mut run = || audit_into(&args.repo, engine, &scope, &opts, &stats, sink);
     let result = match rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()
@@ -188,90 +183,91 @@ fn scan(args: &CiArgs, engine: &Engine, target: &Target) -> GitReport {
     result.unwrap_or_else(|e| GitReport::failed(Problem::run(Kind::Other, e.to_string())))
 }
 
-/// The CI's own outputs: GitHub annotations, step summary and step outputs; GitLab's
-/// report; SARIF when asked.
-fn native_outputs(args: &CiArgs, engine: &Engine, vars: &Vars, o: &Outcome) -> Result<()> {
-    let findings = &o.report.findings;
-    if let Some(path) = &args.sarif {
-        write_file(path, |w| {
-            let notices = shush::report::Notices {
-                errors: &o.report.errors,
-                warnings: &o.report.warnings,
-            };
-            shush::report::write_sarif(w, findings, engine.rules(), notices)
-        })?;
+/// Every output the job asked for or the CI reads, as sinks fed by one pass: the report
+/// (`--format`, `--output`), SARIF (`--sarif`), GitLab's report, and under GitHub Actions the
+/// annotations and the step summary. An output that cannot be created is an error of the
+/// job (in `errors`); the others still run.
+fn outputs<'a>(
+    args: &CiArgs,
+    engine: &'a Engine,
+    vars: &Vars,
+    plan: &Plan,
+    errors: &mut Vec<Problem>,
+) -> Result<Tee<'a>> {
+    let mut tee = Tee::new();
+    tee.push(report_writer(engine, &args.output, Order::AsFound)?);
+    let mut file = |path: &Path| match std::fs::File::create(path) {
+        Ok(f) => Some(std::io::BufWriter::new(f)),
+        Err(e) => {
+            errors.push(Problem::path(
+                path.display().to_string(),
+                Problem::kind_of(&e),
+                format!("cannot be created: {e}"),
+            ));
+            None
+        }
+    };
+    if let Some(out) = args.sarif.as_deref().and_then(&mut file) {
+        tee.push(Box::new(Held::new(
+            Format::Sarif,
+            out,
+            engine.rules(),
+            false,
+        )));
     }
     let gitlab_path = args.gitlab_report.clone().or_else(|| {
-        (o.plan.provider == Provider::GitLab).then(|| PathBuf::from(gitlab::REPORT_FILE))
+        (plan.provider == Provider::GitLab).then(|| PathBuf::from(gitlab::REPORT_FILE))
     });
-    if let Some(path) = gitlab_path {
-        let head = match &o.plan.target {
+    if let Some(mut out) = gitlab_path.as_deref().and_then(&mut file) {
+        let head = match &plan.target {
             Target::Commits { head, .. } => head.clone(),
             Target::Tree { rev } => rev.clone(),
             Target::Nothing => vars.get("CI_COMMIT_SHA").unwrap_or("HEAD").to_string(),
         };
-        let info = gitlab::ScanInfo {
-            start: o.start,
-            end: now(),
-            commit: &head,
-            errors: &o.report.errors,
-            warnings: &o.report.warnings,
-        };
-        let doc = gitlab::report(findings, &info);
-        write_file(&path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &doc)?;
-            w.write_all(b"\n")
-        })?;
+        let start = now();
+        tee.push(Box::new(Document::new(
+            move |findings: &[Finding], n: Notices<'_>| {
+                let info = gitlab::ScanInfo {
+                    start,
+                    end: now(),
+                    commit: &head,
+                    errors: n.errors,
+                    warnings: n.warnings,
+                };
+                serde_json::to_writer_pretty(&mut out, &gitlab::report(findings, &info))?;
+                out.write_all(b"\n")?;
+                out.flush()
+            },
+        )));
     }
-    if o.plan.provider == Provider::GitHub {
-        github_outputs(args, vars, o)?;
+    if plan.provider == Provider::GitHub {
+        if !args.no_annotations {
+            tee.push(Box::new(github::Annotations::new(std::io::stderr())));
+        }
+        if let Some(p) = vars.get("GITHUB_STEP_SUMMARY") {
+            tee.push(Box::new(github::StepSummary::new(p, &plan.describe)));
+        }
     }
-    Ok(())
+    Ok(tee)
 }
 
-fn github_outputs(args: &CiArgs, vars: &Vars, o: &Outcome) -> Result<()> {
-    let findings: &[Finding] = &o.report.findings;
-    if !args.no_annotations {
-        let mut text = github::annotations(findings);
-        for e in &o.report.errors {
-            text.push_str(&github::error_annotation(e));
-        }
-        eprint!("{text}");
+/// GitHub's step outputs: `findings`, `status` and the SARIF file's path.
+fn step_outputs(args: &CiArgs, vars: &Vars, found: u64, errors: &[Problem]) -> Result<()> {
+    let Some(p) = vars.get("GITHUB_OUTPUT") else {
+        return Ok(());
+    };
+    let status = if !errors.is_empty() {
+        "error"
+    } else if found == 0 {
+        "clean"
+    } else {
+        "findings"
+    };
+    let mut text = format!("findings={found}\nstatus={status}\n");
+    if let Some(s) = &args.sarif {
+        text.push_str(&format!("sarif={}\n", s.display()));
     }
-    if let Some(p) = vars.get("GITHUB_STEP_SUMMARY") {
-        let md = github::step_summary(&o.plan.describe, findings, &o.report.errors);
-        github::append(Path::new(p), &format!("{md}\n"))
-            .with_context(|| format!("writing the step summary {p}"))?;
-    }
-    if let Some(p) = vars.get("GITHUB_OUTPUT") {
-        let status = if !o.report.errors.is_empty() {
-            "error"
-        } else if findings.is_empty() {
-            "clean"
-        } else {
-            "findings"
-        };
-        let mut text = format!("findings={}\nstatus={status}\n", findings.len());
-        if let Some(s) = &args.sarif {
-            text.push_str(&format!("sarif={}\n", s.display()));
-        }
-        github::append(Path::new(p), &text)
-            .with_context(|| format!("writing step outputs to {p}"))?;
-    }
-    Ok(())
-}
-
-fn write_file(
-    path: &Path,
-    body: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> Result<()> {
-    use std::io::Write;
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    body(&mut w).with_context(|| format!("writing {}", path.display()))?;
-    w.flush()
-        .with_context(|| format!("writing {}", path.display()))
+    github::append(Path::new(p), &text).with_context(|| format!("writing step outputs to {p}"))
 }
 
 fn now() -> i64 {

@@ -33,7 +33,7 @@ mod held;
 pub mod report;
 
 pub use baselined::Baselined;
-pub use held::{Held, MAX_LISTED_FINDINGS};
+pub use held::{Collected, Document, Held, MAX_LISTED_FINDINGS};
 
 use crate::finding::Finding;
 use crate::report::{Format, Notices};
@@ -161,6 +161,74 @@ impl<S: Sink> Sink for Tally<S> {
 
     fn unlisted(&self) -> u64 {
         self.inner.unlisted()
+    }
+}
+
+/// Feeds every finding to each of several sinks (a CI job's report, its SARIF file and its
+/// annotations at once). A sink that fails is fed nothing more while the others go on; the
+/// run's error is the first one that is not a closed pipe (a file that could not be
+/// written fails the run; a reader that went away does not hide it).
+#[derive(Default)]
+pub struct Tee<'a> {
+    sinks: Vec<(Box<dyn Sink + 'a>, Option<io::Error>)>,
+}
+
+impl std::fmt::Debug for Tee<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tee")
+            .field("sinks", &self.sinks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Tee<'a> {
+    /// A tee with no sinks yet.
+    pub fn new() -> Self {
+        Tee::default()
+    }
+
+    /// Adds a sink.
+    pub fn push(&mut self, sink: Box<dyn Sink + 'a>) {
+        self.sinks.push((sink, None));
+    }
+
+    /// The first error worth failing for: one that is not a closed pipe, else a closed pipe.
+    fn first_error(&mut self) -> Option<io::Error> {
+        let errors = self.sinks.iter_mut().filter_map(|(_, e)| e.take());
+        let (pipes, others): (Vec<_>, Vec<_>) = errors.partition(crate::error::is_broken_pipe);
+        others.into_iter().chain(pipes).next()
+    }
+}
+
+impl Sink for Tee<'_> {
+    fn finding(&mut self, finding: Finding) -> io::Result<()> {
+        for (sink, error) in &mut self.sinks {
+            if error.is_none() {
+                if let Err(e) = sink.finding(finding.clone()) {
+                    *error = Some(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, notices: Notices<'_>) -> io::Result<()> {
+        for (sink, error) in &mut self.sinks {
+            if error.is_none() {
+                if let Err(e) = sink.finish(notices) {
+                    *error = Some(e);
+                }
+            }
+        }
+        self.first_error().map_or(Ok(()), Err)
+    }
+
+    fn unlisted(&self) -> u64 {
+        self.sinks
+            .iter()
+            .map(|(s, _)| s.unlisted())
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -149,3 +149,63 @@ impl std::io::Write for SharedBuf {
         Ok(())
     }
 }
+
+/// A sink that fails every call with `kind`, counting the findings it was offered.
+struct Failing(
+    std::io::ErrorKind,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+);
+
+impl Sink for Failing {
+    fn finding(&mut self, _: Finding) -> std::io::Result<()> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Err(self.0.into())
+    }
+
+    fn finish(&mut self, _: Notices<'_>) -> std::io::Result<()> {
+        Err(self.0.into())
+    }
+}
+
+#[test]
+fn tee_feeds_every_sink_and_fails_for_a_file_not_for_a_closed_pipe() {
+    use std::io::ErrorKind;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let engine = Engine::builtin().unwrap();
+    let found = findings_at(&engine, "a.txt", &format!("{TOKEN_LINE}{TOKEN_LINE}"));
+    assert_eq!(found.len(), 2);
+    let run = |kinds: &[ErrorKind]| {
+        let offered = std::sync::Arc::new(AtomicUsize::new(0));
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut tee = Tee::new();
+        for &k in kinds {
+            tee.push(Box::new(Failing(k, offered.clone())));
+        }
+        tee.push(Box::new(SharedBuf(kept.clone())).into_jsonl());
+        for f in &found {
+            tee.finding(f.clone()).unwrap();
+        }
+        let end = tee.finish(Notices::default());
+        let lines = kept.lock().unwrap().iter().filter(|&&b| b == b'\n').count();
+        (
+            end.err().map(|e| e.kind()),
+            offered.load(Ordering::Relaxed),
+            lines,
+        )
+    };
+    // A failed sink is offered one finding and no more; the healthy one gets them all.
+    assert_eq!(
+        run(&[ErrorKind::BrokenPipe]),
+        (Some(ErrorKind::BrokenPipe), 1, 2)
+    );
+    // A file that could not be written is the error, even after a closed pipe.
+    let both = run(&[ErrorKind::BrokenPipe, ErrorKind::StorageFull]);
+    assert_eq!(both, (Some(ErrorKind::StorageFull), 2, 2));
+    assert_eq!(run(&[]), (None, 0, 2));
+}
+
+impl SharedBuf {
+    fn into_jsonl(self) -> Box<dyn Sink> {
+        Box::new(Jsonl::new(self))
+    }
+}

@@ -11,6 +11,7 @@
 //! as `<module>.txt`.
 
 mod archive;
+mod chunks;
 mod ci;
 mod ci_templates;
 mod cli;

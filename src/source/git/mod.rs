@@ -24,6 +24,7 @@
 mod diff;
 mod graph;
 mod history;
+mod range;
 
 mod odb;
 mod oversized;

@@ -1,9 +1,9 @@
 //! The audit: which blobs to scan (whole database, a branch, a range of commits), scanning
 //! them once, attributing what is found, and building findings.
 
-use super::diff::TreeReader;
 use super::graph::{self, Graph};
 use super::odb::{self, Capped, Read};
+use super::range::{Walk, range};
 use super::{GitError, format_git_time};
 use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
@@ -13,7 +13,6 @@ use crate::scan::input::scan_bytes_capped;
 use crate::sink::Sink;
 use gix::ObjectId;
 use gix::objs::Kind;
-use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
@@ -488,187 +487,9 @@ pub(crate) fn commit_meta(repo: &gix::Repository, id: ObjectId) -> CommitMeta {
     }
 }
 
-/// Which commits a range walks, and how.
-#[derive(Clone, Copy)]
-struct Walk<'a> {
-    /// Commits whose history is walked.
-    include: &'a [ObjectId],
-    /// Commits whose history is left out.
-    exclude: &'a [ObjectId],
-    /// Diff each commit against nothing: every file it holds counts as introduced.
-    whole_tree: bool,
-}
-
-/// The blobs introduced by commits reachable from `include` but not from `exclude`.
-#[allow(clippy::too_many_arguments)]
-fn range(
-    repo: &gix::Repository,
-    engine: &Engine,
-    walk: Walk<'_>,
-    opts: &GitOptions,
-    shallow: &HashSet<ObjectId>,
-    stats: &Stats,
-    report: &mut GitReport,
-    out: &mut Out<'_>,
-) -> Result<(), GitError> {
-    let tips = graph::classify(
-        repo,
-        walk.include.iter().map(|i| (*i, i.to_string())).collect(),
-        &mut report.errors,
-    );
-    let hidden = graph::reachable(repo, walk.exclude, shallow, &mut report.errors);
-    let mut g = Graph::default();
-    g.load(
-        repo,
-        &tips.commits,
-        &hidden,
-        false,
-        shallow,
-        &mut report.errors,
-    );
-    // A commit of the range at the shallow boundary: what it introduced is unknown (its
-    // parents were never fetched), and so are the commits before it.
-    if !walk.whole_tree && !opts.allow_shallow {
-        if let Some(cut) = g.nodes.iter().map(|n| n.id).find(|id| shallow.contains(id)) {
-            return Err(GitError::Shallow {
-                what: "the commits to scan".into(),
-                boundary: cut,
-            });
-        }
-    }
-    let mut reader = TreeReader::new(repo.clone(), Default::default());
-    let mut occurrences: Vec<Occurrence> = Vec::new();
-    let mut gitlinks = 0u64;
-    let mut buf = Vec::new();
-    let tree_of = |id: &ObjectId, buf: &mut Vec<u8>| -> Option<ObjectId> {
-        if let Some(&i) = g.index.get(id) {
-            return Some(g.nodes[i as usize].tree);
-        }
-        match odb::read(repo, id, buf) {
-            Ok(Read::Found(d)) if d.kind == Kind::Commit => {
-                gix::objs::CommitRefIter::from_bytes(d.data, id.kind())
-                    .tree_id()
-                    .ok()
-            }
-            _ => None,
-        }
-    };
-    for i in g.oldest_first() {
-        let node = &g.nodes[i as usize];
-        let parent_ids = if walk.whole_tree {
-            Vec::new()
-        } else {
-            commit_parents(repo, node.id, shallow, &mut buf)
-        };
-        let bases: Vec<Option<ObjectId>> = if parent_ids.is_empty() {
-            vec![None]
-        } else {
-            parent_ids.iter().map(|p| tree_of(p, &mut buf)).collect()
-        };
-        // A blob is introduced when it differs from every parent at that path.
-        let mut found: Option<Vec<(Vec<u8>, ObjectId)>> = None;
-        for base in bases {
-            let mut these = Vec::new();
-            let mut prefix = Vec::new();
-            reader.diff(base, node.tree, &mut prefix, &mut gitlinks, &mut |p, b| {
-                these.push((p.to_vec(), b))
-            });
-            found = Some(match found {
-                None => these,
-                Some(prev) => {
-                    let set: HashSet<&(Vec<u8>, ObjectId)> = these.iter().collect();
-                    prev.into_iter().filter(|x| set.contains(x)).collect()
-                }
-            });
-        }
-        for (p, b) in found.unwrap_or_default() {
-            occurrences.push(Occurrence {
-                blob: b,
-                path: Some(String::from_utf8_lossy(&p).into_owned()),
-                commit: Some(i),
-                via: None,
-            });
-        }
-    }
-    report.stats.commits = g.nodes.len() as u64;
-    report.stats.submodules = gitlinks;
-    report.missing.append(&mut reader.missing);
-    report.missing.append(&mut g.missing);
-    report.errors.append(&mut reader.errors);
-    // Scan each distinct blob once, in parallel; rescan per occurrence only where found.
-    let mut seen = HashSet::new();
-    let firsts: Vec<&Occurrence> = occurrences.iter().filter(|o| seen.insert(o.blob)).collect();
-    let sync = repo.clone().into_sync();
-    let results: Vec<(&Occurrence, Result<Blob, Problem>)> = firsts
-        .par_iter()
-        .with_min_len(8)
-        .map_init(
-            || (sync.to_thread_local(), engine.new_state(), Vec::new()),
-            |(repo, st, buf), occ| {
-                let r = match odb::read_capped(repo, &occ.blob, buf, opts.max_blob_size) {
-                    Ok(Capped::Found(d)) => {
-                        stats.files.fetch_add(1, Relaxed);
-                        stats.bytes.fetch_add(d.data.len() as u64, Relaxed);
-                        let (found, _) =
-                            scan_bytes_capped(engine, st, d.data, InputMeta::default());
-                        Ok(if found.is_empty() {
-                            Blob::Clean
-                        } else {
-                            Blob::Hit
-                        })
-                    }
-                    Ok(Capped::TooLarge(size)) => {
-                        stats.skipped_large.fetch_add(1, Relaxed);
-                        Ok(Blob::TooLarge(size))
-                    }
-                    Ok(Capped::Missing) => Ok(Blob::Missing),
-                    Err(e) => Err(e.problem("; skipped")),
-                };
-                (*occ, r)
-            },
-        )
-        .collect();
-    let mut hits = HashSet::new();
-    for (occ, r) in results {
-        match r {
-            Ok(Blob::Hit) => {
-                hits.insert(occ.blob);
-            }
-            Ok(Blob::Clean) => {}
-            Ok(Blob::TooLarge(size)) => {
-                let what = Subject::Blob {
-                    id: occ.blob.to_string(),
-                    path: occ.path.clone(),
-                };
-                not_scanned(report, opts, what, &too_large(size, opts));
-            }
-            Ok(Blob::Missing) => report.missing.push(occ.blob),
-            Err(e) => report.errors.push(e),
-        }
-    }
-    let occ: Vec<Occurrence> = occurrences
-        .into_iter()
-        .filter(|o| hits.contains(&o.blob))
-        .collect();
-    rescan(repo, engine, &g, &occ, opts, report, out);
-    Ok(())
-}
-
-/// What scanning one blob of a range found.
-enum Blob {
-    /// Findings.
-    Hit,
-    /// None.
-    Clean,
-    /// Not scanned: over the size cap (its size).
-    TooLarge(u64),
-    /// Not in the database.
-    Missing,
-}
-
 /// A commit's parents as written (including ones outside the graph), none at the shallow
 /// boundary.
-fn commit_parents(
+pub(super) fn commit_parents(
     repo: &gix::Repository,
     id: ObjectId,
     shallow: &HashSet<ObjectId>,

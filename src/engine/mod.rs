@@ -14,7 +14,7 @@ mod decode;
 mod escapes;
 mod finalize;
 mod kwscan;
-mod patterns;
+pub(crate) mod patterns;
 mod prefilter;
 mod wide;
 

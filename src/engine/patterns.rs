@@ -201,34 +201,48 @@ fn encode_b64(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The base64 characters that depend only on `word`'s bytes, at each of the three byte
+/// alignments `word` can have inside a longer encoded text, in the standard alphabet, with
+/// their offset inside a base64 quantum. The one place that works out base64 alignments:
+/// the engine's encoded keywords and the redactor's known values both start here.
+pub fn base64_stable(word: &[u8]) -> Vec<(Vec<u8>, u8)> {
+    (0..3usize)
+        .filter_map(|align| {
+            let mut bytes = vec![0u8; align];
+            bytes.extend_from_slice(word);
+            let enc = encode_b64(&bytes);
+            let i0 = (8 * align).div_ceil(6);
+            let i1 = (8 * (align + word.len())) / 6;
+            (i1 > i0 && i1 <= enc.len()).then(|| (enc[i0..i1].to_vec(), (i0 % 4) as u8))
+        })
+        .collect()
+}
+
+/// Standard base64 characters in the URL-safe alphabet (`+` → `-`, `/` → `_`).
+pub fn base64_url(standard: &[u8]) -> Vec<u8> {
+    standard
+        .iter()
+        .map(|&b| match b {
+            b'+' => b'-',
+            b'/' => b'_',
+            b => b,
+        })
+        .collect()
+}
+
 /// The substrings of the base64 encodings of `word` that depend only on `word`'s bytes, for
-/// each of the three byte alignments, with their offset inside a base64 quantum. Both the
+/// each of the three byte alignments, with their offset inside a base64 quantum (at most
+/// [`MAX_B64_PATTERN`] characters, alignments under [`MIN_B64_PATTERN`] left out). Both the
 /// standard and URL-safe alphabets are produced when they differ.
 pub fn base64_patterns(word: &[u8]) -> Vec<(Vec<u8>, u8)> {
     let mut out = Vec::new();
-    for align in 0..3usize {
-        let mut bytes = vec![0u8; align];
-        bytes.extend_from_slice(word);
-        let enc = encode_b64(&bytes);
-        let first_bit = 8 * align;
-        let end_bit = 8 * (align + word.len());
-        let i0 = first_bit.div_ceil(6);
-        let i1 = end_bit / 6;
-        if i1 <= i0 || i1 - i0 < MIN_B64_PATTERN || i1 > enc.len() {
+    for (mut stable, offset) in base64_stable(word) {
+        if stable.len() < MIN_B64_PATTERN {
             continue;
         }
-        let stable = enc[i0..i1.min(i0 + MAX_B64_PATTERN)].to_vec();
-        let offset = (i0 % 4) as u8;
+        stable.truncate(MAX_B64_PATTERN);
         if stable.iter().any(|&b| b == b'+' || b == b'/') {
-            let url: Vec<u8> = stable
-                .iter()
-                .map(|&b| match b {
-                    b'+' => b'-',
-                    b'/' => b'_',
-                    b => b,
-                })
-                .collect();
-            out.push((url, offset));
+            out.push((base64_url(&stable), offset));
         }
         out.push((stable, offset));
     }

@@ -6,7 +6,6 @@
 
 use super::index::{Appended, Compiled};
 pub use crate::error::KnownValueError;
-use base64::Engine as _;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -74,7 +73,7 @@ pub fn lines(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// The strings to search for a value: its lines verbatim (and trimmed), and the encodings
 /// of the whole value (and of the value without surrounding white space or quotes, see
-/// [`variants`](super::encodings::variants)); the escapings of each line of a multi-line
+/// `encodings::variants`); the escapings of each line of a multi-line
 /// value. Every string is at least [`MIN_KNOWN_LEN`] bytes.
 pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
     use super::encodings::{base64_forms, json_forms, percent_forms, text_forms, variants};
@@ -110,26 +109,11 @@ pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
 /// The base64 characters that depend only on `value`, at each of the three byte alignments
 /// inside a longer encoded blob (both alphabets).
 fn base64_pieces(value: &[u8], out: &mut Vec<Vec<u8>>) {
-    use base64::engine::general_purpose::STANDARD_NO_PAD;
-    for align in 0..3usize {
-        let mut bytes = vec![0u8; align];
-        bytes.extend_from_slice(value);
-        let enc = STANDARD_NO_PAD.encode(&bytes).into_bytes();
-        let i0 = (8 * align).div_ceil(6);
-        let i1 = (8 * (align + value.len())) / 6;
-        if i1 > i0 && i1 <= enc.len() {
-            let stable = enc[i0..i1].to_vec();
-            let url: Vec<u8> = stable
-                .iter()
-                .map(|&b| match b {
-                    b'+' => b'-',
-                    b'/' => b'_',
-                    b => b,
-                })
-                .collect();
-            out.push(stable);
-            out.push(url);
-        }
+    use crate::engine::patterns::{base64_stable, base64_url};
+    for (stable, _) in base64_stable(value) {
+        let url = base64_url(&stable);
+        out.push(stable);
+        out.push(url);
     }
 }
 
@@ -147,7 +131,7 @@ pub struct KnownSet {
 }
 
 impl KnownSet {
-    /// Compiles `values`. Beyond [`COMPILE_LIMIT`] values, they go to the hash index
+    /// Compiles `values`. Beyond `COMPILE_LIMIT` values, they go to the hash index
     /// instead: building an automaton over that many search strings grows faster than their
     /// size (seconds for 10,000 values, minutes for 200,000), the index linearly.
     pub fn new(values: Vec<KnownValue>) -> Self {
@@ -334,6 +318,7 @@ pub fn add_mask_value(line: &[u8]) -> Option<std::ops::Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     #[test]
     fn forms_cover_encodings() {

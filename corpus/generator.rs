@@ -333,6 +333,10 @@ const PATH_CANDIDATES: &[&str] = &[
     ".s3cfg",
     ".pgpass",
     ".htpasswd",
+    ".msmtprc",
+    ".fetchmailrc",
+    ".config/rclone/rclone.conf",
+    "NuGet.Config",
     "id_rsa",
     "id_ed25519",
     "server.key",
@@ -1153,6 +1157,11 @@ pub fn generate(engine: &Engine, opts: &Options) -> Corpus {
         }
         // Near misses of this rule: its own negative examples, and broken checksums.
         for neg in rule.negative_examples() {
+            // A negative that names a path where the rule does not apply proves the path
+            // restriction; planted in the rule's own path it would stop being one.
+            if neg.path().is_some_and(|p| !rule.applies_to_path(Some(p))) {
+                continue;
+            }
             let neg = neg.text().to_string();
             let mut item = Item::negative(
                 Shape::Block {

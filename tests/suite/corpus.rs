@@ -201,7 +201,12 @@ fn builtin_rules_recall_and_false_positives_on_the_corpus() {
     // The floors below mean something only if every encoding is well represented.
     // A rule restricted to one kind of file (`.msmtprc`, `rclone.conf`) has no URL query to
     // be percent-encoded in: the percent floor counts the rules that can have one.
-    let anywhere = engine.rules().rules.iter().filter(|r| r.path.is_none()).count();
+    let anywhere = engine
+        .rules()
+        .rules
+        .iter()
+        .filter(|r| r.path.is_none())
+        .count();
     for (e, min) in [
         (Encoding::Plain, 2 * plantable),
         (Encoding::Base64, 2 * plantable),

@@ -209,25 +209,13 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         merge(&mut outcome, o);
     }
     shush::git::timing::phase("scan", started);
+    let pending = outcome.sink_error.take();
     let notices = report::Notices {
         errors: &outcome.errors,
         warnings: &outcome.warnings,
     };
-    let written = match outcome.sink_error.take() {
-        Some(e) => Err(e),
-        None => sink.finish(notices),
-    };
-    if let Err(e) = written {
-        // The reader went away (`shush scan | head`): stop writing, but the verdict stands.
-        // Exiting 0 here would let `set -o pipefail; shush scan | head` pass a CI gate.
-        if !shush::error::is_broken_pipe(&e) {
-            return Err(anyhow::Error::new(e).context("writing the report"));
-        }
-    }
-    let unlisted = sink.unlisted();
-    if unlisted > 0 {
-        outcome.warnings.push(unlisted_warning(unlisted));
-    }
+    let unlisted = end_report(&mut sink, pending, notices).context("writing the report")?;
+    outcome.warnings.extend(unlisted);
     if !out_args.quiet {
         for w in &outcome.warnings {
             eprintln!("shush: warning: {w}");
@@ -252,8 +240,27 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     })
 }
 
+/// Ends a report: the error its sink returned while the source fed it, else what finishing
+/// it returns. A reader that went away (`shush … | head`) is not an error: the report stops
+/// but the verdict stands (exiting 0 would let `set -o pipefail; shush … | head` pass a
+/// gate). Returns the warning for findings a held output took but did not list.
+pub fn end_report(
+    sink: &mut dyn Sink,
+    pending: Option<std::io::Error>,
+    notices: report::Notices<'_>,
+) -> std::io::Result<Option<Problem>> {
+    let written = match pending {
+        Some(e) => Err(e),
+        None => sink.finish(notices),
+    };
+    match written {
+        Err(e) if !shush::error::is_broken_pipe(&e) => Err(e),
+        _ => Ok((sink.unlisted() > 0).then(|| unlisted_warning(sink.unlisted()))),
+    }
+}
+
 /// The warning for findings a held report took but did not list.
-pub fn unlisted_warning(unlisted: u64) -> Problem {
+fn unlisted_warning(unlisted: u64) -> Problem {
     Problem::run(
         Kind::OverCap,
         format!(

@@ -2,7 +2,7 @@
 //! the event brings, writes the report the user asked for plus the CI's own outputs, and
 //! exits 0 (clean), 1 (findings) or 2 (could not scan).
 
-use crate::cmd::app::{exit_code, load_baseline, load_engine, report_writer};
+use crate::cmd::app::{end_report, exit_code, load_baseline, load_engine, report_writer};
 use crate::cmd::cli::{OutputArgs, RuleArgs, parse_size};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -111,23 +111,18 @@ pub fn run(args: CiArgs) -> Result<u8> {
     let mut sink = Baselined::new(baseline.as_ref(), engine.rules(), Tally::new(outputs));
     let mut report = scan(&args, &engine, &plan.target, &mut sink);
     errors.append(&mut report.errors);
+    let pending = report.sink_error.take();
     let notices = shush::report::Notices {
         errors: &errors,
         warnings: &report.warnings,
     };
-    let written = match report.sink_error.take() {
-        Some(e) => Err(e),
-        None => sink.finish(notices),
-    };
-    if let Err(e) = written {
-        // A reader that went away stops the report, not the verdict; an output that could
-        // not be written fails the job.
-        if !shush::error::is_broken_pipe(&e) {
-            errors.push(Problem::run(
-                Kind::Unreadable,
-                format!("writing the outputs: {e}"),
-            ));
-        }
+    // An output that could not be written fails the job.
+    match end_report(&mut sink, pending, notices) {
+        Ok(unlisted) => report.warnings.extend(unlisted),
+        Err(e) => errors.push(Problem::run(
+            Kind::Unreadable,
+            format!("writing the outputs: {e}"),
+        )),
     }
     let found = sink.inner().count();
     if provider == Provider::GitHub {

@@ -1,7 +1,7 @@
 //! `shush git`: arguments and the command (the binary's edge: `anyhow` errors).
 
+use crate::cmd::app::report_sink;
 use crate::cmd::app::{EXIT_ERROR, emit, exit_code, load_engine};
-use crate::cmd::app::{ReportSink, report_sink};
 use crate::cmd::cli::{OutputArgs, RuleArgs, parse_size};
 use crate::cmd::progress::Progress;
 use anyhow::{Context, Result};
@@ -11,7 +11,6 @@ use shush::git::{GitOptions, GitReport, Scope, audit, audit_into};
 use shush::problem::{Kind, Problem};
 use shush::report::Format;
 use shush::scan::Stats;
-use shush::sink::Sink;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -157,7 +156,14 @@ pub fn run(args: GitArgs) -> Result<u8> {
     }
     let (found, suppressed) = match streamed {
         Some(mut sink) => {
-            finish_report(&mut sink, &mut report)?;
+            let pending = report.sink_error.take();
+            let notices = shush::report::Notices {
+                errors: &report.errors,
+                warnings: &report.warnings,
+            };
+            let unlisted = crate::cmd::app::end_report(&mut sink, pending, notices)
+                .context("writing the report")?;
+            report.warnings.extend(unlisted);
             (sink.inner().count(), sink.suppressed() as usize)
         }
         None => hook_report(&engine, baseline.as_ref(), &mut report, out_args)?,
@@ -216,31 +222,6 @@ fn hook_report(
         emit(engine, &report.findings, notices, out_args)?;
     }
     Ok((report.findings.len() as u64, suppressed))
-}
-
-/// Ends a streamed report: writes what its format held (with the audit's errors and
-/// warnings where the format has a place for them); a reader that went away stops the
-/// report but not the verdict.
-fn finish_report(sink: &mut ReportSink<'_>, report: &mut GitReport) -> Result<()> {
-    let notices = shush::report::Notices {
-        errors: &report.errors,
-        warnings: &report.warnings,
-    };
-    let written = match report.sink_error.take() {
-        Some(e) => Err(e),
-        None => sink.finish(notices),
-    };
-    if let Err(e) = written {
-        if !shush::error::is_broken_pipe(&e) {
-            return Err(anyhow::Error::new(e).context("writing the report"));
-        }
-    }
-    if sink.unlisted() > 0 {
-        report
-            .warnings
-            .push(crate::cmd::app::unlisted_warning(sink.unlisted()));
-    }
-    Ok(())
 }
 
 /// What to audit, from the command line: the commits being pushed (pre-push lines on

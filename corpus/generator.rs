@@ -343,6 +343,7 @@ const PATH_CANDIDATES: &[&str] = &[
     "settings.xml",
     "terraform.tfvars",
     "wp-config.php",
+    "config/master.key",
     "application.properties",
     "application.yml",
     "config.json",
@@ -1137,6 +1138,8 @@ pub fn generate(engine: &Engine, opts: &Options) -> Corpus {
                     original: true,
                 };
                 rule_items.push(plain_item(&mut rng, &m, rule, false));
+                // And encode it below when no fresh secret can be minted either.
+                mints.push(m);
             }
         }
         for next_seed in 0..opts.encoded_per_rule {

@@ -185,6 +185,16 @@ impl Plan {
         let mut line_lag = 0usize;
         for (ri, rule) in engine.rules().rules.iter().enumerate() {
             let (mut plan, branch_alphabets, hir) = analyse(rule);
+            if rule.path.is_some() {
+                // A log has no path: a rule restricted to a kind of file never runs here, so
+                // it neither anchors nor holds anything (its plan stays, empty, to keep the
+                // indexes of the others).
+                plan.anchors.clear();
+                plan.branches.clear();
+                plan.lead_newline = false;
+                rules.push(plan);
+                continue;
+            }
             for (b, alphabet) in plan.branches.iter_mut().zip(branch_alphabets) {
                 b.alphabet = match alphabets.iter().position(|a| *a == alphabet) {
                     Some(i) => i,

@@ -58,7 +58,10 @@ pub fn check(engine: &Engine) -> CheckReport {
         match &rule.strategy {
             Strategy::Window { gate, .. } if gate.is_empty() => {}
             Strategy::Window { .. } => report.lints.push(lint("its keywords are not all inside every match: windows come from literals derived from the regex, with the keywords as a whole-input gate".into())),
-            Strategy::Full { .. } => report.lints.push(lint("no keyword or literal anchors its matches: the regex runs over whole inputs".into())),
+            // A rule restricted to a kind of file (`.pgpass`, `config/master.key`) may have
+            // nothing to anchor on: its regex runs over whole inputs, but only those files'.
+            Strategy::Full { .. } if rule.path.is_some() => {}
+            Strategy::Full { .. } => report.lints.push(lint("no keyword or literal anchors its matches: the regex runs over whole inputs (give it keywords, or restrict it to a `path`)".into())),
             Strategy::PathOnly => {}
         }
         if rule.strategy != Strategy::PathOnly && !rule.bounded {

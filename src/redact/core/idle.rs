@@ -116,7 +116,9 @@ impl Redactor<'_> {
         }
         let debug = std::env::var_os("SHUSH_DEBUG_IDLE").is_some();
         for (r, rp) in plan.rules.iter().enumerate() {
-            if self.engine.rule(r).regex.is_none() {
+            let rule = self.engine.rule(r);
+            if rule.regex.is_none() || rule.path.is_some() {
+                // No regex, or restricted to a kind of file: never runs on a log.
                 continue;
             }
             let fl = rule_floor(plan, rp, &hits[r], tail);

@@ -357,6 +357,9 @@ const PATH_CANDIDATES: &[&str] = &[
     "settings.py",
     "main.go",
     "index.js",
+    // package-configs.toml: path-restricted rules whose file names are not listed above.
+    "gradle.properties",
+    ".my.cnf",
 ];
 
 fn rule_ctx(index: usize, rule: &Rule) -> RuleCtx<'_> {

@@ -254,9 +254,15 @@ fn tokens_after_a_windows_path_separator() {
 /// The rules whose examples start with their keyword but that report them only after some
 /// context, not at the start of a line: Square's `EAAA` also starts ordinary base64 lines,
 /// so the rule wants an assignment or a quote before it; a Cloudflare tunnel token is a
-/// base64 JSON blob recognised only after `tunnel_token` or `cloudflared … --token`. Listed
-/// so that a new rule joins the families above unless someone decides otherwise here.
-const DELIMITED: &[&str] = &["cloudflare-tunnel-token", "square-access-token"];
+/// base64 JSON blob recognised only after `tunnel_token` or `cloudflared … --token`; a
+/// PostgreSQL `md5…` role hash is told from any md5-prefixed hex only by `PASSWORD '` before
+/// it. Listed so that a new rule joins the families above unless someone decides otherwise
+/// here.
+const DELIMITED: &[&str] = &[
+    "cloudflare-tunnel-token",
+    "postgres-md5-hash",
+    "square-access-token",
+];
 
 #[test]
 fn only_the_listed_rules_want_a_delimiter_before_their_token() {

@@ -356,6 +356,14 @@ const PATH_CANDIDATES: &[&str] = &[
     "settings.py",
     "main.go",
     "index.js",
+    "filezilla/sitemanager.xml",
+    "WinSCP.ini",
+    ".vscode/sftp.json",
+    "robo3t.json",
+    "ventrilo_srv.ini",
+    ".mozilla/firefox/logins.json",
+    "acme.postman_environment.json",
+    "export.har",
 ];
 
 fn rule_ctx(index: usize, rule: &Rule) -> RuleCtx<'_> {

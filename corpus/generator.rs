@@ -360,6 +360,15 @@ const PATH_CANDIDATES: &[&str] = &[
     // package-configs.toml: path-restricted rules whose file names are not listed above.
     "gradle.properties",
     ".my.cnf",
+    // tool-stores.toml
+    "filezilla/sitemanager.xml",
+    "WinSCP.ini",
+    ".vscode/sftp.json",
+    "robo3t.json",
+    "ventrilo_srv.ini",
+    ".mozilla/firefox/logins.json",
+    "acme.postman_environment.json",
+    "export.har",
 ];
 
 fn rule_ctx(index: usize, rule: &Rule) -> RuleCtx<'_> {

@@ -101,3 +101,27 @@ fn generated_generic_regexes_are_up_to_date() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// What one compiled rule regex may hold (NFAs, prefilters; per-thread caches come on top).
+/// A counted repetition of thousands (`[A-Za-z0-9+/]{64,16384}`) compiles to megabytes,
+/// paid by every scan that triggers the rule: write `{64}` and a free repetition, bounded by
+/// the rule's `max_len`, instead.
+const MAX_REGEX_BYTES: usize = 2 << 20;
+
+#[test]
+fn builtin_regexes_compile_small() {
+    let engine = Engine::builtin().unwrap();
+    let mut big = Vec::new();
+    for rule in &engine.rules().rules {
+        let Some(regex) = &rule.regex else { continue };
+        let bytes = regex.get().expect("compiles").memory_usage();
+        if bytes > MAX_REGEX_BYTES {
+            big.push(format!("{}: {bytes} bytes", rule.id));
+        }
+    }
+    assert!(
+        big.is_empty(),
+        "regexes over {MAX_REGEX_BYTES} bytes:\n{}",
+        big.join("\n")
+    );
+}

@@ -122,9 +122,13 @@ pub fn zip_behind_stub(head: &[u8], tail: &[u8], total: u64) -> Option<usize> {
     let le16 = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]);
     let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let tail_at = total.checked_sub(tail.len() as u64)?;
-    let finder = memchr::memmem::FinderRev::new(b"PK\x05\x06");
-    let mut end = tail.len();
-    while let Some(p) = finder.rfind(&tail[..end]) {
+    // Every input that does not start like a zip passes here, so the search is on its
+    // rarest byte: 0x05 (absent from text) with a vectorised memrchr, then the signature
+    // around it; candidates come last to first, as a reverse substring search would give.
+    let candidates = memchr::memrchr_iter(0x05, tail)
+        .filter(|&i| i >= 2 && tail[i - 2..].starts_with(b"PK\x05\x06"))
+        .map(|i| i - 2);
+    for p in candidates {
         let r = &tail[p..];
         let ends_here = r.len() >= 22 && 22 + usize::from(le16(&r[20..22])) == r.len();
         if ends_here {
@@ -137,7 +141,6 @@ pub fn zip_behind_stub(head: &[u8], tail: &[u8], total: u64) -> Option<usize> {
                 return Some(p);
             }
         }
-        end = p + 3;
     }
     None
 }

@@ -36,14 +36,17 @@ pub struct Located {
     pub end: Position,
 }
 
-/// Number of line feeds in `s` (written so the compiler vectorises it).
+/// Number of line feeds in `s`. Every byte of a streamed input passes here: `bytecount`
+/// counts with SIMD, where a plain filter-and-count loop compiled to two bytes a step and
+/// took 17% of `shush scan -`.
 pub fn count_newlines(s: &[u8]) -> u64 {
-    s.iter().filter(|&&b| b == b'\n').count() as u64
+    bytecount::count(s, b'\n') as u64
 }
 
-/// Number of characters in `s`: bytes that are not UTF-8 continuation bytes.
+/// Number of characters in `s`: bytes that are not UTF-8 continuation bytes (any bytes,
+/// valid UTF-8 or not).
 pub fn count_chars(s: &[u8]) -> u64 {
-    s.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64
+    bytecount::num_chars(s) as u64
 }
 
 /// Where a buffer starts within its input: the bookkeeping a chunked scan carries forward.
@@ -188,5 +191,25 @@ mod tests {
         let out = lc.locate(b"zabc\n", vec![m(1..4)]);
         assert_eq!(out[0].start, Position { line: 2, column: 4 });
         assert_eq!(out[0].secret_span, 12..15);
+    }
+
+    #[test]
+    fn counts_match_their_definitions_on_any_bytes() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let bytes: Vec<u8> = (0..10_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for end in [0, 1, 31, 32, 33, 255, 4096, 10_000] {
+            let s = &bytes[..end];
+            let lf = s.iter().filter(|&&b| b == b'\n').count() as u64;
+            let chars = s.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
+            assert_eq!(count_newlines(s), lf, "{end}");
+            assert_eq!(count_chars(s), chars, "{end}");
+        }
     }
 }

@@ -13,6 +13,11 @@
 #                   also known: detect-secrets (slow: Python), credsweeper (very slow)
 #   --out DIR       where reports and timings go (default /tmp/shush-peers)
 #   --corpus        score each tool on the corpus from `cargo run --example gen-corpus`
+#   --log FILE      also time the pipe jobs on FILE given as stdin: cat, one sed regex,
+#                   `shush redact`, `shush scan -`, and the peers' stdin modes (gitleaks and
+#                   Betterleaks `stdin`). Keep a generated CI log with
+#                   `SHUSH_BENCH_MB=200 SHUSH_BENCH_LOG=/tmp/ci.log cargo bench --bench redact`
+#   --scaling LIST  also time shush on the tree at each thread count (`-j N`), e.g. "1 2 4 8 16"
 #   --no-install    do not run install-peers.sh (missing tools are skipped)
 # Environment:
 #   PEERS=/opt/peers            install prefix of the peers (install-peers.sh)
@@ -37,6 +42,8 @@ SEL="shush kingfisher betterleaks gitleaks ripsecrets"
 OUT=/tmp/shush-peers
 CORPUS=0
 INSTALL=1
+LOG=
+SCALING=
 while [ $# -gt 0 ]; do
   case $1 in
     --tree) TREE=$2; shift 2 ;;
@@ -44,6 +51,8 @@ while [ $# -gt 0 ]; do
     --tools) SEL=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --corpus) CORPUS=1; shift ;;
+    --log) LOG=$2; shift 2 ;;
+    --scaling) SCALING=$2; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -213,6 +222,64 @@ for t in $SEL; do
   python3 -c "
 w=$best; print('| $t | $(version "$t" | sed 's/|/\\|/g') | %.2f | %.1f | %.0f | $n | $rc |' % (w, $MB/max(w,1e-9), $best_rss/1024))"
 done
+
+# --- thread scaling ---------------------------------------------------------------------------
+# best_of LABEL CMD...: runs CMD $RUNS times under /usr/bin/time (stdin from $STDIN, default
+# /dev/null); prints "wall cpu rss_kb" of the fastest run.
+best_of() {
+  local label=$1; shift
+  local best="" line=""
+  for i in $(seq 1 "$RUNS"); do
+    log "$label: run $i/$RUNS"
+    /usr/bin/time -f "%e %U %S %M" -o "$OUT/best.time" "$@" < "${STDIN:-/dev/null}" > /dev/null 2> "$OUT/best.err"
+    read -r wall user sys rss < <(tail -n1 "$OUT/best.time")
+    if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $wall < $best else 1)"; then
+      best=$wall; line="$wall $(python3 -c "print($user + $sys)") $rss"
+    fi
+  done
+  echo "$line"
+}
+if [ -n "$SCALING" ] && [[ " $SEL " == *" shush "* ]]; then
+  printf '\nshush on the tree by thread count (`-j N`; archives opened), best of %s:\n\n' "$RUNS"
+  echo "| threads | wall s | CPU s | MB/s | speed-up | peak RSS MB |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  one=""
+  for n in $SCALING; do
+    read -r wall cpu rss < <(best_of "shush -j $n" "$SHUSH_BIN" scan "$TREE" --no-config -q --no-progress --exit-code 0 -j "$n")
+    [ -z "$one" ] && one=$wall
+    python3 -c "print('| $n | %.2f | %.2f | %.1f | %.2f | %.0f |' % ($wall, $cpu, $MB/max($wall,1e-9), $one/max($wall,1e-9), $rss/1024))"
+  done
+fi
+
+# --- pipes: a log on stdin --------------------------------------------------------------------
+if [ -n "$LOG" ]; then
+  [ -f "$LOG" ] || { echo "--log $LOG: no such file" >&2; exit 2; }
+  LOG_MB=$(python3 -c "import os, sys; print(os.path.getsize(sys.argv[1])/1e6)" "$LOG")
+  cat "$LOG" > /dev/null
+  printf '\nA log on stdin: `%s`, %.1f MB; output to /dev/null; best of %s runs.\n\n' "$LOG" "$LOG_MB" "$RUNS"
+  echo "| command | wall s | MB/s (wall) | MB/s per core (CPU) | peak RSS MB |"
+  echo "|---|---:|---:|---:|---:|"
+  pipe_row() {  # LABEL CMD...
+    local label=$1; shift
+    read -r wall cpu rss < <(STDIN=$LOG best_of "$label" "$@")
+    python3 - "$label" "$wall" "$cpu" "$rss" "$LOG_MB" <<'PY'
+import sys
+label, wall, cpu, rss, mb = sys.argv[1], *map(float, sys.argv[2:])
+print(f"| `{label}` | {wall:.2f} | {mb / max(wall, 1e-9):.0f} | {mb / max(cpu, 1e-9):.0f} | {rss / 1024:.0f} |")
+PY
+  }
+  pipe_row "cat" cat
+  pipe_row "sed one regex" sed 's/ghp_[A-Za-z0-9]\{36\}/***/g'
+  if [[ " $SEL " == *" shush "* ]]; then
+    pipe_row "shush redact" "$SHUSH_BIN" redact -q
+    pipe_row "shush scan -" "$SHUSH_BIN" scan - --no-config -q --no-progress --exit-code 0
+  fi
+  for t in gitleaks betterleaks; do
+    if [[ " $SEL " == *" $t "* ]] && [ -x "$P/$t" ]; then
+      pipe_row "$t stdin" "$P/$t" stdin --no-banner --exit-code 0 --log-level error
+    fi
+  done
+fi
 
 # --- corpus recall ----------------------------------------------------------------------------
 if [ $CORPUS = 1 ]; then

@@ -28,6 +28,7 @@ use prefilter::Prefilter;
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 pub use decode::Encoding;
 
@@ -168,6 +169,8 @@ pub struct Engine {
     path_rules: Vec<usize>,
     /// Rules with a `path` or an allowlist with `paths`: decided per input.
     path_sensitive: Vec<usize>,
+    /// Every rule's `path` as one regex, built on first use ([`Engine::some_rule_path_matches`]).
+    any_rule_path: OnceLock<Option<meta::Regex>>,
     /// Whether some global allowlist has `paths`.
     global_path_allowlists: bool,
     max_len: usize,
@@ -217,9 +220,32 @@ impl Engine {
             full_rules,
             path_rules,
             path_sensitive,
+            any_rule_path: OnceLock::new(),
             global_path_allowlists,
             max_len,
         })
+    }
+
+    /// Whether some rule's `path` matches `path`. The history walk asks this of every path
+    /// of every commit, so it is one regex over all the rules' path patterns (built on first
+    /// use), not one match per rule.
+    pub fn some_rule_path_matches(&self, path: &[u8]) -> bool {
+        let combined = self.any_rule_path.get_or_init(|| {
+            let alternatives: Vec<String> = (self.rules.rules.iter())
+                .filter_map(|r| r.path.as_ref())
+                .map(|p| format!("(?:{})", p.pattern()))
+                .collect();
+            if alternatives.is_empty() {
+                return None;
+            }
+            crate::rules::compile::build_regex(&alternatives.join("|"), false).ok()
+        });
+        match combined {
+            Some(re) => re.is_match(path),
+            // No rule has a path; or (a safeguard) the combination did not compile.
+            None => (self.rules.rules.iter())
+                .any(|r| r.path.as_ref().is_some_and(|re| re.is_match(path))),
+        }
     }
 
     /// An engine over the built-in rules with default options.

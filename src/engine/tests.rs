@@ -554,3 +554,35 @@ redact_entropy = 3.5
     let loaded = LoadedConfig::from_toml(bad, "n.toml", Path::new(".")).unwrap();
     assert!(RuleSet::from_loaded(loaded).is_err());
 }
+
+#[test]
+fn one_regex_for_all_rule_paths_agrees_with_each_rule() {
+    let engine = Engine::builtin().unwrap();
+    let paths = [
+        "home/bob/.pgpass",
+        "config/master.key",
+        "app/config/credentials/production.key",
+        "WinSCP.ini",
+        "export.har",
+        ".git-credentials",
+        "notes/.git-credentials.md",
+        "src/main.rs",
+        "README.md",
+        "PGPASS.CONF",
+        "",
+    ];
+    for path in paths {
+        let each = (engine.rules().rules.iter()).any(|r| {
+            r.path
+                .as_ref()
+                .is_some_and(|re| re.is_match(path.as_bytes()))
+        });
+        assert_eq!(
+            engine.some_rule_path_matches(path.as_bytes()),
+            each,
+            "{path:?}"
+        );
+    }
+    assert!(engine.some_rule_path_matches(b"home/bob/.pgpass"));
+    assert!(!engine.some_rule_path_matches(b"src/main.rs"));
+}

@@ -235,14 +235,7 @@ struct Wants<'a> {
 impl Wants<'_> {
     /// Whether a blob at `path` is wanted: it has hits, or a path rule may match there.
     fn wants(&self, blob: &ObjectId, path: &[u8]) -> bool {
-        self.hits.contains(blob)
-            || (self.path_rules
-                && self
-                    .engine
-                    .rules()
-                    .rules
-                    .iter()
-                    .any(|r| r.path.as_ref().is_some_and(|re| re.is_match(path))))
+        self.hits.contains(blob) || (self.path_rules && self.engine.some_rule_path_matches(path))
     }
 
     /// One thread's share of a batch: each commit diffed against its first parent.

@@ -384,10 +384,15 @@ impl Engine {
             return false;
         }
         let mut any = self.path_sensitive.len() < self.rules.rules.len();
+        // Most paths are no rule's kind of file: one combined match answers for every rule
+        // with a `path` before any of their own regexes runs.
+        let some_rule_path = meta
+            .path
+            .is_some_and(|p| self.some_rule_path_matches(p.as_bytes()));
         for &i in &self.path_sensitive {
             let rule = &self.rules.rules[i];
-            let off = !rule.applies_to_path(meta.path)
-                || rule.allowlists.iter().any(|a| a.allows_path(meta.path));
+            let applies = rule.path.is_none() || some_rule_path && rule.applies_to_path(meta.path);
+            let off = !applies || rule.allowlists.iter().any(|a| a.allows_path(meta.path));
             st.disabled[i] = off;
             any |= !off;
         }

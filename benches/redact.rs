@@ -5,7 +5,15 @@
 //! CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16 cargo bench --bench redact
 //! SHUSH_BENCH_MB=512 cargo bench --bench redact      # a bigger log (default 256 MB)
 //! SHUSH_BENCH_LOG=/tmp/ci.log cargo bench --bench redact   # also keep the generated log
+//! SHUSH_BENCH_DENSE=1 cargo bench --bench redact     # a keyword-dense log (see below)
 //! ```
+//!
+//! With `SHUSH_BENCH_DENSE=1` every line names a credential without holding one: `set -x`
+//! traces of `export API_TOKEN=$API_TOKEN`, curl with an `Authorization` header from a
+//! variable, JSON request logs with `token_type`/`session_id`/`password` fields masked,
+//! Terraform plans (`password = (sensitive value)`), Helm `--set` of secret references and
+//! kubectl output. It is the worst realistic case for the generic rules, whose keywords
+//! (`token`, `key`, `pass`, `secret`, `auth`) open a window on every line.
 //!
 //! - **Throughput**: a generated CI log (compiler output, test output, docker build output
 //!   with `\r` progress, npm, timestamps and ANSI colour, a few secrets: one minted secret
@@ -189,14 +197,66 @@ fn secret_line(rng: &mut Rng, i: usize) -> String {
     }
 }
 
+/// One line of a keyword-dense CI log: credential names on every line, no credential.
+fn dense_line(rng: &mut Rng, out: &mut String, t: &mut u64) {
+    *t += rng.below(40) as u64;
+    out.push_str(&format!(
+        "2026-11-22T03:{:02}:{:02}.{:07}Z ",
+        (*t / 60_000) % 60,
+        (*t / 1000) % 60,
+        rng.below(10_000_000)
+    ));
+    let w = rng.pick(WORDS);
+    let id = rng.hex(12);
+    let line = match rng.below(10) {
+        0 => format!(
+            "+ export {}_API_TOKEN=\"${{{}_API_TOKEN}}\"\n",
+            w.to_uppercase(),
+            w.to_uppercase()
+        ),
+        1 => format!(
+            "+ curl -sS -H \"Authorization: Bearer $GITHUB_TOKEN\" https://api.example.com/{w}/{id}\n"
+        ),
+        2 => format!(
+            "{{\"level\":\"info\",\"msg\":\"token refreshed\",\"token_type\":\"bearer\",\"expires_in\":{},\"session_id\":\"{id}\",\"password\":\"********\"}}\n",
+            rng.below(7200)
+        ),
+        3 => "      + password                = (sensitive value)\n".to_string(),
+        4 => format!(
+            "+ helm upgrade {w} ./chart --set auth.existingSecret={w}-secret --set {w}.apiKeyRef=vault:secret/{w}#key\n"
+        ),
+        5 => format!(
+            "secret/{w}-credentials created   # kubectl apply: keys api_key, client_secret, db_password\n"
+        ),
+        6 => format!(
+            "DEBUG {w}: loading secret_key from env SECRET_KEY (set: yes, length hidden) key_id={id}\n"
+        ),
+        7 => "Step 4/9 : ARG NPM_TOKEN\n".to_string(),
+        8 => format!(
+            "[{w}] GET /oauth/token?grant_type=client_credentials&client_id={id} 200 {}ms\n",
+            rng.below(900)
+        ),
+        _ => format!(
+            "  {w}_password: ${{{{ secrets.{}_PASSWORD }}}}   # passed to the {w} step\n",
+            w.to_uppercase()
+        ),
+    };
+    out.push_str(&line);
+}
+
 fn generate(bytes: usize) -> Vec<u8> {
+    let dense = std::env::var_os("SHUSH_BENCH_DENSE").is_some();
     let mut rng = Rng(SEED);
     let mut out = String::with_capacity(bytes + 4096);
     let mut t = 0;
     let mut next_secret = 1 << 20;
     let mut i = 0;
     while out.len() < bytes {
-        log_line(&mut rng, &mut out, &mut t);
+        if dense {
+            dense_line(&mut rng, &mut out, &mut t);
+        } else {
+            log_line(&mut rng, &mut out, &mut t);
+        }
         if out.len() > next_secret {
             out.push_str(&secret_line(&mut rng, i));
             i += 1;

@@ -176,7 +176,6 @@ impl Sink for StepSummary {
 /// The step summary's Markdown: what was scanned, the verdict, and a table of `rows` (the
 /// first findings, sorted) of `count`.
 fn summary_markdown(describe: &str, rows: &[Finding], count: usize, errors: &[Problem]) -> String {
-    let findings = rows;
     let mut md = String::from("### shush: secret scan\n\n");
     let _ = writeln!(md, "Scanned: {}.\n", cell(describe));
     if !errors.is_empty() {
@@ -203,7 +202,7 @@ fn summary_markdown(describe: &str, rows: &[Finding], count: usize, errors: &[Pr
         if count == 1 { "" } else { "s" }
     );
     md.push_str("| Rule | Where | Commit | Secret (masked) |\n|---|---|---|---|\n");
-    for f in findings.iter().take(MAX_SUMMARY_ROWS) {
+    for f in rows {
         let _ = writeln!(
             md,
             "| `{}` | `{}:{}` | {} | `{}` |",
@@ -214,11 +213,11 @@ fn summary_markdown(describe: &str, rows: &[Finding], count: usize, errors: &[Pr
             cell(&f.secret)
         );
     }
-    if count > findings.len() {
+    if count > rows.len() {
         let _ = writeln!(
             md,
             "\n…and {} more (see the job log or the report).",
-            count - findings.len()
+            count - rows.len()
         );
     }
     md

@@ -116,9 +116,9 @@ impl Redactor<'_> {
         }
         let debug = std::env::var_os("SHUSH_DEBUG_IDLE").is_some();
         for (r, rp) in plan.rules.iter().enumerate() {
-            let rule = self.engine.rule(r);
-            if rule.regex.is_none() || rule.path.is_some() {
-                // No regex, or restricted to a kind of file: never runs on a log.
+            if self.engine.rule(r).regex.is_none() || rp.branches.is_empty() {
+                // No regex, or left out of the plan (a rule for a kind of file never runs on
+                // a log): nothing of it can be undecided.
                 continue;
             }
             let fl = rule_floor(plan, rp, &hits[r], tail);

@@ -586,3 +586,89 @@ fn one_regex_for_all_rule_paths_agrees_with_each_rule() {
     assert!(engine.some_rule_path_matches(b"home/bob/.pgpass"));
     assert!(!engine.some_rule_path_matches(b"src/main.rs"));
 }
+
+/// A reader that hands out `data` and then fails.
+struct FailsAfter<'a>(&'a [u8]);
+
+impl std::io::Read for FailsAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::other("the pipe broke"));
+        }
+        let n = buf.len().min(self.0.len()).min(777);
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+fn scan_on_threads(
+    e: &Engine,
+    reader: &mut dyn std::io::Read,
+    threads: usize,
+    chunk: usize,
+) -> crate::source::parallel_stream::ParallelScan {
+    let mut scan = crate::source::parallel_stream::scan_parallel(
+        e,
+        reader,
+        Vec::new(),
+        &InputMeta::default(),
+        threads,
+        chunk,
+    );
+    e.finalize(&mut scan.found);
+    scan
+}
+
+/// Tokens and a key block spread over many small chunks, with lines before and after.
+fn spread_tokens() -> Vec<u8> {
+    let mut text = Vec::new();
+    for i in 0..300u32 {
+        text.extend_from_slice(format!("line {i} of filler, nothing here\n").as_bytes());
+        if i % 7 == 3 {
+            text.extend_from_slice(format!("  t = tok_{:012x};\n", i * 7919).as_bytes());
+        }
+        if i == 150 {
+            text.extend_from_slice(
+                b"-----BEGIN TEST KEY-----\nabcdefghijklmnop\n-----END TEST KEY-----\n",
+            );
+        }
+    }
+    text
+}
+
+#[test]
+fn several_threads_find_what_one_stream_finds() {
+    let e = engine();
+    let text = spread_tokens();
+    let whole = scan(&e, &text);
+    assert!(whole.len() >= 40, "{}", whole.len());
+    for threads in [1, 2, 5] {
+        for chunk in [1, 97, 1000, 4096, 1 << 20] {
+            let got = scan_on_threads(&e, &mut &text[..], threads, chunk);
+            assert!(got.error.is_none());
+            assert_eq!(got.bytes, text.len() as u64);
+            assert_eq!(got.found, whole, "{threads} threads, chunk {chunk}");
+        }
+    }
+}
+
+#[test]
+fn several_threads_keep_what_came_before_a_failed_read() {
+    let e = engine();
+    let text = spread_tokens();
+    let cut = text.len() / 2;
+    let got = scan_on_threads(&e, &mut FailsAfter(&text[..cut]), 3, 1000);
+    let error = got.error.expect("the read error is reported");
+    assert_eq!(error.to_string(), "the pipe broke");
+    assert_eq!(got.bytes, cut as u64);
+    assert_eq!(got.found, scan(&e, &text[..cut]));
+    assert!(!got.found.is_empty());
+}
+
+#[test]
+fn several_threads_scan_an_empty_input_once() {
+    let e = engine();
+    let got = scan_on_threads(&e, &mut &b""[..], 2, 1000);
+    assert!(got.error.is_none() && got.found.is_empty() && got.bytes == 0);
+}

@@ -2,7 +2,7 @@
 //! directory walk and standard input ([`scan`]), the members of archives ([`archive`]), the
 //! layers and config of container images ([`image`]), the blobs of a git history, the staged
 //! index and a pushed range ([`git`]). [`stream`] scans one input of any size in bounded
-//! memory and [`scan::input`] hands plain bytes to the engine; [`classify`] is the one place
+//! memory ([`parallel_stream`] on several threads) and [`scan::input`] hands plain bytes to the engine; [`classify`] is the one place
 //! that decides what an input is (plain, an archive, an image), and [`image::scan_file`] (a
 //! file) or [`archive::scan_stream`] (a pipe) opens what it says. Findings go to a
 //! [`crate::sink::Sink`].
@@ -11,5 +11,6 @@ pub mod archive;
 pub mod classify;
 pub mod git;
 pub mod image;
+pub mod parallel_stream;
 pub mod scan;
 pub mod stream;

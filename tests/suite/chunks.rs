@@ -141,3 +141,55 @@ fn a_tar_stream_finds_the_same_however_it_arrives() {
     let input = builder.into_inner().unwrap();
     assert_same_for_any_reads(&input, &PATTERNS, 36, stdin_source(&engine));
 }
+
+/// A 12 MiB build log (past the whole-input limit, so it is cut into pieces) with GitHub
+/// tokens every few hundred kilobytes and on either side of each 2 MiB piece boundary.
+fn long_log_with_ghp_tokens() -> (Vec<u8>, usize) {
+    let line = b"[build] compiling module, nothing secret on this line at all\n";
+    let mut log = Vec::with_capacity(13 << 20);
+    let mut planted = 0;
+    let mut seed = 0;
+    while log.len() < (12 << 20) {
+        let boundary = log.len() % (2 << 20);
+        if boundary < line.len() || log.len() % (300 << 10) < line.len() {
+            seed += 1;
+            log.extend_from_slice(
+                format!("export GITHUB_TOKEN={}\n", crate::util::ghp(seed)).as_bytes(),
+            );
+            planted += 1;
+        }
+        log.extend_from_slice(line);
+    }
+    (log, planted)
+}
+
+#[test]
+fn a_long_pipe_on_several_threads_reports_what_one_thread_reports() {
+    let (log, planted) = long_log_with_ghp_tokens();
+    let run = |threads: &str| {
+        let out = crate::util::shush()
+            .args([
+                "scan",
+                "--no-config",
+                "--format",
+                "jsonl",
+                "--threads",
+                threads,
+                "-",
+            ])
+            .write_stdin(log.clone())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run("1");
+    assert_eq!(one.lines().count(), planted, "{one}");
+    assert!(one.contains("\"line\":"), "{one}");
+    assert_eq!(run("3"), one);
+}

@@ -346,6 +346,33 @@ fn scan_chunked(
     found
 }
 
+/// The chunks of [`scan_chunked`] scanned on 1 to 3 threads (from the first feed), with
+/// the input's first feed already read.
+fn scan_parallel(
+    engine: &Engine,
+    input: &[u8],
+    meta: &InputMeta<'_>,
+    chunk: usize,
+    feeds: &[usize],
+) -> Vec<Located> {
+    let head = feeds[0].min(input.len());
+    let threads = 1 + feeds[0] % 3;
+    let mut rest = &input[head..];
+    let scan = shush::source::parallel_stream::scan_parallel(
+        engine,
+        &mut rest,
+        input[..head].to_vec(),
+        meta,
+        threads,
+        chunk,
+    );
+    assert!(scan.error.is_none());
+    assert_eq!(scan.bytes, input.len() as u64);
+    let mut found = scan.found;
+    engine.finalize(&mut found);
+    found
+}
+
 /// Filler between planted matches: printable text, sometimes with stray bytes, never so
 /// glued to a planted example that it changes whether the example matches.
 fn filler() -> impl Strategy<Value = Piece> {
@@ -458,6 +485,17 @@ fn check_chunk_case(
     };
     let whole = scan_whole(engine, &input, &meta);
     let chunked = scan_chunked(engine, &input, &meta, case.chunk, &case.feeds);
+    let parallel = scan_parallel(engine, &input, &meta, case.chunk, &case.feeds);
+    if whole != parallel {
+        return Err(TestCaseError::fail(format!(
+            "chunk {} on several threads, input ({} bytes) b\"{}\":\nwhole:    {:?}\nparallel: {:?}",
+            case.chunk,
+            input.len(),
+            input.escape_ascii(),
+            whole,
+            parallel
+        )));
+    }
     if whole != chunked {
         let show = |v: &[Located]| -> Vec<String> {
             v.iter()

@@ -8,6 +8,10 @@ use std::io::{self, Read};
 
 /// Inputs up to this size are read whole and scanned in one piece.
 pub const WHOLE_INPUT_LIMIT: usize = 8 << 20;
+/// Owned bytes per piece when one input is scanned on several threads: large enough that
+/// the context copied on each side (see [`Engine::overlap`]) costs little, small enough that
+/// every core gets work early.
+pub const PARALLEL_CHUNK: usize = 2 << 20;
 /// Bytes inspected for a NUL to call an input binary.
 pub const BINARY_SNIFF: usize = 8 << 10;
 
@@ -144,6 +148,20 @@ pub fn scan_reader<R: Read>(
     buf: &mut Vec<u8>,
     meta: InputMeta<'_>,
 ) -> ReaderScan {
+    scan_reader_on(engine, st, reader, buf, meta, 1)
+}
+
+/// Like [`scan_reader`], with an input larger than [`WHOLE_INPUT_LIMIT`] scanned on
+/// `threads` threads (see [`crate::source::parallel_stream`]): for one large input such as
+/// standard input, where nothing else keeps the other cores busy. The findings are the same.
+pub fn scan_reader_on<R: Read>(
+    engine: &Engine,
+    st: &mut ScanState,
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    meta: InputMeta<'_>,
+    threads: usize,
+) -> ReaderScan {
     buf.clear();
     // Read up to the whole-input limit; if the input ends there (or a read fails before),
     // scan what was read in one piece.
@@ -160,6 +178,22 @@ pub fn scan_reader<R: Read>(
         binary: meta.binary || looks_binary(buf),
         ..meta
     };
+    if threads > 1 {
+        let head = std::mem::take(buf);
+        let scan = crate::source::parallel_stream::scan_parallel(
+            engine,
+            reader,
+            head,
+            &meta,
+            threads,
+            PARALLEL_CHUNK,
+        );
+        let mut found = scan.found;
+        engine.finalize(&mut found);
+        let mut done = ReaderScan::new(found, scan.bytes, scan.error);
+        done.unlisted = scan.unlisted;
+        return done;
+    }
     let mut found = Vec::new();
     // The stream scanner continues in the same buffer: no copy of the head, and the
     // thread's buffer keeps its capacity for the next input.

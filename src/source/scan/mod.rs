@@ -561,7 +561,16 @@ pub fn scan_stdin_into<R: Read>(
         }
     }
     let mut reader = Tail::new(std::io::Cursor::new(head).chain(reader), TAIL_SKIP);
-    let scanned = input::scan_reader(engine, &mut st, &mut reader, &mut buf, InputMeta::default());
+    // One input, so the cores the walk would share among files all go to its chunks.
+    let threads = crate::threads::worker_count(opts.threads);
+    let scanned = input::scan_reader_on(
+        engine,
+        &mut st,
+        &mut reader,
+        &mut buf,
+        InputMeta::default(),
+        threads,
+    );
     if let Some(why) = crate::archive::behind_stub(&reader, &buf, scanned.bytes) {
         collector.not_scanned(
             Problem::new(Subject::Stdin, Kind::Unsupported, why.to_string()),

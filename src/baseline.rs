@@ -103,6 +103,11 @@ pub struct Location {
 #[derive(Debug, Default, Clone)]
 pub struct Baseline {
     fingerprints: HashSet<String>,
+    /// First-scheme (unkeyed) fingerprints, honoured for one release (see
+    /// [`crate::fingerprint::legacy`]).
+    legacy: HashSet<String>,
+    /// Keyed fingerprints per key id they were made under.
+    key_ids: std::collections::BTreeMap<String, usize>,
     locations: HashSet<Location>,
 }
 
@@ -151,18 +156,73 @@ impl Baseline {
     /// Adds what `other` suppresses.
     pub fn merge(&mut self, other: Baseline) {
         self.fingerprints.extend(other.fingerprints);
+        self.legacy.extend(other.legacy);
+        for (id, n) in other.key_ids {
+            *self.key_ids.entry(id).or_insert(0) += n;
+        }
         self.locations.extend(other.locations);
+    }
+
+    /// What a user must hear about this baseline under `key`: entries written under another
+    /// fingerprint key (they can never match), and old unkeyed fingerprints (they still
+    /// match in this release, but they let whoever holds the file test guessed secrets).
+    pub fn warnings(&self, key: &crate::fingerprint::FingerprintKey) -> Vec<String> {
+        let mut out = Vec::new();
+        for (id, n) in self.key_ids.iter().filter(|(id, _)| *id != key.id()) {
+            out.push(format!(
+                "{n} baseline entr{} made under fingerprint key {id}, but this run's key is {} \
+                 (from {}): {} cannot match; give every machine the same key \
+                 ({} or {})",
+                if *n == 1 { "y was" } else { "ies were" },
+                key.id(),
+                key.origin(),
+                if *n == 1 { "it" } else { "they" },
+                crate::fingerprint::KEY_ENV,
+                crate::fingerprint::KEY_FILE_ENV,
+            ));
+        }
+        if !self.legacy.is_empty() {
+            out.push(format!(
+                "{} baseline entr{} old unkeyed fingerprints: they still suppress findings in \
+                 this release, but anyone holding the file can test guessed secrets against \
+                 them; write the baseline again (shush scan … --format jsonl -o FILE)",
+                self.legacy.len(),
+                if self.legacy.len() == 1 {
+                    "y has"
+                } else {
+                    "ies have"
+                },
+            ));
+        }
+        out
     }
 
     /// Whether a fingerprint is in the baseline.
     pub fn contains(&self, fingerprint: &str) -> bool {
-        self.fingerprints.contains(fingerprint)
+        self.fingerprints.contains(fingerprint) || self.legacy.contains(fingerprint)
+    }
+
+    /// Records one fingerprint from a report, by its scheme.
+    fn add_fingerprint(&mut self, fp: &str) {
+        if crate::fingerprint::is_legacy(fp) {
+            self.legacy.insert(fp.to_string());
+            return;
+        }
+        if let Some(id) = crate::fingerprint::key_id_of(fp) {
+            if self.fingerprints.insert(fp.to_string()) {
+                *self.key_ids.entry(id.to_string()).or_insert(0) += 1;
+            }
+            return;
+        }
+        self.fingerprints.insert(fp.to_string());
     }
 
     /// Whether `f` is suppressed. `has_rule` says whether shush has a rule of that id (see
     /// the module documentation for why it matters).
     pub fn suppresses(&self, f: &Finding, has_rule: &dyn Fn(&str) -> bool) -> bool {
-        if self.fingerprints.contains(&f.fingerprint) {
+        if self.fingerprints.contains(&f.fingerprint)
+            || (!f.legacy_fingerprint.is_empty() && self.legacy.contains(&f.legacy_fingerprint))
+        {
             return true;
         }
         if self.locations.is_empty() {
@@ -186,7 +246,7 @@ impl Baseline {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.fingerprints.len() + self.locations.len()
+        self.fingerprints.len() + self.legacy.len() + self.locations.len()
     }
 
     /// Whether the baseline is empty.
@@ -206,15 +266,15 @@ impl Baseline {
                 .filter_map(|run| run.get("results").and_then(|r| r.as_array()))
                 .flatten()
             {
-                if let Some(fp) = result
-                    .pointer("/partialFingerprints/shushFingerprint~1v1")
-                    .and_then(|f| f.as_str())
-                {
-                    self.fingerprints.insert(fp.to_string());
+                for scheme in ["v2", "v1"] {
+                    let at = format!("/partialFingerprints/shushFingerprint~1{scheme}");
+                    if let Some(fp) = result.pointer(&at).and_then(|f| f.as_str()) {
+                        self.add_fingerprint(fp);
+                    }
                 }
             }
         } else if let Some(fp) = v.get("fingerprint").and_then(|f| f.as_str()) {
-            self.fingerprints.insert(fp.to_string());
+            self.add_fingerprint(fp);
         } else if v.get("RuleID").is_some() {
             self.locations.insert(gitleaks_entry(v, entry)?);
         } else {

@@ -5,7 +5,6 @@ use crate::engine::{Encoding, Engine};
 use crate::location::Located;
 use crate::rules::Confidence;
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 
 /// Where a finding came from. Serialised with a `kind` tag (`file`, `stdin`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,10 +111,20 @@ pub struct Finding {
     pub offset: u64,
     /// Length of the secret's span in the input, in bytes.
     pub length: u64,
-    /// The secret, masked (a short prefix and the length) unless secrets are revealed.
+    /// The secret, masked unless secrets are revealed: the public prefix of its format and
+    /// its length (`ghp_…(40)`), or `…` alone (see [`mask_public`]).
     pub secret: String,
-    /// Stable hash of rule id and secret: survives line moves, rebases and squashes.
+    /// Keyed hash of rule id and secret (see [`crate::fingerprint`]): survives line moves,
+    /// rebases and squashes, and confirms no guess to whoever lacks the key.
     pub fingerprint: String,
+    /// A short name of the secret (12 hex digits of its fingerprint): equal for every
+    /// location of one secret found by one rule, so reports can be grouped by it; different
+    /// for two keys that mask alike (`AKIA…(20)`).
+    pub secret_id: String,
+    /// The first, unkeyed scheme's fingerprint: kept in memory only, to honour baselines
+    /// written before keyed fingerprints for one release. Never serialised.
+    #[serde(skip)]
+    pub legacy_fingerprint: String,
     /// Shannon entropy of the secret, bits per byte.
     pub entropy: f64,
     /// How sure the rule is.
@@ -152,15 +161,29 @@ impl Finding {
             secret: if reveal {
                 String::from_utf8_lossy(&located.secret).into_owned()
             } else {
-                mask(&located.secret)
+                rule.mask(&located.secret)
             },
-            fingerprint: fingerprint(&rule.id, &located.secret),
+            fingerprint: String::new(),
+            secret_id: String::new(),
+            legacy_fingerprint: crate::fingerprint::legacy(&rule.id, &located.secret),
             entropy: (located.entropy * 1000.0).round() / 1000.0,
             confidence: rule.confidence,
             decoded: (!located.decoded.is_empty()).then(|| located.decoded.clone()),
             tags: rule.tags.clone(),
             source,
         }
+        .with_fingerprint(
+            engine
+                .fingerprint_key()
+                .fingerprint(&rule.id, &located.secret),
+        )
+    }
+
+    /// Sets the fingerprint and the secret id derived from it.
+    fn with_fingerprint(mut self, fingerprint: String) -> Self {
+        self.secret_id = secret_id_of(&fingerprint);
+        self.fingerprint = fingerprint;
+        self
     }
 
     /// The order of every report: git findings by reachability then commit date (oldest
@@ -190,29 +213,27 @@ impl Finding {
     }
 }
 
-/// Masks a secret for display: a short prefix (at most a quarter of it, at most six
-/// characters) and its length in characters, e.g. `ghp_Ky…(40)`.
-pub fn mask(secret: &[u8]) -> String {
+/// The secret id of a fingerprint: the first 12 hex digits of its hash part.
+pub fn secret_id_of(fingerprint: &str) -> String {
+    let hash = fingerprint.rsplit(':').next().unwrap_or(fingerprint);
+    hash.chars().take(12).collect()
+}
+
+/// Masks a secret for display: its first `public` bytes (the fixed prefix of its format,
+/// which says what it is and nothing an attacker does not know) and its length in characters,
+/// `ghp_…(40)`; with no public prefix, `…` alone: neither a character nor the length of a
+/// password.
+pub fn mask_public(secret: &[u8], public: usize) -> String {
+    if public == 0 || public > secret.len() {
+        return "…".to_string();
+    }
     let text = String::from_utf8_lossy(secret);
     let n = text.chars().count();
-    let keep = (n / 4).min(6);
-    let prefix: String = text
+    let prefix: String = String::from_utf8_lossy(&secret[..public])
         .chars()
-        .take(keep)
         .map(|c| if c.is_control() { '?' } else { c })
         .collect();
     format!("{prefix}…({n})")
-}
-
-/// The stable fingerprint of a secret found by a rule: the first 128 bits of
-/// SHA-256(rule id, NUL, secret), in hex. Never the secret itself.
-pub fn fingerprint(rule_id: &str, secret: &[u8]) -> String {
-    let mut h = sha2::Sha256::new();
-    h.update(rule_id.as_bytes());
-    h.update([0u8]);
-    h.update(secret);
-    let d = h.finalize();
-    d[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -220,23 +241,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mask_keeps_short_prefix_and_length() {
-        assert_eq!(
-            mask(b"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"), // shush:allow (synthetic)
-            "ghp_Ky…(40)"
-        );
-        assert_eq!(mask(b"abc"), "…(3)");
-        assert_eq!(mask(b"hunter22"), "hu…(8)");
-        assert!(!mask(b"\x01\x02\x03\x04\x05\x06\x07\x08").contains('\x01'));
-    }
-
-    #[test]
-    fn fingerprint_is_stable_and_rule_scoped() {
-        let a = fingerprint("r1", b"secret");
-        assert_eq!(a, fingerprint("r1", b"secret"));
-        assert_ne!(a, fingerprint("r2", b"secret"));
-        assert_ne!(a, fingerprint("r1", b"secret2"));
-        assert_eq!(a.len(), 32);
-        assert!(!a.contains("secret"));
+    fn masks_show_a_public_prefix_and_nothing_of_a_password() {
+        let tok = b"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"; // shush:allow (synthetic)
+        assert_eq!(mask_public(tok, 4), "ghp_…(40)");
+        assert_eq!(mask_public(b"hunter22", 0), "…");
+        assert_eq!(mask_public(b"a much longer password", 0), "…");
+        assert_eq!(mask_public(b"\x01\x02abcdefghij", 2), "??…(12)");
     }
 }

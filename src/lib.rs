@@ -31,6 +31,7 @@ pub mod ci;
 pub mod engine;
 pub mod error;
 pub mod finding;
+pub mod fingerprint;
 pub mod location;
 pub mod problem;
 pub mod redact;

@@ -99,7 +99,31 @@ pub const GITLEAKS_IGNORE: &str = ".gitleaksignore";
 /// The baseline in effect: `--baseline FILE`, else `.shush-baseline.jsonl` at `root`; plus
 /// `.gitleaksignore` at `root`. Discovery is off with `--no-baseline`. Says on stderr which
 /// files it picked up (unless quiet).
-pub fn load_baseline(args: &OutputArgs, root: &Path) -> Result<Option<Baseline>> {
+///
+/// First it gives `engine` the fingerprint key ([`use_fingerprint_key`]): a baseline's
+/// fingerprints only match under the key they were written with, so the two go together.
+pub fn load_baseline(engine: &Engine, args: &OutputArgs, root: &Path) -> Result<Option<Baseline>> {
+    let key = use_fingerprint_key(engine)?;
+    let baseline = discover_baselines(args, root)?;
+    if let (Some(b), false) = (&baseline, args.quiet) {
+        for w in b.warnings(key) {
+            eprintln!("shush: warning: {w}");
+        }
+    }
+    Ok(baseline)
+}
+
+/// Gives `engine` the key of its fingerprints: `SHUSH_FINGERPRINT_KEY`, the file
+/// `SHUSH_FINGERPRINT_KEY_FILE` names, else the per-user key file (created on first use).
+/// A key that is given but unusable (too short, unreadable) stops the run: exit 2.
+pub fn use_fingerprint_key(engine: &Engine) -> Result<&shush::fingerprint::FingerprintKey> {
+    let key = shush::fingerprint::FingerprintKey::from_environment()
+        .context("loading the fingerprint key")?;
+    engine.set_fingerprint_key(key);
+    Ok(engine.fingerprint_key())
+}
+
+fn discover_baselines(args: &OutputArgs, root: &Path) -> Result<Option<Baseline>> {
     let mut baseline = match &args.baseline {
         Some(p) => Some(Baseline::load(p)?),
         None => None,
@@ -158,7 +182,7 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     let out_args = &args.output;
     let root = scan_root(&args.paths);
     let engine = load_engine(&args.rules, &root, out_args.quiet)?;
-    let baseline = load_baseline(out_args, &root)?;
+    let baseline = load_baseline(&engine, out_args, &root)?;
     let opts = ScanOptions {
         follow_symlinks: args.follow,
         gitignore: args.gitignore,

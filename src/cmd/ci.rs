@@ -103,7 +103,7 @@ pub fn run(args: CiArgs) -> Result<u8> {
     }
     let root = crate::cmd::git::work_root(&args.repo);
     let engine = load_engine(&args.rules, &root, quiet)?;
-    let baseline = load_baseline(&args.output, &root)?;
+    let baseline = load_baseline(&engine, &args.output, &root)?;
     // One pass feeds every output as findings are attributed: the report, the SARIF file,
     // GitLab's report, GitHub's annotations and step summary.
     let mut errors = Vec::new();

@@ -91,7 +91,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
     let out_args = &args.output;
     let root = work_root(&args.repo);
     let engine = load_engine(&args.rules, &root, out_args.quiet)?;
-    let baseline = crate::cmd::app::load_baseline(out_args, &root)?;
+    let baseline = crate::cmd::app::load_baseline(&engine, out_args, &root)?;
     let opts = options(&args);
     let stats = Arc::new(Stats::default());
     let show = !out_args.quiet

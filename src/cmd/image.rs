@@ -53,7 +53,7 @@ pub fn run(args: ImageArgs) -> Result<u8> {
     let started = Instant::now();
     let out_args = &args.output;
     let engine = load_engine(&args.rules, Path::new("."), out_args.quiet)?;
-    let baseline = crate::cmd::app::load_baseline(out_args, Path::new("."))?;
+    let baseline = crate::cmd::app::load_baseline(&engine, out_args, Path::new("."))?;
     let opts = args.artifacts.options();
     let mut total = ArtifactScan::default();
     let mut errors: Vec<Problem> = Vec::new();

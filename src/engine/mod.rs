@@ -174,6 +174,8 @@ pub struct Engine {
     /// Whether some global allowlist has `paths`.
     global_path_allowlists: bool,
     max_len: usize,
+    /// The key of findings' fingerprints (set by the caller, else random on first use).
+    fingerprint_key: OnceLock<crate::fingerprint::FingerprintKey>,
 }
 
 impl Engine {
@@ -223,7 +225,21 @@ impl Engine {
             any_rule_path: OnceLock::new(),
             global_path_allowlists,
             max_len,
+            fingerprint_key: OnceLock::new(),
         })
+    }
+
+    /// Sets the key findings' fingerprints are made with (see [`crate::fingerprint`]), before
+    /// the first finding. Returns false when a key was already in use. Without one, the
+    /// engine uses a random key of its own: fingerprints then hold within this process only.
+    pub fn set_fingerprint_key(&self, key: crate::fingerprint::FingerprintKey) -> bool {
+        self.fingerprint_key.set(key).is_ok()
+    }
+
+    /// The key fingerprints are made with.
+    pub fn fingerprint_key(&self) -> &crate::fingerprint::FingerprintKey {
+        self.fingerprint_key
+            .get_or_init(crate::fingerprint::FingerprintKey::ephemeral)
     }
 
     /// Whether some rule's `path` matches `path`. The history walk asks this of every path

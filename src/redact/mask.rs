@@ -106,7 +106,7 @@ impl Masker {
 
 /// 32 bytes from the operating system's random source (`getrandom`), falling back to std's randomly
 /// seeded hasher keys mixed with the time and process id.
-fn random_key() -> [u8; 32] {
+pub(crate) fn random_key() -> [u8; 32] {
     let mut key = [0u8; 32];
     if getrandom::fill(&mut key).is_ok() {
         return key;

@@ -24,7 +24,7 @@ mod encodings;
 mod gha;
 mod index;
 mod known;
-mod mask;
+pub(crate) mod mask;
 mod plan;
 mod record;
 

@@ -398,6 +398,9 @@ pub struct Rule {
     builtin: bool,
     /// Own examples plus the built-in ones, assembled on first use.
     all_examples: OnceLock<RuleExamplesOwned>,
+    /// The public prefixes of its secrets (see `rules::public_prefix`), read from the regex
+    /// on the first finding.
+    public_prefixes: OnceLock<Vec<Vec<u8>>>,
 }
 
 /// Positive and negative examples.
@@ -408,6 +411,18 @@ struct RuleExamplesOwned {
 }
 
 impl Rule {
+    /// How reports show a secret this rule found: the public prefix of its format and the
+    /// length (`ghp_…(40)`, `AKIA…(20)`), or `…` alone when the format has no public prefix
+    /// (a password, a generic value): nothing of such a secret, not even its length.
+    pub fn mask(&self, secret: &[u8]) -> String {
+        let prefixes = self.public_prefixes.get_or_init(|| {
+            self.regex.as_ref().map_or_else(Vec::new, |r| {
+                super::public_prefix::public_prefixes(r.pattern(), self.secret_group)
+            })
+        });
+        crate::finding::mask_public(secret, super::public_prefix::public_len(secret, prefixes))
+    }
+
     fn compile(
         spec: &RuleSpec,
         family: Option<String>,
@@ -473,6 +488,7 @@ impl Rule {
             },
             builtin: is_builtin,
             all_examples: OnceLock::new(),
+            public_prefixes: OnceLock::new(),
         })
     }
 

@@ -8,6 +8,7 @@ pub mod expr;
 pub mod follow;
 mod guard;
 pub mod load;
+pub mod public_prefix;
 pub mod select;
 pub mod spec;
 

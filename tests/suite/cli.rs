@@ -17,9 +17,10 @@ fn scan_file_reports_path_line_column_rule_and_masked_secret() {
     dir.create("a.txt", format!("first line\n  token: {tok}\n"));
     let out = dir.scan_fixture_rules(&["--color", "never", "a.txt"]);
     out.code(1);
+    let id = &dir.scan_fixture_rules(&["-f", "json", "a.txt"]).findings()[0].secret_id;
     assert_eq!(
         out.stdout,
-        format!("a.txt:2:10: fixture-token {}…(28)\n", &tok[..6])
+        format!("a.txt:2:10: fixture-token fxt_…(28) #{id}\n")
     );
     out.stderr_has("1 finding");
 }
@@ -768,12 +769,14 @@ fn secrets_are_masked_in_every_format_unless_show_secrets() {
 }
 
 #[test]
-fn masked_secrets_keep_a_short_prefix_and_the_length() {
+fn masked_secrets_keep_only_the_public_prefix_and_the_length() {
     let dir = Dir::new();
     let tok = fxt(1);
     dir.create("a.txt", &tok);
     let found = dir.scan_fixture_rules(&["-f", "json", "a.txt"]).findings();
-    assert_eq!(found[0].secret, format!("{}…(28)", &tok[..6]));
+    assert_eq!(found[0].secret, "fxt_…(28)");
+    assert_eq!(found[0].secret_id.len(), 12);
+    assert!(found[0].fingerprint.contains(&found[0].secret_id));
 }
 
 #[test]

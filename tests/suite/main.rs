@@ -18,6 +18,7 @@ mod cli;
 mod config_compat;
 mod corpus;
 mod engine;
+mod fingerprints;
 mod git;
 mod image;
 mod packaging;

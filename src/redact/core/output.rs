@@ -3,7 +3,6 @@
 
 use super::{Origin, RECLAIM, RedactError, Redaction, Redactor};
 use crate::engine::Encoding;
-use crate::finding::mask as preview;
 use crate::location::{count_chars, count_newlines};
 
 impl Redactor<'_> {
@@ -186,7 +185,10 @@ impl Redactor<'_> {
             length: end.saturating_sub(start).min(raw_end - start),
             line: self.line,
             column: self.col + 1,
-            preview: preview(secret),
+            preview: match m.origin {
+                Origin::Rule(r) => self.engine.rule(r).mask(secret),
+                _ => crate::finding::mask_public(secret, 0),
+            },
             fingerprint: self.opts.masker.fingerprint(&m.label, secret),
             decoded: m.decoded.clone(),
         });

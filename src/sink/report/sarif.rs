@@ -61,7 +61,7 @@ pub fn write_sarif(
                         }
                     }
                 }],
-                "partialFingerprints": { "shushFingerprint/v1": f.fingerprint },
+                "partialFingerprints": { "shushFingerprint/v2": f.fingerprint },
                 "properties": {
                     "secret": f.secret,
                     "entropy": f.entropy,

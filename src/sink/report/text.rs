@@ -1,4 +1,4 @@
-//! The human format: ripgrep-like `path:line:col: rule-id masked-secret`.
+//! The human format: ripgrep-like `path:line:col: rule-id masked-secret #secret-id`.
 
 use crate::finding::Finding;
 use std::io::{self, Write};
@@ -35,7 +35,8 @@ pub fn write_text(out: &mut dyn Write, findings: &[Finding], color: bool) -> io:
             _ => decoded,
         };
         let path = printable(&f.path);
-        let secret = printable(&f.secret);
+        // The secret id tells apart two secrets that mask alike (`AKIA…(20)`).
+        let secret = format!("{} #{}", printable(&f.secret), f.secret_id);
         let decoded = format!("{decoded}{}", printable(&git_origin(f)));
         if color {
             writeln!(

@@ -603,20 +603,26 @@ pub fn redact(engine: &Engine, st: &mut crate::engine::ScanState, text: &str) ->
         return text.to_string();
     }
     let bytes = text.as_bytes();
-    let mut spans: Vec<(usize, usize)> = found
+    let mut spans: Vec<(usize, usize, usize)> = found
         .iter()
-        .map(|l| (l.secret_span.start as usize, l.secret_span.end as usize))
-        .filter(|&(a, b)| a <= b && b <= bytes.len())
+        .map(|l| {
+            (
+                l.secret_span.start as usize,
+                l.secret_span.end as usize,
+                l.rule,
+            )
+        })
+        .filter(|&(a, b, _)| a <= b && b <= bytes.len())
         .collect();
     spans.sort_unstable();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for (a, b) in spans {
+    for (a, b, rule) in spans {
         if a < at {
             continue; // overlapping spans: the first one masks
         }
         out.push_str(&String::from_utf8_lossy(&bytes[at..a]));
-        out.push_str(&crate::finding::mask(&bytes[a..b]));
+        out.push_str(&engine.rule(rule).mask(&bytes[a..b]));
         at = b;
     }
     out.push_str(&String::from_utf8_lossy(&bytes[at..]));

@@ -25,9 +25,15 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// The `shush` binary this test build made, colour off.
+/// The fingerprint key every command of the suite runs with.
+pub const TEST_FINGERPRINT_KEY: &str = "the shush test suite's fingerprint key";
+
 pub fn shush() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_shush"));
     c.env("NO_COLOR", "1");
+    // One team key for the whole suite: fingerprints are stable across its runs, and no test
+    // writes a per-user key file into the home directory.
+    c.env(shush::fingerprint::KEY_ENV, TEST_FINGERPRINT_KEY);
     c
 }
 
@@ -260,6 +266,8 @@ pub struct Found {
     pub secret: String,
     /// The fingerprint.
     pub fingerprint: String,
+    /// The short id of the secret.
+    pub secret_id: String,
 }
 
 impl Found {
@@ -275,6 +283,7 @@ impl Found {
             rule: s("rule_id"),
             secret: s("secret"),
             fingerprint: s("fingerprint"),
+            secret_id: s("secret_id"),
         }
     }
 }

@@ -563,6 +563,21 @@ fn layer_cache_across_runs() {
         .unwrap();
     let err4 = String::from_utf8_lossy(&out.stderr);
     assert!(err4.contains("(0 cached)"), "{err4}");
+    // Another fingerprint key is another cache key: cached findings carry the old key's
+    // fingerprints, which must never come back under the new one.
+    let out = shush()
+        .args(["image", &p, "--cache", &c, "--format", "json"])
+        .env(
+            shush::fingerprint::KEY_ENV,
+            "another team's fingerprint key",
+        )
+        .output()
+        .unwrap();
+    let err5 = String::from_utf8_lossy(&out.stderr);
+    assert!(err5.contains("(0 cached)"), "{err5}");
+    let other: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(other[0]["fingerprint"], first[0]["fingerprint"]);
+    assert_eq!(other[0]["secret"], first[0]["secret"]);
 }
 
 /// Every real tarball: (file, [(image name, layers)]).

@@ -1,6 +1,6 @@
 //! `--cache DIR`: what scanning a layer found, keyed by the layer's digest and everything
-//! else that decides the result (shush's version, the rule set's version, engine options
-//! and caps), so an unchanged base layer is scanned once across runs.
+//! else that decides the result (shush's version, the rule set's version, the fingerprint
+//! key's id, engine options and caps), so an unchanged base layer is scanned once across runs.
 //!
 //! Entries hold masked secrets and fingerprints only — never a full secret: with
 //! `--show-secrets` the cache is neither read nor written. A layer whose scan hit a problem
@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Bumped when the cached format or its meaning changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// A directory of cached layer results.
 #[derive(Debug, Clone)]
@@ -38,9 +38,11 @@ impl Cache {
         std::fs::create_dir_all(dir)?;
         let o = engine.options();
         let salt = format!(
-            "shush-layer-cache/{FORMAT} {} rules={} decode={} inline-allow={} limits={:?}",
+            "shush-layer-cache/{FORMAT} {} rules={} fingerprint-key={} decode={} inline-allow={} limits={:?}",
             env!("CARGO_PKG_VERSION"),
             engine.rules().version,
+            // Cached findings carry fingerprints made under this key.
+            engine.fingerprint_key().id(),
             o.decode_depth,
             o.inline_allow,
             limits

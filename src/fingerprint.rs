@@ -119,8 +119,8 @@ impl FingerprintKey {
 
     /// The key the command line uses: [`KEY_ENV`], else the file [`KEY_FILE_ENV`] names,
     /// else the per-user key file ([`user_key_path`]), created with a random key on first use.
-    /// With no home directory to keep it in, a random key for this run (fingerprints then do
-    /// not carry over: the caller should warn where that matters).
+    /// With no home directory to keep it in (none, or one that cannot be written), a random
+    /// key for this run: fingerprints then do not carry over, and a baseline says so.
     pub fn from_environment() -> Result<Self, KeyError> {
         if let Some(k) = std::env::var_os(KEY_ENV).filter(|k| !k.is_empty()) {
             return Self::from_material(k.as_encoded_bytes(), KeyOrigin::Env);
@@ -128,9 +128,14 @@ impl FingerprintKey {
         if let Some(p) = std::env::var_os(KEY_FILE_ENV).filter(|p| !p.is_empty()) {
             return Self::from_file(Path::new(&p));
         }
-        match user_key_path() {
-            Some(p) => Self::from_file_or_create(&p),
-            None => Ok(Self::ephemeral()),
+        let Some(path) = user_key_path() else {
+            return Ok(Self::ephemeral());
+        };
+        match Self::from_file_or_create(&path) {
+            // Nowhere to keep a key (a read-only or missing home, as in many containers): a
+            // key for this run. A baseline then names the mismatch; the scan itself goes on.
+            Err(KeyError::Io { .. }) if !path.exists() => Ok(Self::ephemeral()),
+            other => other,
         }
     }
 
@@ -310,6 +315,7 @@ mod tests {
         let k = key("a key that must not be printed");
         let shown = format!("{k:?}");
         assert!(shown.contains(k.id()));
-        assert!(!shown.contains("key:"), "{shown}");
+        assert!(!shown.contains(&hex(&k.key)), "{shown}");
+        assert!(!shown.contains(&format!("{:?}", k.key)), "{shown}");
     }
 }

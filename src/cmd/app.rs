@@ -116,7 +116,7 @@ pub fn load_baseline(engine: &Engine, args: &OutputArgs, root: &Path) -> Result<
 /// Gives `engine` the key of its fingerprints: `SHUSH_FINGERPRINT_KEY`, the file
 /// `SHUSH_FINGERPRINT_KEY_FILE` names, else the per-user key file (created on first use).
 /// A key that is given but unusable (too short, unreadable) stops the run: exit 2.
-pub fn use_fingerprint_key(engine: &Engine) -> Result<&shush::fingerprint::FingerprintKey> {
+fn use_fingerprint_key(engine: &Engine) -> Result<&shush::fingerprint::FingerprintKey> {
     let key = shush::fingerprint::FingerprintKey::from_environment()
         .context("loading the fingerprint key")?;
     engine.set_fingerprint_key(key);

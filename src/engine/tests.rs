@@ -607,7 +607,7 @@ fn scan_on_threads(
     reader: &mut dyn std::io::Read,
     threads: usize,
     chunk: usize,
-) -> crate::source::parallel_stream::ParallelScan {
+) -> crate::scan::input::ReaderScan {
     let mut scan = crate::source::parallel_stream::scan_parallel(
         e,
         reader,

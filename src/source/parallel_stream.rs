@@ -13,11 +13,11 @@
 use super::stream::{MAX_FOUND_PER_INPUT, keep_first};
 use crate::engine::{Engine, InputMeta, Match};
 use crate::location::{LineCounter, Located};
-use crate::scan::input::fill_from;
+use crate::scan::input::{ReaderScan, fill_from};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::ops::Range;
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// A chunk to scan: its bytes (context included) and the span it owns.
 struct Piece {
@@ -34,22 +34,10 @@ struct Scanned {
     found: Vec<Match>,
 }
 
-/// What [`scan_parallel`] produced.
-#[derive(Debug)]
-pub struct ParallelScan {
-    /// Findings, located, in input order (not yet finalized).
-    pub found: Vec<Located>,
-    /// Bytes read and scanned.
-    pub bytes: u64,
-    /// Findings past [`MAX_FOUND_PER_INPUT`], counted but not kept.
-    pub unlisted: u64,
-    /// The read error that ended the input early.
-    pub error: Option<io::Error>,
-}
-
 /// Scans `head` (the input's first bytes, already read) followed by the rest of `reader` on
 /// `threads` worker threads, `chunk` owned bytes per piece. The findings are those of a
-/// one-thread [`StreamScanner`](super::stream::StreamScanner) over the same bytes.
+/// one-thread [`StreamScanner`](super::stream::StreamScanner) over the same bytes, located,
+/// in input order, not yet finalized.
 pub fn scan_parallel<R: Read + ?Sized>(
     engine: &Engine,
     reader: &mut R,
@@ -57,18 +45,20 @@ pub fn scan_parallel<R: Read + ?Sized>(
     meta: &InputMeta<'_>,
     threads: usize,
     chunk: usize,
-) -> ParallelScan {
+) -> ReaderScan {
     let threads = threads.max(1);
     let (job_tx, job_rx) = mpsc::sync_channel::<Piece>(threads);
-    let job_rx = Mutex::new(job_rx);
+    // The workers alone hold the queue's receiving end: were they all gone, sending fails
+    // instead of waiting forever.
+    let job_rx = Arc::new(Mutex::new(job_rx));
     let (done_tx, done_rx) = mpsc::channel::<Scanned>();
     std::thread::scope(|s| {
         for _ in 0..threads {
             let done_tx = done_tx.clone();
-            let job_rx = &job_rx;
-            s.spawn(move || scan_pieces(engine, meta, job_rx, &done_tx));
+            let job_rx = Arc::clone(&job_rx);
+            s.spawn(move || scan_pieces(engine, meta, &job_rx, &done_tx));
         }
-        drop(done_tx);
+        drop((done_tx, job_rx));
         let mut order = InOrder::default();
         let mut cutter = Cutter::new(head, chunk.max(1), engine.overlap());
         while let Some(piece) = cutter.next_piece(reader, &mut order.spare) {
@@ -83,16 +73,13 @@ pub fn scan_parallel<R: Read + ?Sized>(
         for scanned in done_rx.iter() {
             order.accept(scanned);
         }
-        // A worker that stopped early leaves a gap: what it held was not scanned.
-        let error = cutter.error.take().or_else(|| {
-            (order.next != cutter.seq)
-                .then(|| io::Error::other("a scanning thread stopped before the end of the input"))
-        });
-        ParallelScan {
+        // (A worker that panics makes the scope panic when it ends: no piece goes missing
+        // silently.)
+        ReaderScan {
             found: order.found,
             bytes: cutter.read,
+            error: cutter.error.take(),
             unlisted: order.unlisted,
-            error,
         }
     })
 }

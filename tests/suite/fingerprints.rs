@@ -290,3 +290,25 @@ fn an_unusable_key_stops_the_run_without_echoing_it() {
         .run();
     out.code(2).stderr_has("no-such.key");
 }
+
+#[test]
+fn with_nowhere_to_keep_a_key_the_scan_still_runs_and_a_baseline_says_why_it_cannot_match() {
+    let dir = planted_dir();
+    dir.scan(&["--no-config", "-f", "jsonl", "-o", "baseline.jsonl", "."]);
+    // A configuration home that cannot hold a directory (a read-only home in a container).
+    dir.create("not-a-dir", "");
+    let out = dir
+        .cmd()
+        .args([
+            "scan",
+            "--no-progress",
+            "--no-config",
+            "--baseline",
+            "baseline.jsonl",
+            ".",
+        ])
+        .env_remove(shush::fingerprint::KEY_ENV)
+        .env("XDG_CONFIG_HOME", dir.join("not-a-dir"))
+        .run();
+    out.code(1).stderr_has("a random key for this run only");
+}

@@ -180,7 +180,7 @@ pub fn scan_reader_on<R: Read>(
     };
     if threads > 1 {
         let head = std::mem::take(buf);
-        let scan = crate::source::parallel_stream::scan_parallel(
+        let mut scan = crate::source::parallel_stream::scan_parallel(
             engine,
             reader,
             head,
@@ -188,11 +188,8 @@ pub fn scan_reader_on<R: Read>(
             threads,
             PARALLEL_CHUNK,
         );
-        let mut found = scan.found;
-        engine.finalize(&mut found);
-        let mut done = ReaderScan::new(found, scan.bytes, scan.error);
-        done.unlisted = scan.unlisted;
-        return done;
+        engine.finalize(&mut scan.found);
+        return scan;
     }
     let mut found = Vec::new();
     // The stream scanner continues in the same buffer: no copy of the head, and the

@@ -73,6 +73,20 @@ fn planted_dir() -> Dir {
     dir
 }
 
+/// `shush scan` of `dir` with its `baseline.jsonl`, to be given an environment and run.
+fn against_baseline(dir: &Dir) -> crate::util::TestCommand {
+    let mut cmd = dir.cmd();
+    cmd.args([
+        "scan",
+        "--no-progress",
+        "--no-config",
+        "--baseline",
+        "baseline.jsonl",
+        ".",
+    ]);
+    cmd
+}
+
 fn scan(dir: &Dir, format: &str) -> Output {
     let out = dir.scan(&["--no-config", "-f", format, "."]);
     out.code(1);
@@ -204,16 +218,7 @@ fn a_baseline_made_under_another_key_is_named_not_silently_ignored() {
     dir.scan(&["--no-config", "--baseline", "baseline.jsonl", "."])
         .code(0);
     // Another key: nothing can match, and the run says why.
-    let out = dir
-        .cmd()
-        .args([
-            "scan",
-            "--no-progress",
-            "--no-config",
-            "--baseline",
-            "baseline.jsonl",
-            ".",
-        ])
+    let out = against_baseline(&dir)
         .env(
             shush::fingerprint::KEY_ENV,
             "another team's fingerprint key",
@@ -297,16 +302,7 @@ fn with_nowhere_to_keep_a_key_the_scan_still_runs_and_a_baseline_says_why_it_can
     dir.scan(&["--no-config", "-f", "jsonl", "-o", "baseline.jsonl", "."]);
     // A configuration home that cannot hold a directory (a read-only home in a container).
     dir.create("not-a-dir", "");
-    let out = dir
-        .cmd()
-        .args([
-            "scan",
-            "--no-progress",
-            "--no-config",
-            "--baseline",
-            "baseline.jsonl",
-            ".",
-        ])
+    let out = against_baseline(&dir)
         .env_remove(shush::fingerprint::KEY_ENV)
         .env("XDG_CONFIG_HOME", dir.join("not-a-dir"))
         .run();

@@ -78,6 +78,24 @@ fn main() {
             file.display()
         );
         let family = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut cfg = cfg;
+        for r in &cfg.remediation {
+            let unknown: Vec<_> = r.unknown.keys().cloned().collect();
+            assert!(
+                unknown.is_empty(),
+                "{}: [[remediation]]: unknown keys {unknown:?}",
+                file.display()
+            );
+            for url in r.revoke_url.iter().chain(&r.docs) {
+                assert!(
+                    url.starts_with("https://"),
+                    "{}: [[remediation]]: {url:?} is not an https URL",
+                    file.display()
+                );
+            }
+        }
+        cfg.attach_remediation()
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for rule in cfg.rules {
             let unknown: Vec<_> = rule.unknown.keys().cloned().collect();
             assert!(

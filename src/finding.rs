@@ -3,8 +3,10 @@
 
 use crate::engine::{Encoding, Engine};
 use crate::location::Located;
+use crate::remediation::Remediation;
 use crate::rules::Confidence;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Where a finding came from. Serialised with a `kind` tag (`file`, `stdin`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +135,8 @@ pub struct Finding {
     pub decoded: Option<Vec<Encoding>>,
     /// The rule's tags.
     pub tags: Vec<String>,
+    /// What to do about it: what the credential grants, where to revoke it.
+    pub remediation: Arc<Remediation>,
     /// Where the input came from.
     pub source: Source,
 }
@@ -170,6 +174,7 @@ impl Finding {
             confidence: rule.confidence,
             decoded: (!located.decoded.is_empty()).then(|| located.decoded.clone()),
             tags: rule.tags.clone(),
+            remediation: Arc::clone(&rule.remediation),
             source,
         }
         .with_fingerprint(

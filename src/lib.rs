@@ -35,6 +35,7 @@ pub mod fingerprint;
 pub mod location;
 pub mod problem;
 pub mod redact;
+pub mod remediation;
 pub mod rules;
 pub mod sink;
 pub mod source;

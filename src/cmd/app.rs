@@ -326,7 +326,7 @@ pub fn report_writer<'a>(
         }
         None => {
             let stdout = std::io::stdout();
-            let color = Format::from(args.format) == Format::Text
+            let color = matches!(Format::from(args.format), Format::Text | Format::Lines)
                 && crate::cmd::cli::use_color(args.color, stdout.is_terminal());
             (Box::new(stdout), color)
         }

@@ -395,8 +395,11 @@ mod tests {
 /// clap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
-    /// `path:line:col: rule secret`, one finding a line (colour on a terminal).
+    /// Grouped by secret: locations, first and last seen, what it grants and how to revoke
+    /// it, then a summary (colour on a terminal).
     Text,
+    /// `path:line:col: rule secret #id`, one finding a line (for editors and grep).
+    Lines,
     /// A JSON array of findings.
     Json,
     /// One JSON finding per line.
@@ -409,6 +412,7 @@ impl From<FormatArg> for Format {
     fn from(f: FormatArg) -> Format {
         match f {
             FormatArg::Text => Format::Text,
+            FormatArg::Lines => Format::Lines,
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Sarif => Format::Sarif,

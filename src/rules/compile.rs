@@ -350,6 +350,8 @@ pub struct Rule {
     pub confidence: Confidence,
     /// Documentation links.
     pub references: Vec<String>,
+    /// What to do about a secret it finds (shared by all its findings).
+    pub remediation: std::sync::Arc<crate::remediation::Remediation>,
     /// The confirming regex.
     pub regex: Option<LazyRegex>,
     /// Capture group of the secret (0: first non-empty group, else the whole match).
@@ -459,6 +461,10 @@ impl Rule {
             keywords: plan.keywords,
             confidence,
             references: spec.references.clone(),
+            remediation: std::sync::Arc::new(crate::remediation::Remediation::of_rule(
+                spec.remediation.as_ref(),
+                &spec.references,
+            )),
             regex,
             secret_group: spec.secret_group,
             entropy: spec.entropy,

@@ -254,6 +254,10 @@ fn resolve(
 ) -> Result<ConfigFile> {
     collect_unknown(&cfg, origin, &mut ctx.warnings);
     upgrade_deprecated_allowlists(&mut cfg, origin)?;
+    cfg.attach_remediation().map_err(|message| Error::Config {
+        origin: origin.into(),
+        message,
+    })?;
     let Some(extend) = extend_of(&cfg, origin)? else {
         return Ok(cfg);
     };
@@ -371,6 +375,7 @@ fn merge(
         allowlists: base.allowlists,
         filter: child.filter.or(base.filter),
         prefilter: child.prefilter.or(base.prefilter),
+        remediation: Vec::new(),
         unknown: Default::default(),
     };
     super::select::prune_references(&mut merged, &removed, origin, warnings);
@@ -407,6 +412,9 @@ fn merge_rule(base: &mut RuleSpec, over: RuleSpec) {
     }
     if over.filter.is_some() {
         base.filter = over.filter;
+    }
+    if over.remediation.is_some() {
+        base.remediation = over.remediation;
     }
     base.skip_report |= over.skip_report;
     base.tags.extend(over.tags);

@@ -49,6 +49,10 @@ pub struct ConfigFile {
     /// Betterleaks: an Expr filter over every input's attributes (`true` skips the input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefilter: Option<String>,
+    /// shush: what to do about the secrets of this file's rules (`[[remediation]]`), moved
+    /// into the rules by [`ConfigFile::attach_remediation`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remediation: Vec<RemediationSpec>,
     /// Keys shush does not understand; reported as warnings by the loader.
     #[serde(flatten, skip_serializing)]
     pub unknown: BTreeMap<String, IgnoredAny>,
@@ -154,9 +158,79 @@ pub struct RuleSpec {
     /// could never confirm. See `rules::follow`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow: Option<String>,
+    /// shush: what to do about a secret this rule finds (`[rules.remediation]`, or a file's
+    /// `[[remediation]]` naming the rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<RemediationSpec>,
     /// Keys shush does not understand (e.g. Betterleaks `filter`, `validate`).
     #[serde(flatten, skip_serializing)]
     pub unknown: BTreeMap<String, IgnoredAny>,
+}
+
+/// What to do about a leaked credential, from the provider's documentation: what it grants,
+/// where it is revoked, and the command that revokes it where one exists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemediationSpec {
+    /// The rules of the same file it covers (`[[remediation]]` only); empty: every rule of
+    /// the file that no other entry names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// What whoever holds the credential can do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<String>,
+    /// The page where it is revoked or rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_url: Option<String>,
+    /// One documented command that revokes or rotates it (`<placeholders>` in angle brackets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The provider's documentation on revoking or rotating it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
+    /// Keys shush does not understand.
+    #[serde(flatten, skip_serializing)]
+    pub unknown: BTreeMap<String, IgnoredAny>,
+}
+
+impl ConfigFile {
+    /// Moves the file's `[[remediation]]` entries into the rules they cover: first the
+    /// entries that name rules, then the one that names none (every rule still without
+    /// one). A rule's own `[rules.remediation]` wins. An entry naming a rule the file does
+    /// not define, a rule named twice, or two entries naming no rule, is an error (the
+    /// message says which).
+    pub fn attach_remediation(&mut self) -> Result<(), String> {
+        let entries = std::mem::take(&mut self.remediation);
+        let mut named = std::collections::BTreeSet::new();
+        let mut fallback = None;
+        for entry in entries {
+            if entry.rules.is_empty() {
+                if fallback.replace(entry).is_some() {
+                    return Err("more than one [[remediation]] names no rules".into());
+                }
+                continue;
+            }
+            for id in &entry.rules {
+                if !named.insert(id.clone()) {
+                    return Err(format!("[[remediation]]: rule {id} is named twice"));
+                }
+                let rule = self.rules.iter_mut().find(|r| &r.id == id).ok_or_else(|| {
+                    format!("[[remediation]]: rule {id} is not defined in this file")
+                })?;
+                if rule.remediation.is_none() {
+                    rule.remediation = Some(RemediationSpec {
+                        rules: Vec::new(),
+                        ..entry.clone()
+                    });
+                }
+            }
+        }
+        if let Some(entry) = fallback {
+            for rule in self.rules.iter_mut().filter(|r| r.remediation.is_none()) {
+                rule.remediation = Some(entry.clone());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A positive example: either plain text that must match, or text plus the exact secret the

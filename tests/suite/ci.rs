@@ -199,7 +199,8 @@ fn pull_request_scans_only_its_commits_with_annotations_and_summary() {
     assert!(job.summary.contains(&head[..12]), "{}", job.summary);
     assert!(job.outputs.contains("findings=1\n") && job.outputs.contains("status=findings\n"));
     assert!(
-        job.stdout.contains("src/deploy.sh:1:17: github-pat"),
+        job.stdout.starts_with("github-pat ghp_…(40) #")
+            && job.stdout.contains("\n  src/deploy.sh:1:17 in "),
         "{}",
         job.stdout
     );

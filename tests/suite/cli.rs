@@ -18,11 +18,31 @@ fn scan_file_reports_path_line_column_rule_and_masked_secret() {
     let out = dir.scan_fixture_rules(&["--color", "never", "a.txt"]);
     out.code(1);
     let id = &dir.scan_fixture_rules(&["-f", "json", "a.txt"]).findings()[0].secret_id;
+    // Grouped by secret: a header, the description, the location, what to do, a summary.
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            format!("fixture-token fxt_…(28) #{id} · high confidence · 1 location").as_str(),
+            "  Fixture service token",
+            "  a.txt:2:10",
+        ],
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\nsummary: 1 distinct secret in 1 location\n"),
+        "{}",
+        out.stdout
+    );
+    out.stderr_has("1 finding");
+    // One line per finding, for editors and grep.
+    let out = dir.scan_fixture_rules(&["--color", "never", "-f", "lines", "a.txt"]);
     assert_eq!(
         out.stdout,
         format!("a.txt:2:10: fixture-token fxt_…(28) #{id}\n")
     );
-    out.stderr_has("1 finding");
 }
 
 #[test]
@@ -436,7 +456,7 @@ fn invalid_utf8_and_nul_bytes_never_panic() {
         use std::os::unix::ffi::OsStrExt;
         let name = std::ffi::OsStr::from_bytes(b"bad\xffname\n.txt");
         std::fs::write(dir.join(name), &tok).unwrap();
-        let out = dir.scan_fixture_rules(&["--color", "never", "."]);
+        let out = dir.scan_fixture_rules(&["--color", "never", "-f", "lines", "."]);
         out.code(1).stderr_lacks("panicked");
         assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
     }
@@ -578,7 +598,7 @@ fn output_file_receives_the_report() {
 fn quiet_prints_no_summary() {
     let dir = Dir::new();
     dir.create("a.txt", fxt(1));
-    let out = dir.scan_fixture_rules(&["-q", "a.txt"]);
+    let out = dir.scan_fixture_rules(&["-q", "-f", "lines", "a.txt"]);
     out.code(1);
     assert_eq!(out.stderr, "");
     assert_eq!(out.stdout.lines().count(), 1);

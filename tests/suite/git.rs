@@ -659,7 +659,7 @@ fn formats_carry_the_git_source() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("s.txt:1:1: "), "{text}");
+    assert!(text.contains("\n  s.txt:1:1 in "), "{text}");
     let origin = format!(
         " in {} by Ada Lovelace <ada@example.com> 2020-09-13: s",
         &c[..10]

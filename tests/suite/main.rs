@@ -20,6 +20,7 @@ mod corpus;
 mod engine;
 mod fingerprints;
 mod git;
+mod grouped;
 mod image;
 mod packaging;
 mod properties;

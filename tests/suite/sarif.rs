@@ -85,7 +85,257 @@ fn assert_valid_sarif(text: &str) -> Value {
     let typed: serde_sarif::sarif::Sarif = serde_json::from_str(text)
         .unwrap_or_else(|e| panic!("serde_sarif rejects the log ({e}):\n{text}"));
     assert_eq!(typed.runs.len(), 1);
+    let problems = code_scanning_problems(&doc);
+    assert!(
+        problems.is_empty(),
+        "GitHub code scanning requirements not met:\n{}\n--- document\n{text}",
+        problems.join("\n")
+    );
     doc
+}
+
+/// What GitHub code scanning requires of an uploaded SARIF file beyond the schema
+/// (docs.github.com, "SARIF support for code scanning" and "SARIF results exceed limits"):
+/// at most 20 runs, 25,000 results and 25,000 rules per run, 1,000 locations per result, 20
+/// tags per rule; a tool name; rules with an id, short and full descriptions, help text, a
+/// `security-severity` between 0 and 10 (read only with the `security` tag) and a
+/// `precision`; results with a known rule, a message and a location whose URI is relative to
+/// the repository (no scheme, no leading `/`, no `..`, no percent-encoded `!` of an archive
+/// path) with a region starting at line 1 or later; fingerprints; an automation id with a
+/// category.
+fn code_scanning_problems(doc: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let mut need = |ok: bool, what: String| {
+        if !ok {
+            p.push(what);
+        }
+    };
+    let runs = doc["runs"].as_array().cloned().unwrap_or_default();
+    need(doc["version"] == "2.1.0", "version is not 2.1.0".into());
+    need(
+        (1..=20).contains(&runs.len()),
+        format!("{} runs", runs.len()),
+    );
+    for run in &runs {
+        let driver = &run["tool"]["driver"];
+        need(driver["name"].is_string(), "no tool.driver.name".into());
+        let rules = driver["rules"].as_array().cloned().unwrap_or_default();
+        need(rules.len() <= 25_000, format!("{} rules", rules.len()));
+        for r in &rules {
+            let id = r["id"].as_str().unwrap_or("?");
+            for field in ["shortDescription", "fullDescription", "help"] {
+                need(
+                    r[field]["text"].as_str().is_some_and(|t| !t.is_empty()),
+                    format!("rule {id}: no {field}.text"),
+                );
+            }
+            let props = &r["properties"];
+            let tags = props["tags"].as_array().cloned().unwrap_or_default();
+            need(tags.len() <= 20, format!("rule {id}: {} tags", tags.len()));
+            need(
+                tags.iter().any(|t| t == "security"),
+                format!("rule {id}: no `security` tag"),
+            );
+            let severity = props["security-severity"]
+                .as_str()
+                .and_then(|s| s.parse::<f64>().ok());
+            need(
+                severity.is_some_and(|s| (0.0..=10.0).contains(&s)),
+                format!(
+                    "rule {id}: security-severity {:?}",
+                    props["security-severity"]
+                ),
+            );
+            let precisions = ["very-high", "high", "medium", "low"];
+            need(
+                props["precision"]
+                    .as_str()
+                    .is_some_and(|v| precisions.contains(&v)),
+                format!("rule {id}: precision {:?}", props["precision"]),
+            );
+        }
+        let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
+        let results = run["results"].as_array().cloned().unwrap_or_default();
+        need(
+            results.len() <= 25_000,
+            format!("{} results", results.len()),
+        );
+        for (i, res) in results.iter().enumerate() {
+            need(
+                res["ruleId"].as_str().is_some_and(|r| ids.contains(&r)),
+                format!("result {i}: unknown rule"),
+            );
+            need(
+                res["message"]["text"]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty()),
+                format!("result {i}: no message"),
+            );
+            let locations = res["locations"].as_array().cloned().unwrap_or_default();
+            need(
+                (1..=1000).contains(&locations.len()),
+                format!("result {i}: {} locations", locations.len()),
+            );
+            for l in &locations {
+                let phys = &l["physicalLocation"];
+                let uri = phys["artifactLocation"]["uri"].as_str().unwrap_or("");
+                let relative = !uri.is_empty()
+                    && !uri.contains(':')
+                    && !uri.starts_with('/')
+                    && !uri.split('/').any(|c| c == "..");
+                need(
+                    relative,
+                    format!("result {i}: URI {uri:?} is not relative to the repository"),
+                );
+                need(
+                    !uri.contains("%21"),
+                    format!("result {i}: URI {uri:?} names a path inside an archive"),
+                );
+                if !phys["region"].is_null() {
+                    need(
+                        phys["region"]["startLine"].as_u64().is_some_and(|l| l >= 1),
+                        format!("result {i}: region without startLine"),
+                    );
+                }
+            }
+            need(
+                res["partialFingerprints"]
+                    .as_object()
+                    .is_some_and(|f| !f.is_empty()),
+                format!("result {i}: no partialFingerprints"),
+            );
+        }
+        let automation = run["automationDetails"]["id"].as_str().unwrap_or("");
+        need(
+            automation.contains('/') && !automation.starts_with('/'),
+            format!("automationDetails.id {automation:?}"),
+        );
+    }
+    p
+}
+
+#[test]
+fn the_code_scanning_check_can_fail() {
+    let dir = Dir::new();
+    dir.create("a.txt", fxt(1));
+    let text = sarif_of(
+        &dir,
+        &["--config", fixture_rules().to_str().unwrap(), "a.txt"],
+    );
+    let good: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(code_scanning_problems(&good), Vec::<String>::new());
+    let breakages: [(&str, fn(&mut Value)); 5] = [
+        ("absolute URI", |d| {
+            d["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+                "file:///home/me/a.txt".into()
+        }),
+        ("archive URI", |d| {
+            d["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+                "a.zip%21b.txt".into()
+        }),
+        ("severity", |d| {
+            d["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["security-severity"] =
+                "high".into()
+        }),
+        ("help", |d| {
+            d["runs"][0]["tool"]["driver"]["rules"][0]["help"] = Value::Null
+        }),
+        ("automation", |d| {
+            d["runs"][0]["automationDetails"] = Value::Null
+        }),
+    ];
+    for (what, break_it) in breakages {
+        let mut bad = good.clone();
+        break_it(&mut bad);
+        assert!(
+            !code_scanning_problems(&bad).is_empty(),
+            "{what} not caught"
+        );
+    }
+}
+
+#[test]
+fn archive_members_and_absolute_paths_point_at_files_of_the_repository() {
+    let dir = Dir::new();
+    let tok = fxt(7);
+    let zip =
+        crate::util::artifacts::zip(&[("conf/app.env", format!("token: {tok}\n").as_bytes())]);
+    dir.create("dist/bundle.zip", zip);
+    dir.create("src/main.env", format!("token: {}\n", fxt(8)));
+    // An absolute path under the directory shush runs in is made relative to it.
+    let abs = dir.path().canonicalize().unwrap();
+    let rules = fixture_rules();
+    let out = dir.scan(&[
+        "-f",
+        "sarif",
+        "--config",
+        rules.to_str().unwrap(),
+        abs.to_str().unwrap(),
+    ]);
+    out.code(1);
+    let doc = assert_valid_sarif(&out.stdout);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let location = |r: &Value| r["locations"][0]["physicalLocation"].clone();
+    let zipped = results
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains(" in conf/app.env")
+        })
+        .expect("the zip member's result");
+    assert_eq!(
+        location(zipped)["artifactLocation"],
+        serde_json::json!({"uri": "dist/bundle.zip", "uriBaseId": "%SRCROOT%"})
+    );
+    // A line of the member is not a line of the zip.
+    assert!(location(zipped)["region"].is_null(), "{zipped}");
+    let plain = results
+        .iter()
+        .find(|r| location(r)["artifactLocation"]["uri"] == "src/main.env")
+        .expect("the plain file's result");
+    assert_eq!(location(plain)["region"]["startLine"], 1);
+}
+
+#[test]
+fn a_run_over_the_code_scanning_limit_keeps_the_most_confident_and_says_so() {
+    let dir = Dir::new();
+    // 25,010 low-confidence passwords (in files under the per-input cap of 10,000) and one
+    // high-confidence token, in the file that sorts last.
+    for (file, n) in [("a.txt", 9_000u64), ("b.txt", 9_000), ("c.txt", 7_010)] {
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!("password = \"{}\"\n", password(n * 100_000 + i)));
+        }
+        dir.create(file, text);
+    }
+    dir.create("z.txt", format!("token: {}\n", fxt(1)));
+    let out = dir.scan(&[
+        "-f",
+        "sarif",
+        "--config",
+        fixture_rules().to_str().unwrap(),
+        ".",
+    ]);
+    out.code(1);
+    let doc = assert_valid_sarif(&out.stdout);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 25_000);
+    assert!(
+        results.iter().any(|r| r["ruleId"] == "fixture-token"),
+        "the most confident finding was dropped"
+    );
+    let notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(
+        notes.iter().any(|n| n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("11 less confident findings are not listed")),
+        "{notes:?}"
+    );
 }
 
 fn sarif_of(dir: &Dir, args: &[&str]) -> String {
@@ -229,7 +479,10 @@ fn rules_extending_the_defaults_with_the_same_tags_are_valid() {
     out.code(1);
     let doc = assert_valid_sarif(&out.stdout);
     let tags = &doc["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["tags"];
-    assert_eq!(tags, &serde_json::json!(["github", "token", "ci"]));
+    assert_eq!(
+        tags,
+        &serde_json::json!(["security", "secret", "github", "token", "ci"])
+    );
 }
 
 #[test]

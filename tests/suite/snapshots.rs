@@ -67,6 +67,11 @@ fn text_report() {
 }
 
 #[test]
+fn lines_report() {
+    insta::assert_snapshot!("scan_lines", report("lines"));
+}
+
+#[test]
 fn json_report() {
     insta::assert_snapshot!("scan_json", report("json"));
 }

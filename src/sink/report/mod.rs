@@ -1,6 +1,7 @@
-//! Output formats: human text, JSON, JSON Lines and SARIF 2.1.0. Every format serialises the
+//! Output formats: human text (grouped by secret, or one line per finding), JSON, JSON Lines and SARIF 2.1.0. Every format serialises the
 //! same [`Finding`]s, whose secrets are already masked unless the user asked to reveal them.
 
+pub mod group;
 mod sarif;
 mod text;
 
@@ -10,7 +11,7 @@ use crate::rules::RuleSet;
 use std::io::{self, Write};
 
 pub use sarif::write_sarif;
-pub use text::{printable, write_text};
+pub use text::{printable, write_lines, write_text};
 
 /// What a run could not do, for the formats that have a place for it (SARIF's tool
 /// execution notifications; text and JSON reports leave it to standard error): errors
@@ -26,8 +27,11 @@ pub struct Notices<'a> {
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// `path:line:col: rule secret`, one finding a line (colour on a terminal).
+    /// Grouped by secret, with locations, remediation and a summary (colour on a
+    /// terminal).
     Text,
+    /// `path:line:col: rule secret`, one finding a line (colour on a terminal).
+    Lines,
     /// A JSON array of findings.
     Json,
     /// One JSON finding per line.
@@ -48,6 +52,7 @@ pub fn write_report(
 ) -> io::Result<()> {
     match format {
         Format::Text => write_text(out, findings, color),
+        Format::Lines => write_lines(out, findings, color),
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, findings)?;
             writeln!(out)

@@ -1,30 +1,25 @@
-//! Findings for the report formats' unit tests, built field by field (no engine needed).
+//! Findings for the report formats' unit tests: a real finding of the built-in rules, with
+//! the fields a test compares set to fixed values (the fingerprint key differs by machine).
 
+use crate::engine::{Engine, InputMeta};
 use crate::finding::{Finding, Source};
-use crate::rules::Confidence;
+use crate::scan::input::scan_bytes;
 
 /// A masked GitHub token finding at `path`, line 3, column 7, from `source`.
 pub fn finding(path: &str, source: Source) -> Finding {
-    Finding {
-        rule_id: "github-pat".into(),
-        description: "GitHub personal access token".into(),
-        path: path.into(),
-        line: 3,
-        column: 7,
-        end_line: 3,
-        end_column: 46,
-        offset: 40,
-        length: 40,
-        secret: "ghp_…(40)".into(),
-        fingerprint: "v2:k1:0123456789abcdef".into(),
-        secret_id: "0123456789ab".into(),
-        legacy_fingerprint: String::new(),
-        entropy: 4.5,
-        confidence: Confidence::High,
-        decoded: None,
-        tags: vec!["github".into(), "token".into()],
-        source,
-    }
+    let engine = Engine::builtin().unwrap();
+    let mut st = engine.new_state();
+    let text = "a\nb\ntoken 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\n"; // shush:allow (synthetic)
+    let located = scan_bytes(&engine, &mut st, text.as_bytes(), InputMeta::default());
+    assert_eq!(located.len(), 1);
+    let mut f = Finding::new(&engine, &located[0], path, source, false);
+    assert_eq!((f.rule_id.as_str(), f.line, f.column), ("github-pat", 3, 7));
+    f.description = "GitHub personal access token".into();
+    f.fingerprint = "v2:k1:0123456789abcdef".into();
+    f.secret_id = "0123456789ab".into();
+    f.entropy = 4.5;
+    f.tags = vec!["github".into(), "token".into()];
+    f
 }
 
 /// A git source for commit `c0ffee`, by Ada on 2020-09-13, with `summary`.

@@ -248,9 +248,10 @@ mod tests {
     fn findings_fail_and_errors_err_without_a_passing_case() {
         let f = testing::finding("a&b.env", testing::git_source("a&b.env", "add <key>"));
         let errors = [Problem::path("x.zip", Kind::Corrupt, "bad zip")];
+        let warnings = [Problem::path("big.bin", Kind::Skipped, "too big\u{7}")];
         let notices = Notices {
             errors: &errors,
-            warnings: &[],
+            warnings: &warnings,
         };
         let xml = junit(&[f], notices);
         assert!(
@@ -267,5 +268,9 @@ mod tests {
             "{xml}"
         );
         assert!(!xml.contains(NO_SECRETS), "{xml}");
+        assert!(
+            xml.contains("<system-err>warning: big.bin: too big\u{FFFD}</system-err>"),
+            "{xml}"
+        );
     }
 }

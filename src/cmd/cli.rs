@@ -406,6 +406,10 @@ pub enum FormatArg {
     Jsonl,
     /// SARIF 2.1.0, for code-scanning UIs.
     Sarif,
+    /// CSV with gitleaks' columns first (secrets masked), for spreadsheets.
+    Csv,
+    /// JUnit XML, for CI test UIs: a failing testcase per finding, an error per unscanned input.
+    Junit,
 }
 
 impl From<FormatArg> for Format {
@@ -416,6 +420,8 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Sarif => Format::Sarif,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Junit => Format::Junit,
         }
     }
 }

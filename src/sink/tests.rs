@@ -123,6 +123,8 @@ fn for_format_streams_jsonl_as_found_and_holds_the_rest() {
         (Format::Json, Order::AsFound, false),
         (Format::Text, Order::AsFound, false),
         (Format::Sarif, Order::AsFound, false),
+        (Format::Csv, Order::AsFound, false),
+        (Format::Junit, Order::AsFound, false),
     ] {
         let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let buf = SharedBuf(out.clone());

@@ -118,7 +118,7 @@ fn a_word_list_recovers_no_secret_from_any_report() {
         assert_eq!(f["secret"], "…", "{f}");
     }
     let mut reports = vec![("jsonl", jsonl.clone())];
-    for format in ["text", "json", "sarif"] {
+    for format in ["text", "json", "sarif", "csv", "junit"] {
         reports.push((format, scan(&dir, format).stdout));
     }
     // A baseline file, written as users write one.

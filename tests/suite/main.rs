@@ -28,6 +28,7 @@ mod redact;
 mod redact_ci;
 mod redact_cli;
 mod redteam;
+mod reports;
 mod rules;
 mod sarif;
 mod snapshots;

@@ -1,4 +1,4 @@
-//! Output snapshots: text, JSON, JSON Lines and SARIF for a small fixture tree scanned with
+//! Output snapshots: text, JSON, JSON Lines, SARIF, CSV and JUnit XML for a small fixture tree scanned with
 //! the fixed rule file `tests/fixtures/rules.toml`. Secrets are generated deterministically,
 //! so the reports (fingerprints included) are stable; the tool version is the only redacted
 //! field. Update with `INSTA_UPDATE=always cargo test --test suite snapshots::` and review the
@@ -89,9 +89,22 @@ fn sarif_report() {
 }
 
 #[test]
+fn csv_report() {
+    let csv = report("csv");
+    // RFC 4180 line ends; the snapshot shows plain ones.
+    assert_eq!(csv.matches("\r\n").count(), csv.lines().count(), "{csv}");
+    insta::assert_snapshot!("scan_csv", csv.replace("\r\n", "\n"));
+}
+
+#[test]
+fn junit_report() {
+    insta::assert_snapshot!("scan_junit", report("junit"));
+}
+
+#[test]
 fn reports_are_deterministic() {
     // Same tree, several threads: byte-identical reports, in every format.
-    for format in ["text", "json", "jsonl", "sarif"] {
+    for format in ["text", "json", "jsonl", "sarif", "csv", "junit"] {
         let a = report(format);
         let b = report(format);
         assert_eq!(a, b, "{format}");

@@ -1,8 +1,13 @@
-//! Output formats: human text (grouped by secret, or one line per finding), JSON, JSON Lines and SARIF 2.1.0. Every format serialises the
-//! same [`Finding`]s, whose secrets are already masked unless the user asked to reveal them.
+//! Output formats: human text (grouped by secret, or one line per finding), JSON, JSON
+//! Lines, SARIF 2.1.0, CSV and JUnit XML. Every format serialises the same [`Finding`]s,
+//! whose secrets are already masked unless the user asked to reveal them.
 
+mod csv;
 pub mod group;
+mod junit;
 mod sarif;
+#[cfg(test)]
+mod testing;
 mod text;
 
 use crate::finding::Finding;
@@ -10,6 +15,8 @@ use crate::problem::Problem;
 use crate::rules::RuleSet;
 use std::io::{self, Write};
 
+pub use self::csv::write_csv;
+pub use junit::write_junit;
 pub use sarif::write_sarif;
 pub use text::{printable, write_lines, write_text};
 
@@ -38,10 +45,14 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for code-scanning UIs.
     Sarif,
+    /// CSV with gitleaks' columns first, for spreadsheets and gitleaks users' scripts.
+    Csv,
+    /// JUnit XML, for CI test UIs.
+    Junit,
 }
 
 /// Writes `findings` in `format`. `rules` supplies SARIF rule metadata, and `notices` its
-/// tool execution notifications; `color` applies to text only.
+/// tool execution notifications (and JUnit's error testcases); `color` applies to text only.
 pub fn write_report(
     out: &mut dyn Write,
     findings: &[Finding],
@@ -59,6 +70,8 @@ pub fn write_report(
         }
         Format::Jsonl => write_jsonl(out, findings),
         Format::Sarif => write_sarif(out, findings, rules, notices),
+        Format::Csv => write_csv(out, findings),
+        Format::Junit => write_junit(out, findings, notices),
     }
 }
 

@@ -403,6 +403,8 @@ pub enum FormatArg {
     Jsonl,
     /// SARIF 2.1.0, for code-scanning UIs.
     Sarif,
+    /// One self-contained HTML page (findings grouped by secret, with filters): use -o.
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -412,6 +414,7 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Sarif => Format::Sarif,
+            FormatArg::Html => Format::Html,
         }
     }
 }

@@ -20,6 +20,7 @@ mod corpus;
 mod engine;
 mod fingerprints;
 mod git;
+mod html_report;
 mod image;
 mod packaging;
 mod properties;

@@ -1,6 +1,8 @@
-//! Output formats: human text, JSON, JSON Lines and SARIF 2.1.0. Every format serialises the
-//! same [`Finding`]s, whose secrets are already masked unless the user asked to reveal them.
+//! Output formats: human text, JSON, JSON Lines, SARIF 2.1.0 and an HTML page. Every format
+//! serialises the same [`Finding`]s, whose secrets are already masked unless the user asked to
+//! reveal them.
 
+mod html;
 mod sarif;
 mod text;
 
@@ -9,12 +11,13 @@ use crate::problem::Problem;
 use crate::rules::RuleSet;
 use std::io::{self, Write};
 
+pub use html::write_html;
 pub use sarif::write_sarif;
 pub use text::{printable, write_text};
 
 /// What a run could not do, for the formats that have a place for it (SARIF's tool
-/// execution notifications; text and JSON reports leave it to standard error): errors
-/// (what was not scanned: the run is incomplete) and warnings.
+/// execution notifications, the HTML page's header; text and JSON reports leave it to
+/// standard error): errors (what was not scanned: the run is incomplete) and warnings.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Notices<'a> {
     /// Errors.
@@ -34,10 +37,13 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for code-scanning UIs.
     Sarif,
+    /// One self-contained HTML page, findings grouped by secret, with filters.
+    Html,
 }
 
-/// Writes `findings` in `format`. `rules` supplies SARIF rule metadata, and `notices` its
-/// tool execution notifications; `color` applies to text only.
+/// Writes `findings` in `format`. `rules` supplies rule metadata (SARIF, HTML), and `notices`
+/// SARIF's tool execution notifications and the HTML page's header; `color` applies to text
+/// only.
 pub fn write_report(
     out: &mut dyn Write,
     findings: &[Finding],
@@ -54,6 +60,7 @@ pub fn write_report(
         }
         Format::Jsonl => write_jsonl(out, findings),
         Format::Sarif => write_sarif(out, findings, rules, notices),
+        Format::Html => write_html(out, findings, rules, notices),
     }
 }
 

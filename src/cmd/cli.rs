@@ -410,6 +410,8 @@ pub enum FormatArg {
     Csv,
     /// JUnit XML, for CI test UIs: a failing testcase per finding, an error per unscanned input.
     Junit,
+    /// One self-contained HTML page (findings grouped by secret, with filters): use -o.
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -422,6 +424,7 @@ impl From<FormatArg> for Format {
             FormatArg::Sarif => Format::Sarif,
             FormatArg::Csv => Format::Csv,
             FormatArg::Junit => Format::Junit,
+            FormatArg::Html => Format::Html,
         }
     }
 }

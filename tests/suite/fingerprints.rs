@@ -1,5 +1,5 @@
 //! Reports never help an attacker: a word list recovers no secret from any output (text,
-//! JSON, JSONL, SARIF, a baseline file, the redaction report), masks show nothing of a
+//! JSON, JSONL, SARIF, HTML, a baseline file, the redaction report), masks show nothing of a
 //! password, fingerprints are keyed, and baselines say when they were made under another key.
 
 use crate::util::{Dir, Output, TEST_FINGERPRINT_KEY};
@@ -118,7 +118,7 @@ fn a_word_list_recovers_no_secret_from_any_report() {
         assert_eq!(f["secret"], "…", "{f}");
     }
     let mut reports = vec![("jsonl", jsonl.clone())];
-    for format in ["text", "json", "sarif", "csv", "junit"] {
+    for format in ["text", "lines", "json", "sarif", "csv", "junit", "html"] {
         reports.push((format, scan(&dir, format).stdout));
     }
     // A baseline file, written as users write one.

@@ -21,6 +21,7 @@ mod engine;
 mod fingerprints;
 mod git;
 mod grouped;
+mod html_report;
 mod image;
 mod packaging;
 mod properties;

@@ -1,9 +1,10 @@
 //! Output formats: human text (grouped by secret, or one line per finding), JSON, JSON
-//! Lines, SARIF 2.1.0, CSV and JUnit XML. Every format serialises the same [`Finding`]s,
-//! whose secrets are already masked unless the user asked to reveal them.
+//! Lines, SARIF 2.1.0, CSV, JUnit XML and an HTML page. Every format serialises the same
+//! [`Finding`]s, whose secrets are already masked unless the user asked to reveal them.
 
 mod csv;
 pub mod group;
+mod html;
 mod junit;
 mod sarif;
 #[cfg(test)]
@@ -17,12 +18,13 @@ use std::io::{self, Write};
 
 pub use self::csv::write_csv;
 pub use junit::write_junit;
+pub use html::write_html;
 pub use sarif::write_sarif;
 pub use text::{printable, write_lines, write_text};
 
 /// What a run could not do, for the formats that have a place for it (SARIF's tool
-/// execution notifications; text and JSON reports leave it to standard error): errors
-/// (what was not scanned: the run is incomplete) and warnings.
+/// execution notifications, the HTML page's header; text and JSON reports leave it to
+/// standard error): errors (what was not scanned: the run is incomplete) and warnings.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Notices<'a> {
     /// Errors.
@@ -49,10 +51,13 @@ pub enum Format {
     Csv,
     /// JUnit XML, for CI test UIs.
     Junit,
+    /// One self-contained HTML page, findings grouped by secret, with filters.
+    Html,
 }
 
-/// Writes `findings` in `format`. `rules` supplies SARIF rule metadata, and `notices` its
-/// tool execution notifications (and JUnit's error testcases); `color` applies to text only.
+/// Writes `findings` in `format`. `rules` supplies rule metadata (SARIF, HTML), and `notices`
+/// SARIF's tool execution notifications, JUnit's error testcases and the HTML page's header;
+/// `color` applies to text only.
 pub fn write_report(
     out: &mut dyn Write,
     findings: &[Finding],
@@ -72,6 +77,7 @@ pub fn write_report(
         Format::Sarif => write_sarif(out, findings, rules, notices),
         Format::Csv => write_csv(out, findings),
         Format::Junit => write_junit(out, findings, notices),
+        Format::Html => write_html(out, findings, rules, notices),
     }
 }
 

@@ -244,6 +244,21 @@ impl Baseline {
         })
     }
 
+    /// The keyed fingerprints it holds (for importing it into a triage store).
+    pub fn keyed_fingerprints(&self) -> impl Iterator<Item = &str> {
+        self.fingerprints.iter().map(String::as_str)
+    }
+
+    /// How many old unkeyed fingerprints it holds.
+    pub fn legacy_count(&self) -> usize {
+        self.legacy.len()
+    }
+
+    /// The places it names (gitleaks reports and `.gitleaksignore`).
+    pub fn locations(&self) -> impl Iterator<Item = &Location> {
+        self.locations.iter()
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.fingerprints.len() + self.legacy.len() + self.locations.len()
@@ -360,7 +375,8 @@ pub fn parse_gitleaks_fingerprint(s: &str) -> Option<Location> {
     })
 }
 
-fn normalise(path: &str) -> &str {
+/// A path as baselines compare it: without leading `./`.
+pub fn normalise(path: &str) -> &str {
     let mut p = path;
     while let Some(rest) = p.strip_prefix("./") {
         p = rest;

@@ -39,6 +39,7 @@ pub mod remediation;
 pub mod rules;
 pub mod sink;
 pub mod source;
+pub mod store;
 pub mod threads;
 
 pub use sink::report;

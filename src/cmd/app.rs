@@ -11,6 +11,7 @@ use shush::report::{self, Format};
 use shush::rules::{LoadedConfig, RuleSet, Strategy};
 use shush::scan::{self, ScanOptions, Stats};
 use shush::sink::{self, Baselined, Sink, Tally};
+use shush::store::{Store, Triaged};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn run(mut cli: Cli) -> Result<u8> {
         Command::Completions(args) => crate::cmd::docs::completions(&args),
         Command::Man(args) => crate::cmd::docs::man(&args),
         Command::Hook(cmd) => crate::cmd::hook::run(cmd),
+        Command::Triage(args) => crate::cmd::triage::run(args),
     }
 }
 
@@ -199,7 +201,14 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
         .partition(|p| p.as_os_str() == "-");
     // A parallel walk finishes files in any order: the report is sorted, so that it is
     // byte-identical run to run (a committed baseline does not churn).
-    let mut sink = report_sink(&engine, baseline.as_ref(), out_args, sink::Order::Sorted)?;
+    let scope = StoreScope::of("scan", &args.paths, "");
+    let mut sink = report_sink(
+        &engine,
+        baseline.as_ref(),
+        out_args,
+        sink::Order::Sorted,
+        Some(&scope),
+    )?;
     let mut outcome = scan::Outcome::default();
     if !path_args.is_empty() {
         for p in &path_args {
@@ -248,7 +257,8 @@ fn scan_cmd(args: ScanArgs) -> Result<u8> {
     for e in &outcome.errors {
         eprintln!("shush: error: {e}");
     }
-    let found = sink.inner().count();
+    let found = found(&sink);
+    print_triage(sink.inner(), out_args);
     if !out_args.quiet {
         eprintln!(
             "{}",
@@ -297,7 +307,97 @@ fn unlisted_warning(unlisted: u64) -> Problem {
 /// A report as the command line asks for it: findings a baseline suppresses stop first, the
 /// rest are counted (the exit code's input) and written in `--format` to `--output` or
 /// standard output.
-pub type ReportSink<'a> = Baselined<'a, Tally<Box<dyn Sink + 'a>>>;
+pub type ReportSink<'a> = Baselined<'a, Triaged<Tally<Box<dyn Sink + 'a>>>>;
+
+/// What a run records in a triage store (`--store`): the command, and its scope (what was
+/// audited; the places of a scope a complete run no longer sees are gone).
+#[derive(Debug, Clone)]
+pub struct StoreScope {
+    /// `scan`, `git` or `image`.
+    pub command: &'static str,
+    /// What was audited: canonical paths, and the git range or filters.
+    pub scope: String,
+}
+
+impl StoreScope {
+    /// The scope of a command over `paths` (made absolute where they exist), with `detail`
+    /// (a git range, say) appended.
+    pub fn of(command: &'static str, paths: &[PathBuf], detail: &str) -> StoreScope {
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| {
+                std::fs::canonicalize(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        let mut scope = format!("{command}:{}", names.join(","));
+        if !detail.is_empty() {
+            scope.push(' ');
+            scope.push_str(detail);
+        }
+        StoreScope { command, scope }
+    }
+}
+
+/// The findings a report counted: what was left after the baseline and triage.
+pub fn found(sink: &ReportSink<'_>) -> u64 {
+    sink.inner().inner().count()
+}
+
+/// The triage layer of a report: recording in `--store` when given (for a command that has
+/// a `scope`), else a pass-through.
+pub fn triaged<S: Sink>(
+    engine: &Engine,
+    args: &OutputArgs,
+    scope: Option<&StoreScope>,
+    inner: S,
+) -> Result<Triaged<S>> {
+    let Some(path) = &args.store else {
+        return Ok(Triaged::pass_through(inner));
+    };
+    let Some(scope) = scope else {
+        bail!("--store records audits (shush scan, git, image); it cannot be used here");
+    };
+    let key = engine.fingerprint_key().id().to_string();
+    let store = Store::open(path, Some(&key))?;
+    Ok(Triaged::recording(
+        store,
+        scope.command,
+        &scope.scope,
+        args.show_secrets,
+        args.new_only,
+        inner,
+    )?)
+}
+
+/// Says on stderr what a run did to its triage store.
+pub fn print_triage(triaged: &Triaged<impl Sink>, args: &OutputArgs) {
+    if args.quiet || !triaged.is_recording() {
+        return;
+    }
+    let s = triaged.stats();
+    let mut line = format!(
+        "shush: store {}: {} new secret{}, {} new place{}, {} gone",
+        args.store.as_deref().unwrap_or(Path::new("")).display(),
+        s.new_secrets,
+        if s.new_secrets == 1 { "" } else { "s" },
+        s.new_locations,
+        if s.new_locations == 1 { "" } else { "s" },
+        s.gone_locations,
+    );
+    let held: Vec<String> = (s.suppressed.iter())
+        .map(|(status, n)| format!("{n} {}", status.as_str()))
+        .collect();
+    if !held.is_empty() {
+        line.push_str(&format!("; not reported, triaged: {}", held.join(", ")));
+    }
+    if s.seen_before > 0 {
+        line.push_str(&format!("; {} seen before (--new-only)", s.seen_before));
+    }
+    eprintln!("{line}");
+}
 
 /// Opens the report's destination (a file, or standard output with colour when it is a
 /// terminal and allowed) and builds its sinks; `order` says whether the source's own order
@@ -307,9 +407,11 @@ pub fn report_sink<'a>(
     baseline: Option<&'a Baseline>,
     args: &OutputArgs,
     order: sink::Order,
+    scope: Option<&StoreScope>,
 ) -> Result<ReportSink<'a>> {
     let format = report_writer(engine, args, order)?;
-    Ok(Baselined::new(baseline, engine.rules(), Tally::new(format)))
+    let triaged = triaged(engine, args, scope, Tally::new(format))?;
+    Ok(Baselined::new(baseline, engine.rules(), triaged))
 }
 
 /// The sink that writes the report in `--format` to `--output` or standard output.
@@ -370,20 +472,24 @@ pub fn exit_code(found: u64, errors: usize, args: &OutputArgs) -> u8 {
     }
 }
 
-/// Writes `findings` (already filtered) as the report `--output` and `--format` ask for,
-/// with `notices` where the format has a place for them.
+/// Writes `findings` (already filtered by the baseline) as the report `--output` and
+/// `--format` ask for, with `notices` where the format has a place for them; records them
+/// in `--store` for a command with a `scope`. Returns how many were reported (after
+/// triage).
 pub fn emit(
     engine: &Engine,
     findings: &[Finding],
     notices: report::Notices<'_>,
     args: &OutputArgs,
-) -> Result<()> {
-    let mut sink = report_sink(engine, None, args, sink::Order::Sorted)?;
+    scope: Option<&StoreScope>,
+) -> Result<u64> {
+    let mut sink = report_sink(engine, None, args, sink::Order::Sorted, scope)?;
     for f in findings {
         sink.finding(f.clone())?;
     }
     sink.finish(notices)?;
-    Ok(())
+    print_triage(sink.inner(), args);
+    Ok(found(&sink))
 }
 
 fn summary_line(

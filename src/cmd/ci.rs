@@ -86,6 +86,11 @@ pub struct CiArgs {
 
 /// Runs `shush ci`; returns the exit code.
 pub fn run(args: CiArgs) -> Result<u8> {
+    if args.output.store.is_some() {
+        anyhow::bail!(
+            "--store records audits: use it with `shush git --store FILE` in a scheduled job, not with `shush ci`"
+        );
+    }
     let started = Instant::now();
     let vars = Vars::from_env();
     let provider = match args.provider {

@@ -62,6 +62,9 @@ pub enum Command {
     /// Install or remove the pre-commit and pre-push hooks.
     #[command(subcommand)]
     Hook(crate::cmd::hook::HookCommand),
+    /// Triage the secrets of a store written by `--store`: list, show, mark (false-positive,
+    /// accepted-risk, revoked), import a baseline, export one.
+    Triage(crate::cmd::triage::TriageArgs),
 }
 
 /// Where the rules come from.
@@ -154,6 +157,15 @@ pub struct OutputArgs {
     /// Do not pick up `.shush-baseline.jsonl` and `.gitleaksignore` at the root.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Record the findings in a triage store (an SQLite file, created if missing): where and
+    /// when each secret was seen, what is gone; secrets triaged as false-positive,
+    /// accepted-risk or revoked (`shush triage set`) are not reported again.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// With --store: report only the places no earlier run saw (a nightly audit alerts on
+    /// what is new).
+    #[arg(long, requires = "store")]
+    pub new_only: bool,
     /// Exit code when secrets are found (errors always exit 2).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,

@@ -109,6 +109,11 @@ pub fn run(args: GitArgs) -> Result<u8> {
         .build()
         .context("starting worker threads")?;
     let hook = args.staged || args.pre_push;
+    if hook && out_args.store.is_some() {
+        anyhow::bail!(
+            "--store records audits; a hook's scan (--staged, --pre-push) is not one: audit the history with `shush git --store FILE`"
+        );
+    }
     // A hook collects (its message lists the findings); an audit streams to the report.
     let mut streamed = if hook {
         None
@@ -118,6 +123,7 @@ pub fn run(args: GitArgs) -> Result<u8> {
             baseline.as_ref(),
             out_args,
             shush::sink::Order::AsFound,
+            Some(&store_scope(&args)),
         )?)
     };
     let result = pool.install(|| -> Result<GitReport> {
@@ -164,7 +170,8 @@ pub fn run(args: GitArgs) -> Result<u8> {
             let unlisted = crate::cmd::app::end_report(&mut sink, pending, notices)
                 .context("writing the report")?;
             report.warnings.extend(unlisted);
-            (sink.inner().count(), sink.suppressed() as usize)
+            crate::cmd::app::print_triage(sink.inner(), out_args);
+            (crate::cmd::app::found(&sink), sink.suppressed() as usize)
         }
         None => hook_report(&engine, baseline.as_ref(), &mut report, out_args)?,
     };
@@ -204,6 +211,26 @@ fn options(args: &GitArgs) -> GitOptions {
     }
 }
 
+/// What a git audit records in a triage store: the repository and whatever narrows the
+/// audit (a range, a branch, a date, unreachable objects), so that only an audit of the same
+/// scope marks places as gone.
+fn store_scope(args: &GitArgs) -> crate::cmd::app::StoreScope {
+    let mut detail = Vec::new();
+    for (name, value) in [
+        ("range", &args.range),
+        ("branch", &args.branch),
+        ("since", &args.since),
+    ] {
+        if let Some(v) = value {
+            detail.push(format!("{name}={v}"));
+        }
+    }
+    if args.all_objects {
+        detail.push("all-objects".to_string());
+    }
+    crate::cmd::app::StoreScope::of("git", std::slice::from_ref(&args.repo), &detail.join(" "))
+}
+
 /// A hook's report: the collected findings filtered by the baseline, written only in a
 /// format other than text or to a file (on a terminal the hook's message lists them).
 /// Returns the findings left and how many the baseline suppressed.
@@ -219,7 +246,7 @@ fn hook_report(
             errors: &report.errors,
             warnings: &report.warnings,
         };
-        emit(engine, &report.findings, notices, out_args)?;
+        emit(engine, &report.findings, notices, out_args, None)?;
     }
     Ok((report.findings.len() as u64, suppressed))
 }

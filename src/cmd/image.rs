@@ -106,7 +106,8 @@ pub fn run(args: ImageArgs) -> Result<u8> {
         errors: &errors,
         warnings: &warnings,
     };
-    emit(&engine, &findings, notices, out_args)?;
+    let scope = crate::cmd::app::StoreScope::of("image", &args.paths, "");
+    let found = emit(&engine, &findings, notices, out_args, Some(&scope))?;
     if !out_args.quiet {
         for w in &warnings {
             eprintln!("shush: warning: {w}");
@@ -127,8 +128,8 @@ pub fn run(args: ImageArgs) -> Result<u8> {
             total.scanned,
             total.bytes as f64 / 1e6,
             secs,
-            findings.len(),
-            if findings.len() == 1 { "" } else { "s" },
+            found,
+            if found == 1 { "" } else { "s" },
         );
         if suppressed > 0 {
             line.push_str(&format!(", {suppressed} suppressed by baseline"));
@@ -142,7 +143,7 @@ pub fn run(args: ImageArgs) -> Result<u8> {
         }
         eprintln!("{line}");
     }
-    let code = exit_code(findings.len() as u64, errors.len(), out_args);
+    let code = exit_code(found, errors.len(), out_args);
     debug_assert!(errors.is_empty() || code == EXIT_ERROR);
     Ok(code)
 }

@@ -11,5 +11,6 @@ pub mod hook;
 pub mod image;
 pub mod progress;
 pub mod redact;
+pub mod triage;
 
 pub use app::{EXIT_CLEAN, EXIT_ERROR, is_broken_pipe, run};

@@ -33,4 +33,5 @@ mod reports;
 mod rules;
 mod sarif;
 mod snapshots;
+mod triage;
 mod util;

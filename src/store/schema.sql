@@ -1,0 +1,86 @@
+-- shush's triage store, schema version 1. One row per secret (keyed fingerprint: rule and
+-- secret), one per place it was seen, one per run, and the history of every status change.
+-- No secret is stored in clear unless `meta.clear_secrets` is '1' (a run with --show-secrets
+-- wrote it).
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    command     TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    findings    INTEGER NOT NULL DEFAULT 0,
+    complete    INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS secrets (
+    fingerprint    TEXT PRIMARY KEY,
+    secret_id      TEXT NOT NULL,
+    rule_id        TEXT NOT NULL,
+    description    TEXT NOT NULL,
+    confidence     TEXT NOT NULL,
+    secret         TEXT NOT NULL,
+    status         TEXT NOT NULL DEFAULT 'open'
+                   CHECK (status IN ('open', 'false-positive', 'accepted-risk', 'revoked')),
+    comment        TEXT,
+    status_by      TEXT,
+    status_at      TEXT,
+    first_seen_run INTEGER NOT NULL REFERENCES runs(id),
+    last_seen_run  INTEGER NOT NULL REFERENCES runs(id)
+);
+CREATE INDEX IF NOT EXISTS secrets_by_id ON secrets(secret_id);
+
+CREATE TABLE IF NOT EXISTS locations (
+    id             INTEGER PRIMARY KEY,
+    fingerprint    TEXT NOT NULL REFERENCES secrets(fingerprint),
+    scope          TEXT NOT NULL,
+    place          TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    line           INTEGER NOT NULL,
+    col            INTEGER NOT NULL,
+    commit_id      TEXT,
+    commit_date    TEXT,
+    source         TEXT NOT NULL,
+    first_seen_run INTEGER NOT NULL REFERENCES runs(id),
+    last_seen_run  INTEGER NOT NULL REFERENCES runs(id),
+    present        INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (fingerprint, scope, place)
+);
+CREATE INDEX IF NOT EXISTS locations_by_scope ON locations(scope, present);
+
+CREATE TABLE IF NOT EXISTS status_history (
+    id          INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL REFERENCES secrets(fingerprint),
+    status      TEXT NOT NULL,
+    comment     TEXT,
+    by_whom     TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+
+-- Statuses imported from another tool's baseline (gitleaks, detect-secrets), which names a
+-- place rather than a shush fingerprint: the first secret found there takes the status.
+CREATE TABLE IF NOT EXISTS imported_places (
+    id        INTEGER PRIMARY KEY,
+    path      TEXT NOT NULL,
+    line      INTEGER NOT NULL,
+    commit_id TEXT,
+    rule      TEXT,
+    status    TEXT NOT NULL,
+    comment   TEXT,
+    origin    TEXT NOT NULL,
+    used      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS imported_by_place ON imported_places(path, line);
+
+-- Statuses imported from a shush baseline, for fingerprints not seen yet.
+CREATE TABLE IF NOT EXISTS imported_fingerprints (
+    fingerprint TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    comment     TEXT,
+    origin      TEXT NOT NULL
+);

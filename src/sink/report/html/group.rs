@@ -145,6 +145,7 @@ mod tests {
             confidence,
             decoded: None,
             tags: Vec::new(),
+            remediation: std::sync::Arc::new(crate::remediation::Remediation::of_rule(None, &[])),
             source,
         }
     }

@@ -747,7 +747,9 @@ fn masking_fixture(dir: &Dir) -> Vec<String> {
 fn secrets_are_masked_in_every_format_unless_show_secrets() {
     let dir = Dir::new();
     let secrets = masking_fixture(&dir);
-    for format in ["text", "lines", "json", "jsonl", "sarif", "csv", "junit", "html"] {
+    for format in [
+        "text", "lines", "json", "jsonl", "sarif", "csv", "junit", "html",
+    ] {
         let out = dir.scan_fixture_rules(&["-f", format, "--color", "always", "."]);
         out.code(1);
         // Every planted secret is found (the fixture is not vacuous)…

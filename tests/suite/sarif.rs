@@ -224,7 +224,9 @@ fn the_code_scanning_check_can_fail() {
     );
     let good: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(code_scanning_problems(&good), Vec::<String>::new());
-    let breakages: [(&str, fn(&mut Value)); 5] = [
+    /// What is broken, and how.
+    type Breakage = (&'static str, fn(&mut Value));
+    let breakages: [Breakage; 5] = [
         ("absolute URI", |d| {
             d["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
                 "file:///home/me/a.txt".into()

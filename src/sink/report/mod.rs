@@ -17,8 +17,8 @@ use crate::rules::RuleSet;
 use std::io::{self, Write};
 
 pub use self::csv::write_csv;
-pub use junit::write_junit;
 pub use html::write_html;
+pub use junit::write_junit;
 pub use sarif::write_sarif;
 pub use text::{printable, write_lines, write_text};
 

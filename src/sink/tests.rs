@@ -70,7 +70,7 @@ fn held_lists_at_most_its_cap_and_counts_the_rest() {
     let engine = Engine::builtin().unwrap();
     let one = findings_at(&engine, "a.txt", TOKEN_LINE).remove(0);
     let mut out = Vec::new();
-    let mut sink = Held::new(Format::Text, &mut out, engine.rules(), false);
+    let mut sink = Held::new(Format::Lines, &mut out, engine.rules(), false);
     for _ in 0..MAX_LISTED_FINDINGS + 7 {
         sink.finding(one.clone()).unwrap();
     }

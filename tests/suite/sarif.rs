@@ -224,6 +224,7 @@ fn the_code_scanning_check_can_fail() {
     );
     let good: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(code_scanning_problems(&good), Vec::<String>::new());
+    /// What is broken, and how.
     type Breakage = (&'static str, fn(&mut Value));
     let breakages: [Breakage; 5] = [
         ("absolute URI", |d| {

@@ -8,18 +8,14 @@
 //! Content Security Policy allows only the template's own style and script (by hash): no
 //! network, no other script, even if something slipped through.
 
-mod group;
-
 use super::Notices;
+use super::group::{SecretGroup, Seen, Summary, group_by_secret};
 use crate::finding::Finding;
-use crate::rules::RuleSet;
+use crate::rules::{Confidence, RuleSet};
 use base64::Engine as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use std::io::{self, Write};
-
-use group::{Group, group};
 
 /// The page, with `{{NAME}}` placeholders ([`fill`]).
 const TEMPLATE: &str = include_str!("html/report.html");
@@ -40,7 +36,49 @@ struct Page<'a> {
     errors: Vec<String>,
     /// The run's warnings.
     warnings: Vec<String>,
-    groups: Vec<Group<'a>>,
+    groups: Vec<GroupView<'a>>,
+}
+
+/// One distinct secret as the page's script reads it: a [`SecretGroup`] with the rule's
+/// metadata beside it.
+#[derive(Debug, Serialize)]
+struct GroupView<'a> {
+    /// The short id every location of the secret shares.
+    secret_id: &'a str,
+    /// The rule that found it.
+    rule_id: &'a str,
+    /// The rule's description.
+    description: &'a str,
+    /// The secret as the findings have it (masked unless secrets are revealed).
+    secret: &'a str,
+    /// How sure the rule is.
+    confidence: Confidence,
+    /// The rule's reference links (provider documentation), for the reader to follow.
+    references: &'a [String],
+    /// The oldest commit that carries it, for git findings with a date.
+    first_seen: Option<Seen<'a>>,
+    /// The newest commit that carries it, for git findings with a date.
+    last_seen: Option<Seen<'a>>,
+    /// Every finding of the secret, in report order.
+    locations: &'a [&'a Finding],
+}
+
+impl<'a> GroupView<'a> {
+    /// The page's view of `g`, with `rules`' reference links for its rule.
+    fn of(g: &'a SecretGroup<'a>, rules: &'a RuleSet) -> Self {
+        let head = g.head();
+        GroupView {
+            secret_id: &head.secret_id,
+            rule_id: &head.rule_id,
+            description: &head.description,
+            secret: &head.secret,
+            confidence: head.confidence,
+            references: rules.get(&head.rule_id).map_or(&[], |r| &r.references),
+            first_seen: g.first_seen,
+            last_seen: g.last_seen,
+            locations: &g.findings,
+        }
+    }
 }
 
 /// The header's counts.
@@ -59,23 +97,20 @@ pub fn write_html(
     rules: &RuleSet,
     notices: Notices<'_>,
 ) -> io::Result<()> {
-    let groups = group(findings, rules);
+    let groups = group_by_secret(findings);
+    let summary = Summary::of(&groups);
     let page = Page {
         tool: "shush",
         version: env!("CARGO_PKG_VERSION"),
         generated: now_utc(),
         totals: Totals {
-            findings: findings.len(),
-            secrets: groups.len(),
-            rules: findings
-                .iter()
-                .map(|f| f.rule_id.as_str())
-                .collect::<BTreeSet<_>>()
-                .len(),
+            findings: summary.findings,
+            secrets: summary.secrets,
+            rules: summary.by_rule.len(),
         },
         errors: notices.errors.iter().map(|p| p.to_string()).collect(),
         warnings: notices.warnings.iter().map(|p| p.to_string()).collect(),
-        groups,
+        groups: groups.iter().map(|g| GroupView::of(g, rules)).collect(),
     };
     let data = script_json(&page)?;
     let noscript = noscript(&page);
@@ -181,6 +216,40 @@ fn now_utc() -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_view_of_a_group_names_the_rule_and_when_it_was_seen() {
+        use crate::finding::Source;
+        use crate::sink::report::testing;
+        let rules = RuleSet::builtin().unwrap();
+        let fs = [
+            testing::finding("a.env", testing::git_source("a.env", "add")),
+            testing::finding(
+                "b.env",
+                Source::File {
+                    path: "b.env".into(),
+                },
+            ),
+        ];
+        let groups = group_by_secret(&fs);
+        let view = serde_json::to_value(GroupView::of(&groups[0], &rules)).unwrap();
+        let references = &rules.get("github-pat").unwrap().references;
+        assert!(!references.is_empty());
+        assert_eq!(view["references"], serde_json::json!(references));
+        assert_eq!(
+            (&view["secret_id"], &view["rule_id"], &view["confidence"]),
+            (&"0123456789ab".into(), &"github-pat".into(), &"high".into())
+        );
+        assert_eq!(view["description"], "GitHub personal access token");
+        assert_eq!(view["secret"], "ghp_…(40)");
+        // The instant the groups are sorted by stays out of the page.
+        let seen = serde_json::json!({"commit": "c0ffee", "date": "2020-09-13T12:28:40+00:00"});
+        assert_eq!((&view["first_seen"], &view["last_seen"]), (&seen, &seen));
+        let paths: Vec<_> = (view["locations"].as_array().unwrap().iter())
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(paths, ["a.env", "b.env"]);
+    }
 
     #[test]
     fn script_json_escapes_what_could_end_or_change_the_element() {

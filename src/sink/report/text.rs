@@ -3,7 +3,7 @@
 //! ([`write_lines`]: `path:line:col: rule-id masked-secret #secret-id`, one finding a line,
 //! for editors and `grep`).
 
-use super::group::{SecretGroup, Summary, group_by_secret};
+use super::group::{SecretGroup, Seen, Summary, group_by_secret};
 use crate::finding::Finding;
 use std::io::{self, Write};
 
@@ -68,12 +68,12 @@ fn write_group(out: &mut dyn Write, g: &SecretGroup<'_>, paint: Paint) -> io::Re
         writeln!(out, "  {}", printable(&head.description))?;
     }
     if let (Some(first), Some(last)) = (g.first_seen, g.last_seen) {
-        let when = |s: super::group::Seen<'_>| {
-            format!(
-                "{} in {}",
-                &s.date[..s.date.len().min(10)],
-                &s.commit[..s.commit.len().min(10)]
-            )
+        let when = |s: Seen<'_>| {
+            let date = &s.date[..s.date.len().min(10)];
+            match s.commit {
+                Some(c) => format!("{date} in {}", &c[..c.len().min(10)]),
+                None => date.to_string(),
+            }
         };
         if first == last {
             writeln!(out, "  seen {}", when(first))?;

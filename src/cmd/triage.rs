@@ -160,42 +160,22 @@ pub fn run(args: TriageArgs) -> Result<u8> {
                 rule,
                 present_only: present,
             };
-            let rows = store.list(&filter)?;
-            if json {
-                serde_json::to_writer_pretty(&mut out, &rows)?;
-                writeln!(out)?;
-            } else {
-                write_table(&mut out, &rows)?;
-            }
+            list(&store, &filter, json, &mut out)?;
         }
-        TriageCommand::Show { id, json } => {
-            let detail = store.show(&id)?;
-            if json {
-                serde_json::to_writer_pretty(&mut out, &detail)?;
-                writeln!(out)?;
-            } else {
-                write_detail(&mut out, &detail)?;
-            }
-        }
+        TriageCommand::Show { id, json } => show(&store, &id, json, &mut out)?,
         TriageCommand::Set {
             ids,
             status,
             comment,
             by,
-        } => {
-            let by = who(by);
-            for id in &ids {
-                let row = store.set_status(id, status.into(), comment.as_deref(), &by)?;
-                writeln!(
-                    out,
-                    "#{} {} {}: {}",
-                    row.secret_id,
-                    row.rule_id,
-                    printable(&row.secret),
-                    row.status.as_str()
-                )?;
-            }
-        }
+        } => set(
+            &mut store,
+            &ids,
+            status.into(),
+            comment.as_deref(),
+            &who(by),
+            &mut out,
+        )?,
         TriageCommand::Import {
             file,
             status,
@@ -205,6 +185,50 @@ pub fn run(args: TriageArgs) -> Result<u8> {
         TriageCommand::Export { status, output } => export(&store, status, output.as_deref())?,
     }
     Ok(crate::cmd::EXIT_CLEAN)
+}
+
+fn list(store: &Store, filter: &ListFilter, json: bool, out: &mut dyn Write) -> Result<()> {
+    let rows = store.list(filter)?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &rows)?;
+        writeln!(out)?;
+    } else {
+        write_table(out, &rows)?;
+    }
+    Ok(())
+}
+
+fn show(store: &Store, id: &str, json: bool, out: &mut dyn Write) -> Result<()> {
+    let detail = store.show(id)?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &detail)?;
+        writeln!(out)?;
+    } else {
+        write_detail(out, &detail)?;
+    }
+    Ok(())
+}
+
+fn set(
+    store: &mut Store,
+    ids: &[String],
+    status: Status,
+    comment: Option<&str>,
+    by: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
+    for id in ids {
+        let row = store.set_status(id, status, comment, by)?;
+        writeln!(
+            out,
+            "#{} {} {}: {}",
+            row.secret_id,
+            row.rule_id,
+            printable(&row.secret),
+            row.status.as_str()
+        )?;
+    }
+    Ok(())
 }
 
 /// Opens a store that must exist already (a triage command never creates an empty one).

@@ -508,6 +508,49 @@ fn missing_and_corrupt_layers_are_errors() {
 }
 
 #[test]
+fn an_image_audit_records_in_a_triage_store() {
+    let img = docker_save(&[Legacy {
+        tag: "app:1",
+        layers: vec![layer(&[("app/.env", secret_line(150).as_bytes())])],
+        history: vec![],
+        env: vec![],
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    std::fs::write(&p, &img).unwrap();
+    let p = p.to_string_lossy().into_owned();
+    let db = dir.path().join("triage.db").to_string_lossy().into_owned();
+    let (code, findings, err) = run_image(&p, &["--store", &db]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("1 new secret, 1 new place"), "{err}");
+    let id = findings[0]["secret_id"].as_str().unwrap();
+    let set = shush()
+        .args([
+            "triage",
+            "--store",
+            &db,
+            "set",
+            id,
+            "--status",
+            "accepted-risk",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    // The accepted secret no longer fails the image, and the summary says why.
+    let (code, findings, err) = run_image(&p, &["--store", &db]);
+    assert_eq!((code, findings.len()), (0, 0), "{err}");
+    assert!(
+        err.contains("not reported, triaged: 1 accepted-risk") && err.contains(": 0 findings"),
+        "{err}"
+    );
+}
+
+#[test]
 fn layer_cache_across_runs() {
     let img = docker_save(&[Legacy {
         tag: "cached:1",

@@ -83,6 +83,13 @@ fn docker_save_files(images: &[Legacy<'_>]) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// Writes `img` as `img.tar` in `dir`; returns its path.
+fn write_image(dir: &Path, img: &[u8]) -> String {
+    let p = dir.join("img.tar");
+    std::fs::write(&p, img).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
 fn run_image(path: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {
     let mut args = vec![path];
     args.extend_from_slice(extra);
@@ -130,9 +137,7 @@ fn docker_save_layers_whiteouts_and_history() {
         env: vec![format!("API_TOKEN={env_token}"), "PATH=/usr/bin".into()],
     }]);
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("img.tar");
-    std::fs::write(&p, &img).unwrap();
-    let p = p.to_string_lossy().into_owned();
+    let p = write_image(dir.path(), &img);
     let (code, findings, err) = run_image(&p, &["--show-secrets"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("image acme/app:1.0: 5 layers"), "{err}");
@@ -516,9 +521,7 @@ fn an_image_audit_records_in_a_triage_store() {
         env: vec![],
     }]);
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("img.tar");
-    std::fs::write(&p, &img).unwrap();
-    let p = p.to_string_lossy().into_owned();
+    let p = write_image(dir.path(), &img);
     let db = dir.path().join("triage.db").to_string_lossy().into_owned();
     let (code, findings, err) = run_image(&p, &["--store", &db]);
     assert_eq!(code, 1, "{err}");
@@ -562,9 +565,7 @@ fn layer_cache_across_runs() {
         env: vec![],
     }]);
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("img.tar");
-    std::fs::write(&p, &img).unwrap();
-    let p = p.to_string_lossy().into_owned();
+    let p = write_image(dir.path(), &img);
     let cache = dir.path().join("cache");
     let c = cache.to_string_lossy().into_owned();
     let (code1, first, err1) = run_image(&p, &["--cache", &c]);

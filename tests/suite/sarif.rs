@@ -313,15 +313,7 @@ fn a_run_over_the_code_scanning_limit_keeps_the_most_confident_and_says_so() {
         dir.create(file, text);
     }
     dir.create("z.txt", format!("token: {}\n", fxt(1)));
-    let out = dir.scan(&[
-        "-f",
-        "sarif",
-        "--config",
-        fixture_rules().to_str().unwrap(),
-        ".",
-    ]);
-    out.code(1);
-    let doc = assert_valid_sarif(&out.stdout);
+    let doc = fixture_sarif(&dir, ".");
     let results = doc["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 25_000);
     assert!(
@@ -338,6 +330,15 @@ fn a_run_over_the_code_scanning_limit_keeps_the_most_confident_and_says_so() {
             .starts_with("11 less confident findings are not listed")),
         "{notes:?}"
     );
+}
+
+/// A SARIF scan of `path` in `dir` with the fixture rules that finds something: checked
+/// valid, parsed.
+fn fixture_sarif(dir: &Dir, path: &str) -> Value {
+    let rules = fixture_rules();
+    let out = dir.scan(&["-f", "sarif", "--config", rules.to_str().unwrap(), path]);
+    out.code(1);
+    assert_valid_sarif(&out.stdout)
 }
 
 fn sarif_of(dir: &Dir, args: &[&str]) -> String {
@@ -389,17 +390,9 @@ fn a_report_with_every_kind_of_finding_is_valid() {
     );
     dir.create("url.txt", format!("u?password=%22{}%21%22\n", password(5)));
     dir.create("uni/naïve café #1 50%.txt", format!("☕ {}\n", fxt(6)));
-    let out = dir.scan(&[
-        "-f",
-        "sarif",
-        "--config",
-        fixture_rules().to_str().unwrap(),
-        ".",
-    ]);
-    out.code(1);
-    let doc = assert_valid_sarif(&out.stdout);
+    let doc = fixture_sarif(&dir, ".");
     let results = doc["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 6, "{}", out.stdout);
+    assert_eq!(results.len(), 6, "{doc}");
     let uris: Vec<_> = results
         .iter()
         .map(|r| {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const ROTATE_AT_THE_ISSUER: &str = "Rotate at the issuer: revoke this credential where it was issued and replace it where it is used. Deleting it from the code or the history does not disable it.";
 
 /// The advice of a finding whose rule names the page where its credential is revoked.
-const REVOKE_AT_THE_URL: &str = "Revoke it at the issuer (revoke_url) and replace it where it is used. Deleting it from the code or the history does not disable it.";
+const REVOKE_AT_THE_URL: &str = "Revoke it at the issuer and replace it where it is used. Deleting it from the code or the history does not disable it.";
 
 /// What to do about a finding, as reports show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

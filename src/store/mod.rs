@@ -88,6 +88,15 @@ pub enum StoreError {
         /// This run's key id.
         run: String,
     },
+    /// The store's file could not be created.
+    #[error("creating triage store {path}: {source}")]
+    Create {
+        /// The store's file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A newer shush wrote the store.
     #[error(
         "triage store {path} has schema version {found}; this shush reads version {SCHEMA_VERSION}"
@@ -140,10 +149,28 @@ pub struct Recorded {
     pub new_location: bool,
 }
 
+/// Creates the store's file readable by its owner only (it is a security team's triage
+/// record), unless it exists already.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl Store {
     /// Opens (creating it if needed) the store at `path`. `key_id` is this run's fingerprint
     /// key; `None` opens it for triage commands, which need no key.
     pub fn open(path: &Path, key_id: Option<&str>) -> Result<Store> {
+        create_private(path).map_err(|source| StoreError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
         let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
             path: path.display().to_string(),
             source,
@@ -250,11 +277,8 @@ impl Store {
     pub fn record(&mut self, run: i64, scope: &str, f: &Finding) -> Result<Recorded> {
         let existing: Option<String> = self
             .conn
-            .query_row(
-                "SELECT status FROM secrets WHERE fingerprint = ?1",
-                [&f.fingerprint],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT status FROM secrets WHERE fingerprint = ?1")
+            .and_then(|mut st| st.query_row([&f.fingerprint], |r| r.get(0)))
             .optional()
             .map_err(|e| self.err(e))?;
         let new_secret = existing.is_none();
@@ -263,10 +287,10 @@ impl Store {
             None => self.insert_secret(run, f)?,
         };
         self.conn
-            .execute(
+            .prepare_cached(
                 "UPDATE secrets SET last_seen_run = ?2, secret = ?3 WHERE fingerprint = ?1",
-                params![f.fingerprint, run, f.secret],
             )
+            .and_then(|mut st| st.execute(params![f.fingerprint, run, f.secret]))
             .map_err(|e| self.err(e))?;
         let new_location = self.upsert_location(run, scope, f)?;
         Ok(Recorded {
@@ -312,11 +336,11 @@ impl Store {
         let source = serde_json::to_string(&f.source).unwrap_or_default();
         let updated = self
             .conn
-            .execute(
+            .prepare_cached(
                 "UPDATE locations SET last_seen_run = ?4, present = 1
                  WHERE fingerprint = ?1 AND scope = ?2 AND place = ?3",
-                params![f.fingerprint, scope, place, run],
             )
+            .and_then(|mut st| st.execute(params![f.fingerprint, scope, place, run]))
             .map_err(|e| self.err(e))?;
         if updated > 0 {
             return Ok(false);

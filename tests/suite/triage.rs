@@ -477,3 +477,17 @@ fn commands_that_cannot_record_refuse_a_store() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a hook's scan"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_new_store_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    dir.create("src/app.env", format!("token: {}\n", fxt(11)));
+    scan(&dir, &[]).code(1);
+    let mode = std::fs::metadata(dir.join("triage.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -40,6 +40,7 @@ pub fn run(mut cli: Cli) -> Result<u8> {
         Command::Man(args) => crate::cmd::docs::man(&args),
         Command::Hook(cmd) => crate::cmd::hook::run(cmd),
         Command::Triage(args) => crate::cmd::triage::run(args),
+        Command::Fleet(args) => crate::cmd::fleet::run(args),
     }
 }
 
@@ -118,7 +119,7 @@ pub fn load_baseline(engine: &Engine, args: &OutputArgs, root: &Path) -> Result<
 /// Gives `engine` the key of its fingerprints: `SHUSH_FINGERPRINT_KEY`, the file
 /// `SHUSH_FINGERPRINT_KEY_FILE` names, else the per-user key file (created on first use).
 /// A key that is given but unusable (too short, unreadable) stops the run: exit 2.
-fn use_fingerprint_key(engine: &Engine) -> Result<&shush::fingerprint::FingerprintKey> {
+pub(crate) fn use_fingerprint_key(engine: &Engine) -> Result<&shush::fingerprint::FingerprintKey> {
     let key = shush::fingerprint::FingerprintKey::from_environment()
         .context("loading the fingerprint key")?;
     engine.set_fingerprint_key(key);

@@ -65,6 +65,9 @@ pub enum Command {
     /// Triage the secrets of a store written by `--store`: list, show, mark (false-positive,
     /// accepted-risk, revoked), import a baseline, export one.
     Triage(crate::cmd::triage::TriageArgs),
+    /// Audit many repositories with any number of workers sharing one store: queue them,
+    /// work through the queue, see where it stands.
+    Fleet(crate::cmd::fleet::FleetArgs),
 }
 
 /// Where the rules come from.

@@ -6,6 +6,7 @@ pub mod app;
 pub mod ci;
 pub mod cli;
 pub mod docs;
+pub mod fleet;
 pub mod git;
 pub mod hook;
 pub mod image;

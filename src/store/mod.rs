@@ -10,10 +10,12 @@
 //! (`clear_secrets`), for ever. A store belongs to one fingerprint key: a run under another
 //! key would see every secret as new, so it is refused ([`StoreError::KeyMismatch`]).
 
+mod fleet;
 mod import;
 mod query;
 mod sink;
 
+pub use fleet::{Claim, RepoResult, RepoRow};
 pub use import::{ImportFormat, Imported};
 pub use query::{ListFilter, SecretDetail, SecretRow, StatusChange, StoredLocation};
 pub use sink::{TriageStats, Triaged};
@@ -383,6 +385,12 @@ impl Store {
             .map_err(|e| self.err(e))?;
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
         Ok(gone)
+    }
+
+    /// Gives up the run in progress: nothing it recorded stays (the transaction
+    /// [`Store::begin_run`] opened is rolled back).
+    pub fn abandon_run(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
     }
 
     /// Sets the status of the secret `fingerprint`, and appends it to its history.

@@ -84,3 +84,25 @@ CREATE TABLE IF NOT EXISTS imported_fingerprints (
     comment     TEXT,
     origin      TEXT NOT NULL
 );
+
+-- The fleet's work queue (`shush fleet`): one row per repository. A worker claims a queued
+-- repository, or one whose lease ran out (its worker died), by setting `lease_until`; it
+-- renews the lease while it works, and ends the row done or failed (with the error).
+CREATE TABLE IF NOT EXISTS fleet_repos (
+    id          INTEGER PRIMARY KEY,
+    url         TEXT NOT NULL UNIQUE,
+    state       TEXT NOT NULL DEFAULT 'queued'
+                CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    worker      TEXT,
+    lease_until INTEGER,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    enqueued_at TEXT NOT NULL,
+    started_at  TEXT,
+    finished_at TEXT,
+    blobs       INTEGER,
+    bytes       INTEGER,
+    findings    INTEGER,
+    seconds     REAL
+);
+CREATE INDEX IF NOT EXISTS fleet_by_state ON fleet_repos(state, lease_until);

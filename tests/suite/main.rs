@@ -19,6 +19,7 @@ mod config_compat;
 mod corpus;
 mod engine;
 mod fingerprints;
+mod fleet;
 mod git;
 mod grouped;
 mod html_report;

@@ -1,0 +1,515 @@
+//! `shush fleet`: audit many repositories with any number of workers sharing one store.
+//! `enqueue` fills the store's queue, `work` runs workers that each claim one repository at a
+//! time under a lease (a worker that dies loses its lease and its repository is picked up
+//! again), mirror it into a cache (`git clone --mirror`, then `git fetch` on later runs),
+//! audit every blob of every ref and record the findings in the triage store, and `status`
+//! shows the queue. The store is an SQLite file (the embedded default, `shush-fleet.db`).
+
+use crate::cmd::cli::RuleArgs;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use shush::engine::Engine;
+use shush::git::{GitOptions, Scope};
+use shush::store::{Claim, RepoResult, RepoRow, Status, Store};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// `shush fleet …`.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The store holding the queue and the findings (an SQLite file).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SHUSH_FLEET_STORE",
+        default_value = "shush-fleet.db",
+        global = true
+    )]
+    pub store: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+/// The fleet subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Queue repositories (URLs: https, ssh, git://, or local paths); ones done or failed
+    /// before are queued again.
+    Enqueue {
+        /// Repositories.
+        repos: Vec<String>,
+        /// A file of repositories, one per line (`#` starts a comment).
+        #[arg(long, short = 'f', value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Work through the queue until it is empty: mirror, audit, record; exit 2 when a
+    /// repository failed, 1 when open findings were recorded, 0 otherwise.
+    Work {
+        /// Worker threads, each auditing one repository at a time.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Where the mirrors are kept between runs (default: ~/.cache/shush/fleet).
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
+        /// Seconds a claim lasts without renewal (a dead worker's repository waits this long).
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        lease: u64,
+        /// Rules.
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Show the queue: done, running, queued and failed repositories, with their errors.
+    Status {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `shush fleet`.
+pub fn run(args: FleetArgs) -> Result<u8> {
+    match args.command {
+        FleetCommand::Enqueue { repos, file } => enqueue(&args.store, repos, file.as_deref()),
+        FleetCommand::Work {
+            workers,
+            cache,
+            lease,
+            rules,
+        } => work(&args.store, workers.max(1), cache, lease.max(3), &rules),
+        FleetCommand::Status { json } => status(&args.store, json),
+    }
+}
+
+fn enqueue(store: &Path, mut repos: Vec<String>, file: Option<&Path>) -> Result<u8> {
+    if let Some(f) = file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        repos.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    if repos.is_empty() {
+        bail!("nothing to queue: give repositories or --file FILE");
+    }
+    let mut s = Store::open(store, None)?;
+    let queued = s.enqueue(&repos)?;
+    eprintln!(
+        "shush: fleet {}: {queued} of {} repositor{} queued",
+        store.display(),
+        repos.len(),
+        if repos.len() == 1 { "y" } else { "ies" }
+    );
+    Ok(crate::cmd::EXIT_CLEAN)
+}
+
+/// What one worker did.
+#[derive(Debug, Default)]
+struct Tally {
+    done: u64,
+    failed: u64,
+    open_findings: u64,
+}
+
+fn work(
+    store: &Path,
+    workers: usize,
+    cache: Option<PathBuf>,
+    lease: u64,
+    rules: &RuleArgs,
+) -> Result<u8> {
+    let engine = crate::cmd::app::load_engine(rules, Path::new("."), false)?;
+    let key = crate::cmd::app::use_fingerprint_key(&engine)?
+        .id()
+        .to_string();
+    // The store is checked (and given its key) once, before any worker starts.
+    drop(Store::open(store, Some(&key))?);
+    let cache = cache.unwrap_or_else(default_cache);
+    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = (cores / workers).max(1);
+    let started = Instant::now();
+    let results: Vec<Result<Tally>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|i| {
+                let (engine, cache, key) = (&engine, &cache, &key);
+                let name = format!("{}:{}:{i}", host(), std::process::id());
+                s.spawn(move || worker(store, &name, engine, cache, key, lease, threads))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| bail!("a worker panicked")))
+            .collect()
+    });
+    let mut total = Tally::default();
+    for r in results {
+        let t = r?;
+        total.done += t.done;
+        total.failed += t.failed;
+        total.open_findings += t.open_findings;
+    }
+    eprintln!(
+        "shush: fleet: {} done, {} failed in {:.1}s; {} open findings",
+        total.done,
+        total.failed,
+        started.elapsed().as_secs_f64(),
+        total.open_findings
+    );
+    Ok(if total.failed > 0 {
+        crate::cmd::EXIT_ERROR
+    } else if total.open_findings > 0 {
+        1
+    } else {
+        crate::cmd::EXIT_CLEAN
+    })
+}
+
+/// The next repository for `name`: a queued one, else one whose worker died (its lease ran
+/// out), waiting while others are still running; `None` once nothing is queued or running.
+fn next_claim(s: &mut Store, name: &str, lease: u64) -> Result<Option<Claim>> {
+    loop {
+        if let Some(claim) = s.claim(name, lease)? {
+            return Ok(Some(claim));
+        }
+        if s.running()? == 0 {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// One worker: claims repositories until none is left.
+fn worker(
+    store: &Path,
+    name: &str,
+    engine: &Engine,
+    cache: &Path,
+    key: &str,
+    lease: u64,
+    threads: usize,
+) -> Result<Tally> {
+    let mut s = Store::open(store, Some(key))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")?;
+    let mut tally = Tally::default();
+    while let Some(claim) = next_claim(&mut s, name, lease)? {
+        let outcome = with_lease(store, key, &claim, name, lease, || {
+            pool.install(|| audit_repo(&mut s, engine, cache, &claim))
+        });
+        let ended = match &outcome {
+            Ok((result, open)) => {
+                tally.done += 1;
+                tally.open_findings += open;
+                eprintln!(
+                    "shush: fleet: {}: {} blobs, {} findings ({open} open) in {:.1}s",
+                    claim.url, result.blobs, result.findings, result.seconds
+                );
+                s.end_claim(claim.id, name, Ok(*result))?
+            }
+            Err(e) => {
+                tally.failed += 1;
+                eprintln!("shush: fleet: {}: failed: {e}", claim.url);
+                s.end_claim(claim.id, name, Err(e))?
+            }
+        };
+        if !ended {
+            eprintln!(
+                "shush: warning: fleet: {}: the lease ran out and another worker took it",
+                claim.url
+            );
+        }
+    }
+    Ok(tally)
+}
+
+/// Runs `job` while a thread renews the claim's lease every third of it.
+fn with_lease<T>(
+    store: &Path,
+    key: &str,
+    claim: &Claim,
+    name: &str,
+    lease: u64,
+    job: impl FnOnce() -> T,
+) -> T {
+    let (stop, stopped) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let Ok(renewer) = Store::open(store, Some(key)) else {
+                return;
+            };
+            let every = Duration::from_secs((lease / 3).max(1));
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                if !matches!(renewer.renew(claim.id, name, lease), Ok(true)) {
+                    return;
+                }
+            }
+        });
+        let out = job();
+        let _ = stop.send(());
+        out
+    })
+}
+
+/// Mirrors, audits and records one repository; returns what it gave and how many of its
+/// findings are open. An error is the repository's failure, said in words.
+fn audit_repo(
+    s: &mut Store,
+    engine: &Engine,
+    cache: &Path,
+    claim: &Claim,
+) -> std::result::Result<(RepoResult, u64), String> {
+    let started = Instant::now();
+    let mirror = mirror(&claim.url, cache)?;
+    let stats = shush::scan::Stats::default();
+    let mut found = Vec::new();
+    let opts = GitOptions::default();
+    let report = shush::git::audit_into(&mirror, engine, &Scope::All, &opts, &stats, &mut found)
+        .map_err(|e| e.to_string())?;
+    let scope = format!("fleet:{}", redact_url(&claim.url));
+    let open = record(s, &scope, &found, report.errors.is_empty()).map_err(|e| e.to_string())?;
+    if let Some(first) = report.errors.first() {
+        return Err(format!(
+            "{} error{} while auditing, the first: {first}",
+            report.errors.len(),
+            if report.errors.len() == 1 { "" } else { "s" }
+        ));
+    }
+    let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+    Ok((
+        RepoResult {
+            blobs: load(&stats.files),
+            bytes: load(&stats.bytes),
+            findings: found.len() as u64,
+            seconds: started.elapsed().as_secs_f64(),
+        },
+        open,
+    ))
+}
+
+/// Records one repository's findings as one run over `scope` (places it no longer has are
+/// gone when the audit was `complete`); returns how many findings are of open secrets.
+fn record(
+    s: &mut Store,
+    scope: &str,
+    found: &[shush::finding::Finding],
+    complete: bool,
+) -> shush::store::Result<u64> {
+    let run = s.begin_run("fleet", scope, false)?;
+    let mut open = 0;
+    let mut all = || -> shush::store::Result<()> {
+        for f in found {
+            open += u64::from(s.record(run, scope, f)?.status == Status::Open);
+        }
+        s.finish_run(run, scope, found.len() as u64, complete)?;
+        Ok(())
+    };
+    if let Err(e) = all() {
+        s.abandon_run();
+        return Err(e);
+    }
+    Ok(open)
+}
+
+/// The mirror of `url` in `cache`: cloned (`git clone --mirror`) the first time, fetched
+/// after. A clone goes to a temporary name first, so that a worker killed mid-clone leaves
+/// no half mirror behind.
+fn mirror(url: &str, cache: &Path) -> std::result::Result<PathBuf, String> {
+    let dest = cache.join(mirror_name(url));
+    if dest.join("HEAD").is_file() {
+        git(
+            &[
+                "-C",
+                &dest.to_string_lossy(),
+                "fetch",
+                "--quiet",
+                "--prune",
+                "origin",
+            ],
+            url,
+        )?;
+        return Ok(dest);
+    }
+    let partial = dest.with_extension(format!("partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    git(
+        &[
+            "clone",
+            "--quiet",
+            "--mirror",
+            "--",
+            url,
+            &partial.to_string_lossy(),
+        ],
+        url,
+    )?;
+    std::fs::rename(&partial, &dest).map_err(|e| format!("keeping the mirror: {e}"))?;
+    Ok(dest)
+}
+
+/// Runs git without a terminal to prompt on; its error, in words, names the repository
+/// without credentials.
+fn git(args: &[&str], url: &str) -> std::result::Result<(), String> {
+    let out = Command::new("git")
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("running git: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let text = stderr.replace(url, &redact_url(url));
+    let last: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = last[last.len().saturating_sub(2)..].join(" / ");
+    Err(format!(
+        "git {}: {}",
+        args.iter()
+            .find(|a| !a.starts_with('-') && **a != "-C")
+            .unwrap_or(&"git"),
+        tail
+    ))
+}
+
+/// A mirror's directory name: the repository's last path component and a hash of the URL.
+fn mirror_name(url: &str) -> String {
+    use sha2::Digest;
+    let base: String = url
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or("repo")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(40)
+        .collect();
+    let hash = sha2::Sha256::digest(url.as_bytes());
+    let hex: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{base}-{hex}.git")
+}
+
+/// `url` without the credentials of its user-info part (`https://user:token@host/…`).
+fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) if !userinfo.contains('/') => format!("{scheme}://***@{host}"),
+            _ => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// `$XDG_CACHE_HOME/shush/fleet`, else `~/.cache/shush/fleet`, else a directory beside the
+/// store.
+fn default_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".shush-cache"))
+        .join("shush")
+        .join("fleet")
+}
+
+/// This machine's name, for worker names.
+fn host() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".to_string())
+}
+
+fn status(store: &Path, json: bool) -> Result<u8> {
+    if !store.is_file() {
+        bail!(
+            "no fleet store at {} (shush fleet enqueue first)",
+            store.display()
+        );
+    }
+    let rows = Store::open(store, None)?.fleet()?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+        return Ok(crate::cmd::EXIT_CLEAN);
+    }
+    write_status(&mut out, &rows)?;
+    Ok(crate::cmd::EXIT_CLEAN)
+}
+
+fn write_status(out: &mut dyn Write, rows: &[RepoRow]) -> std::io::Result<()> {
+    let count = |state: &str| rows.iter().filter(|r| r.state == state).count();
+    let (done, running, queued, failed) = (
+        count("done"),
+        count("running"),
+        count("queued"),
+        count("failed"),
+    );
+    let seconds: f64 = rows.iter().filter_map(|r| r.seconds).sum();
+    let blobs: i64 = rows.iter().filter_map(|r| r.blobs).sum();
+    let findings: i64 = rows.iter().filter_map(|r| r.findings).sum();
+    writeln!(
+        out,
+        "{} repositories: {done} done, {running} running, {queued} queued, {failed} failed",
+        rows.len()
+    )?;
+    if done > 0 {
+        let per_repo = seconds / done as f64;
+        writeln!(
+            out,
+            "{blobs} blobs and {findings} findings so far; {:.1}s a repository, {:.0} blobs/s; about {:.0}s left for one worker",
+            per_repo,
+            if seconds > 0.0 {
+                blobs as f64 / seconds
+            } else {
+                0.0
+            },
+            per_repo * (queued + running) as f64
+        )?;
+    }
+    for r in rows.iter().filter(|r| r.state != "done") {
+        let what = match (&r.state[..], &r.error, &r.worker) {
+            ("failed", Some(e), _) => format!("failed after {} attempt(s): {e}", r.attempts),
+            ("running", _, Some(w)) => format!("running on {w}"),
+            (state, _, _) => state.to_string(),
+        };
+        writeln!(
+            out,
+            "  {}: {}",
+            redact_url(&r.url),
+            shush::report::printable(&what)
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials_and_mirrors_get_stable_names() {
+        assert_eq!(
+            redact_url("https://x-access-token:secret@github.com/acme/app.git"),
+            "https://***@github.com/acme/app.git"
+        );
+        assert_eq!(
+            redact_url("git@github.com:acme/app.git"),
+            "git@github.com:acme/app.git"
+        );
+        assert_eq!(redact_url("/srv/git/app"), "/srv/git/app");
+        let a = mirror_name("https://github.com/acme/app.git");
+        assert!(a.starts_with("app-") && a.ends_with(".git"), "{a}");
+        assert_eq!(a, mirror_name("https://github.com/acme/app.git"));
+        assert_ne!(a, mirror_name("https://github.com/other/app.git"));
+    }
+}

@@ -1,0 +1,282 @@
+//! `shush fleet`: repositories served by a real `git daemon` on 127.0.0.1 (the `git://`
+//! protocol) and as local paths, audited by workers that share one store, one of them
+//! killed in the middle of a repository.
+
+use crate::util::git::{Repo, git_env, have_git};
+use crate::util::{Dir, ghp};
+use serde_json::Value;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `git daemon` serving every repository under a directory; killed when dropped.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `git daemon` for `base` on `port` and waits until it accepts connections; `None`
+/// (with a message) where this git has no daemon.
+fn daemon(base: &Path, port: u16) -> Option<Daemon> {
+    let mut cmd = Command::new("git");
+    git_env(&mut cmd);
+    let child = cmd
+        .args([
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+        ])
+        .arg(format!("--port={port}"))
+        .arg(format!("--base-path={}", base.display()))
+        .arg(base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(child) = child else {
+        eprintln!("skipped: `git daemon` cannot run here (Debian package: git)");
+        return None;
+    };
+    let d = Daemon(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "git daemon did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(d)
+}
+
+/// A repository at `dir/name` with `files`, committed.
+fn repo_at(dir: &Path, name: &str, files: &[(&str, String)]) -> std::path::PathBuf {
+    let mut r = Repo::new();
+    for (path, content) in files {
+        r.write(path, content);
+    }
+    r.commit("init");
+    let dest = dir.join(name);
+    let out = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(&r.path)
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    dest
+}
+
+fn fleet(dir: &Dir, args: &[&str]) -> crate::util::Output {
+    let mut all = vec!["fleet", "--store", "fleet.db"];
+    all.extend_from_slice(args);
+    dir.cmd().args(all).run()
+}
+
+fn status(dir: &Dir) -> Vec<Value> {
+    let out = fleet(dir, &["status", "--json"]);
+    out.code(0);
+    serde_json::from_str::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The secret ids and finding count of a one-process audit of `repo`.
+fn single_audit(repo: &Path) -> (std::collections::BTreeSet<String>, usize) {
+    let out = crate::util::shush()
+        .args(["git", "--no-config", "-f", "jsonl"])
+        .arg(repo)
+        .output()
+        .unwrap();
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids = lines
+        .iter()
+        .map(|f| f["secret_id"].as_str().unwrap().to_string())
+        .collect();
+    (ids, lines.len())
+}
+
+#[test]
+fn workers_audit_git_daemon_and_local_repositories_into_one_store() {
+    if !have_git() {
+        return;
+    }
+    let dir = Dir::new();
+    let srv = dir.create_dir("srv");
+    let (t1, t2, t3) = (ghp(31), ghp(32), ghp(33));
+    let origin = repo_at(
+        &srv,
+        "origin.git",
+        &[("deploy.env", format!("GITHUB_TOKEN={t1}\n"))],
+    );
+    // A fork: the origin's history plus a commit of its own.
+    let fork = repo_at(
+        &srv,
+        "fork.git",
+        &[
+            ("deploy.env", format!("GITHUB_TOKEN={t1}\n")),
+            ("ci.env", format!("TOKEN={t2}\n")),
+        ],
+    );
+    let other = repo_at(
+        dir.path(),
+        "other.git",
+        &[("app.env", format!("GH={t3}\n"))],
+    );
+    let port = free_port();
+    let Some(_daemon) = daemon(&srv, port) else {
+        return;
+    };
+    let list = format!(
+        "# the organisation\ngit://127.0.0.1:{port}/origin.git\ngit://127.0.0.1:{port}/fork.git\n{}\ngit://127.0.0.1:{port}/missing.git\n",
+        other.display()
+    );
+    dir.create("repos.txt", list);
+    fleet(&dir, &["enqueue", "-f", "repos.txt"])
+        .code(0)
+        .stderr_has("4 of 4 repositories queued");
+    let cache = dir.join("cache");
+    let work = fleet(
+        &dir,
+        &["work", "--workers", "2", "--cache", cache.to_str().unwrap()],
+    );
+    // A repository failed: the run says so and fails closed.
+    work.code(2).stderr_has("missing.git: failed: git clone");
+    let rows = status(&dir);
+    let state = |url_end: &str| {
+        let r = rows
+            .iter()
+            .find(|r| r["url"].as_str().unwrap().ends_with(url_end))
+            .unwrap();
+        (r["state"].as_str().unwrap().to_string(), r["error"].clone())
+    };
+    for done in ["origin.git", "fork.git", "other.git"] {
+        assert_eq!(state(done).0, "done", "{rows:#?}");
+    }
+    let (failed, error) = state("missing.git");
+    assert_eq!(failed, "failed");
+    assert!(error.as_str().unwrap().contains("not exported"), "{error}");
+    let text = fleet(&dir, &["status"]);
+    assert!(
+        text.stdout
+            .starts_with("4 repositories: 3 done, 0 running, 0 queued, 1 failed"),
+        "{}",
+        text.stdout
+    );
+
+    // The union of the fleet's findings is what one process finds repository by repository;
+    // the token the fork shares with its origin is one secret with a place in each.
+    let mut expected = std::collections::BTreeSet::new();
+    let mut locations = 0;
+    for r in [&origin, &fork, &other] {
+        let (ids, n) = single_audit(r);
+        expected.extend(ids);
+        locations += n;
+    }
+    let listed = dir
+        .cmd()
+        .args(["triage", "--store", "fleet.db", "list", "--json"])
+        .run();
+    listed.code(0);
+    let secrets: Vec<Value> = serde_json::from_str(&listed.stdout).unwrap();
+    let got: std::collections::BTreeSet<String> = secrets
+        .iter()
+        .map(|s| s["secret_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, expected);
+    let places: u64 = secrets
+        .iter()
+        .map(|s| s["locations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(places as usize, locations);
+    let shared = secrets
+        .iter()
+        .find(|s| s["locations"] == 2)
+        .expect("the shared token");
+    assert_eq!(shared["present"], 2);
+
+    // The next night: nothing new is queued twice, the mirrors are fetched, not cloned.
+    fleet(&dir, &["enqueue", "-f", "repos.txt"])
+        .code(0)
+        .stderr_has("4 of 4 repositories queued");
+    let again = fleet(&dir, &["work", "--cache", cache.to_str().unwrap()]);
+    again.code(2);
+    let mirrors = std::fs::read_dir(&cache).unwrap().count();
+    assert_eq!(mirrors, 3, "one mirror per repository that exists");
+}
+
+#[test]
+fn a_killed_workers_repository_is_finished_by_another() {
+    if !have_git() {
+        return;
+    }
+    let dir = Dir::new();
+    let srv = dir.create_dir("srv");
+    let tok = ghp(41);
+    repo_at(&srv, "slow.git", &[("a.env", format!("T={tok}\n"))]);
+    // A server that accepts and never answers: the first worker hangs in its clone.
+    let port = free_port();
+    let mute = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    fleet(
+        &dir,
+        &["enqueue", &format!("git://127.0.0.1:{port}/slow.git")],
+    )
+    .code(0);
+    let cache = dir.join("cache");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_shush"))
+        .current_dir(dir.path())
+        .env(
+            shush::fingerprint::KEY_ENV,
+            crate::util::TEST_FINGERPRINT_KEY,
+        )
+        .args(["fleet", "--store", "fleet.db", "work", "--lease", "3"])
+        .arg("--cache")
+        .arg(&cache)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(&dir)[0]["state"] != "running" {
+        assert!(
+            Instant::now() < deadline,
+            "the first worker never claimed the repository"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    drop(mute);
+    // The repository is served for real now; another worker waits out the dead one's lease
+    // and finishes it.
+    let Some(_daemon) = daemon(&srv, port) else {
+        return;
+    };
+    let second = fleet(
+        &dir,
+        &["work", "--lease", "3", "--cache", cache.to_str().unwrap()],
+    );
+    second
+        .code(1)
+        .stderr_has("slow.git: 1 blobs, 1 findings (1 open)");
+    let rows = status(&dir);
+    assert_eq!(rows[0]["state"], "done", "{rows:#?}");
+    assert_eq!(rows[0]["attempts"], 2);
+    assert_ne!(rows[0]["worker"].as_str(), None);
+}

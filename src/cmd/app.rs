@@ -362,7 +362,7 @@ pub fn triaged<S: Sink>(
         bail!("--store records audits (shush scan, git, image); it cannot be used here");
     };
     let key = engine.fingerprint_key().id().to_string();
-    let store = Store::open(path, Some(&key))?;
+    let store = Store::open(&path.to_string_lossy(), Some(&key))?;
     Ok(Triaged::recording(
         store,
         scope.command,

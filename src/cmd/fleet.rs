@@ -98,7 +98,7 @@ fn enqueue(store: &Path, mut repos: Vec<String>, file: Option<&Path>) -> Result<
     if repos.is_empty() {
         bail!("nothing to queue: give repositories or --file FILE");
     }
-    let mut s = Store::open(store, None)?;
+    let mut s = Store::open(&store.to_string_lossy(), None)?;
     let queued = s.enqueue(&repos)?;
     eprintln!(
         "shush: fleet {}: {queued} of {} repositor{} queued",
@@ -129,7 +129,7 @@ fn work(
         .id()
         .to_string();
     // The store is checked (and given its key) once, before any worker starts.
-    drop(Store::open(store, Some(&key))?);
+    drop(Store::open(&store.to_string_lossy(), Some(&key))?);
     let cache = cache.unwrap_or_else(default_cache);
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -195,7 +195,7 @@ fn worker(
     lease: u64,
     threads: usize,
 ) -> Result<Tally> {
-    let mut s = Store::open(store, Some(key))?;
+    let mut s = Store::open(&store.to_string_lossy(), Some(key))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -243,7 +243,7 @@ fn with_lease<T>(
     let (stop, stopped) = mpsc::channel::<()>();
     std::thread::scope(|s| {
         s.spawn(move || {
-            let Ok(renewer) = Store::open(store, Some(key)) else {
+            let Ok(mut renewer) = Store::open(&store.to_string_lossy(), Some(key)) else {
                 return;
             };
             let every = Duration::from_secs((lease / 3).max(1));
@@ -435,7 +435,7 @@ fn status(store: &Path, json: bool) -> Result<u8> {
             store.display()
         );
     }
-    let rows = Store::open(store, None)?.fleet()?;
+    let rows = Store::open(&store.to_string_lossy(), None)?.fleet()?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &rows)?;

@@ -160,9 +160,9 @@ pub fn run(args: TriageArgs) -> Result<u8> {
                 rule,
                 present_only: present,
             };
-            list(&store, &filter, json, &mut out)?;
+            list(&mut store, &filter, json, &mut out)?;
         }
-        TriageCommand::Show { id, json } => show(&store, &id, json, &mut out)?,
+        TriageCommand::Show { id, json } => show(&mut store, &id, json, &mut out)?,
         TriageCommand::Set {
             ids,
             status,
@@ -182,12 +182,12 @@ pub fn run(args: TriageArgs) -> Result<u8> {
             kind,
             by,
         } => import(&mut store, &file, status, kind, &who(by))?,
-        TriageCommand::Export { status, output } => export(&store, status, output.as_deref())?,
+        TriageCommand::Export { status, output } => export(&mut store, status, output.as_deref())?,
     }
     Ok(crate::cmd::EXIT_CLEAN)
 }
 
-fn list(store: &Store, filter: &ListFilter, json: bool, out: &mut dyn Write) -> Result<()> {
+fn list(store: &mut Store, filter: &ListFilter, json: bool, out: &mut dyn Write) -> Result<()> {
     let rows = store.list(filter)?;
     if json {
         serde_json::to_writer_pretty(&mut *out, &rows)?;
@@ -198,7 +198,7 @@ fn list(store: &Store, filter: &ListFilter, json: bool, out: &mut dyn Write) -> 
     Ok(())
 }
 
-fn show(store: &Store, id: &str, json: bool, out: &mut dyn Write) -> Result<()> {
+fn show(store: &mut Store, id: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     let detail = store.show(id)?;
     if json {
         serde_json::to_writer_pretty(&mut *out, &detail)?;
@@ -233,14 +233,15 @@ fn set(
 
 /// Opens a store that must exist already (a triage command never creates an empty one).
 fn open_existing(path: &Path) -> Result<Store> {
-    if !path.is_file() {
+    let location = path.to_string_lossy();
+    if !shush::store::is_postgres_url(&location) && !path.is_file() {
         bail!(
             "no triage store at {} (write one with `shush git --store {}`)",
             path.display(),
             path.display()
         );
     }
-    Ok(Store::open(path, None)?)
+    Ok(Store::open(&location, None)?)
 }
 
 /// Who is triaging: `--by`, else `$SHUSH_TRIAGE_BY`, else `$USER`.
@@ -282,7 +283,7 @@ fn import(
     Ok(())
 }
 
-fn export(store: &Store, status: Vec<StatusArg>, output: Option<&Path>) -> Result<()> {
+fn export(store: &mut Store, status: Vec<StatusArg>, output: Option<&Path>) -> Result<()> {
     let statuses: Vec<Status> = if status.is_empty() {
         (Status::ALL.into_iter())
             .filter(|s| *s != Status::Open)

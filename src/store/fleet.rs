@@ -3,8 +3,7 @@
 //! repository of a worker that died is picked up again, and ended done or failed with the
 //! error (a failed repository is reported, never skipped silently).
 
-use super::{Result, Store};
-use rusqlite::{OptionalExtension, params};
+use super::{Dialect, Result, Store, Val, utc_now};
 use serde::Serialize;
 
 /// A repository a worker claimed.
@@ -63,79 +62,70 @@ impl Store {
     /// Queues `urls`: new ones are added, ones already done or failed are queued again (a
     /// nightly run); ones queued or running are left alone. Returns how many were queued.
     pub fn enqueue(&mut self, urls: &[String]) -> Result<usize> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| sqlite_err(&self.path, e))?;
+        self.begin()?;
         let mut queued = 0;
         for url in urls {
-            queued += tx
-                .execute(
-                    "INSERT INTO fleet_repos(url, enqueued_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-                     ON CONFLICT(url) DO UPDATE SET state = 'queued', error = NULL, attempts = 0,
-                         enqueued_at = excluded.enqueued_at
-                     WHERE fleet_repos.state IN ('done', 'failed')",
-                    [url],
-                )
-                .map_err(|e| sqlite_err(&self.path, e))?;
+            match self.exec(
+                "INSERT INTO fleet_repos(url, enqueued_at) VALUES (?1, ?2)
+                 ON CONFLICT(url) DO UPDATE SET state = 'queued', error = NULL, attempts = 0,
+                     enqueued_at = excluded.enqueued_at
+                 WHERE fleet_repos.state IN ('done', 'failed')",
+                &[url.into(), utc_now().into()],
+            ) {
+                Ok(n) => queued += n as usize,
+                Err(e) => {
+                    self.abandon_run();
+                    return Err(e);
+                }
+            }
         }
-        tx.commit().map_err(|e| sqlite_err(&self.path, e))?;
+        self.batch("COMMIT")?;
         Ok(queued)
     }
 
     /// Claims the next repository for `worker` for `lease` seconds: the oldest queued one,
-    /// else one whose lease ran out. `None` when there is no work.
+    /// else one whose lease ran out. One statement: SQLite runs it under its write lock,
+    /// PostgreSQL skips the rows other workers are claiming (`FOR UPDATE SKIP LOCKED`), so
+    /// two workers never claim the same repository. `None` when there is no work.
     pub fn claim(&mut self, worker: &str, lease: u64) -> Result<Option<Claim>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| sqlite_err(&self.path, e))?;
-        let t = now();
-        let next: Option<(i64, String, i64)> = tx
-            .query_row(
-                "SELECT id, url, attempts FROM fleet_repos
-                 WHERE state = 'queued' OR (state = 'running' AND lease_until < ?1)
-                 ORDER BY state = 'running', id LIMIT 1",
-                [t],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(|e| sqlite_err(&self.path, e))?;
-        let Some((id, url, attempts)) = next else {
-            return Ok(None);
+        let lock = match self.db.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
         };
-        tx.execute(
-            "UPDATE fleet_repos SET state = 'running', worker = ?2, lease_until = ?3,
-                 attempts = attempts + 1, started_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
-             WHERE id = ?1",
-            params![id, worker, t + lease as i64],
-        )
-        .map_err(|e| sqlite_err(&self.path, e))?;
-        tx.commit().map_err(|e| sqlite_err(&self.path, e))?;
-        Ok(Some(Claim {
-            id,
-            url,
-            attempts: attempts + 1,
+        let sql = format!(
+            "UPDATE fleet_repos SET state = 'running', worker = ?1, lease_until = ?2,
+                 attempts = attempts + 1, started_at = ?3
+             WHERE id = (SELECT id FROM fleet_repos
+                         WHERE state = 'queued' OR (state = 'running' AND lease_until < ?4)
+                         ORDER BY state = 'running', id LIMIT 1 {lock})
+             RETURNING id, url, attempts"
+        );
+        let t = now();
+        let row = self.row(
+            &sql,
+            &[worker.into(), (t + lease as i64).into(), utc_now().into(), t.into()],
+        )?;
+        Ok(row.map(|r| Claim {
+            id: r[0].int(),
+            url: r[1].text(),
+            attempts: r[2].int(),
         }))
     }
 
     /// Extends `worker`'s lease on claim `id`; false when the claim is no longer its own
     /// (the lease ran out and another worker took the repository).
-    pub fn renew(&self, id: i64, worker: &str, lease: u64) -> Result<bool> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE fleet_repos SET lease_until = ?3 WHERE id = ?1 AND worker = ?2 AND state = 'running'",
-                params![id, worker, now() + lease as i64],
-            )
-            .map_err(|e| self.err(e))?;
+    pub fn renew(&mut self, id: i64, worker: &str, lease: u64) -> Result<bool> {
+        let n = self.exec(
+            "UPDATE fleet_repos SET lease_until = ?3 WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+            &[id.into(), worker.into(), (now() + lease as i64).into()],
+        )?;
         Ok(n == 1)
     }
 
     /// Ends `worker`'s claim `id`: done with `result`, or failed with `error`. False when
     /// the claim was no longer its own (nothing is written).
     pub fn end_claim(
-        &self,
+        &mut self,
         id: i64,
         worker: &str,
         outcome: std::result::Result<RepoResult, &str>,
@@ -144,73 +134,54 @@ impl Store {
             Ok(r) => ("done", None, r),
             Err(e) => ("failed", Some(e), RepoResult::default()),
         };
-        let n = self
-            .conn
-            .execute(
-                "UPDATE fleet_repos SET state = ?3, error = ?4, lease_until = NULL,
-                     finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now'),
-                     blobs = ?5, bytes = ?6, findings = ?7, seconds = ?8
-                 WHERE id = ?1 AND worker = ?2 AND state = 'running'",
-                params![
-                    id,
-                    worker,
-                    state,
-                    error,
-                    r.blobs as i64,
-                    r.bytes as i64,
-                    r.findings as i64,
-                    r.seconds
-                ],
-            )
-            .map_err(|e| self.err(e))?;
+        let n = self.exec(
+            "UPDATE fleet_repos SET state = ?3, error = ?4, lease_until = NULL, finished_at = ?5,
+                 blobs = ?6, bytes = ?7, findings = ?8, seconds = ?9
+             WHERE id = ?1 AND worker = ?2 AND state = 'running'",
+            &[
+                id.into(),
+                worker.into(),
+                state.into(),
+                error.into(),
+                utc_now().into(),
+                r.blobs.into(),
+                r.bytes.into(),
+                r.findings.into(),
+                r.seconds.into(),
+            ],
+        )?;
         Ok(n == 1)
     }
 
     /// How many repositories are running (claimed by a worker, alive or not).
-    pub fn running(&self) -> Result<u64> {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM fleet_repos WHERE state = 'running'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
+    pub fn running(&mut self) -> Result<u64> {
+        let row = self.row(
+            "SELECT COUNT(*) FROM fleet_repos WHERE state = 'running'",
+            &[],
+        )?;
+        Ok(row.map_or(0, |r| r[0].int() as u64))
     }
 
     /// Every repository of the queue, in the order they were queued.
-    pub fn fleet(&self) -> Result<Vec<RepoRow>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT url, state, worker, attempts, error, findings, blobs, seconds
-                 FROM fleet_repos ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(RepoRow {
-                    url: r.get(0)?,
-                    state: r.get(1)?,
-                    worker: r.get(2)?,
-                    attempts: r.get(3)?,
-                    error: r.get(4)?,
-                    findings: r.get(5)?,
-                    blobs: r.get(6)?,
-                    seconds: r.get(7)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+    pub fn fleet(&mut self) -> Result<Vec<RepoRow>> {
+        let rows = self.rows(
+            "SELECT url, state, worker, attempts, error, findings, blobs, seconds
+             FROM fleet_repos ORDER BY id",
+            &[],
+        )?;
+        Ok(rows.iter().map(repo_row).collect())
     }
 }
 
-/// A SQLite error of a transaction (which borrows the store's connection) with the store's
-/// path.
-fn sqlite_err(path: &std::path::Path, source: rusqlite::Error) -> super::StoreError {
-    super::StoreError::Sqlite {
-        path: path.display().to_string(),
-        source,
+fn repo_row(r: &Vec<Val>) -> RepoRow {
+    RepoRow {
+        url: r[0].text(),
+        state: r[1].text(),
+        worker: r[2].opt_text(),
+        attempts: r[3].int(),
+        error: r[4].opt_text(),
+        findings: r[5].opt_int(),
+        blobs: r[6].opt_int(),
+        seconds: r[7].opt_real(),
     }
 }

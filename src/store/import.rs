@@ -8,7 +8,6 @@
 use super::{Result, Status, Store, StoreError};
 use crate::baseline::{Baseline, normalise};
 use crate::finding::Finding;
-use rusqlite::{OptionalExtension, params};
 use std::path::Path;
 
 /// The kind of baseline file to import.
@@ -62,30 +61,26 @@ impl Store {
         let origin = path.display().to_string();
         let status = status.unwrap_or(Status::AcceptedRisk);
         let comment = format!("imported from {origin}");
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| self.err(e))?;
-        let done = match format {
-            ImportFormat::DetectSecrets => {
-                let places = detect_secrets_places(&text, status).map_err(fail)?;
-                self.import_places(&places, &comment, &origin, by)
-            }
-            ImportFormat::GitleaksIgnore => {
-                let b = Baseline::parse_gitleaksignore(&text).map_err(|e| fail(e.to_string()))?;
-                self.import_baseline(&b, status, &comment, &origin, by)
-            }
-            _ => {
-                let b = Baseline::parse(&text).map_err(|e| fail(e.to_string()))?;
-                self.import_baseline(&b, status, &comment, &origin, by)
-            }
+        // Parsed before the transaction: a bad file leaves nothing open.
+        let parsed = match format {
+            ImportFormat::DetectSecrets => Parsed::Places(detect_secrets_places(&text, status).map_err(fail)?),
+            ImportFormat::GitleaksIgnore => Parsed::Baseline(
+                Baseline::parse_gitleaksignore(&text).map_err(|e| fail(e.to_string()))?,
+            ),
+            _ => Parsed::Baseline(Baseline::parse(&text).map_err(|e| fail(e.to_string()))?),
+        };
+        self.begin()?;
+        let done = match &parsed {
+            Parsed::Places(places) => self.import_places(places, &comment, &origin, by),
+            Parsed::Baseline(b) => self.import_baseline(b, status, &comment, &origin, by),
         };
         match done {
             Ok(imported) => {
-                self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+                self.batch("COMMIT")?;
                 Ok(imported)
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                self.abandon_run();
                 Err(e)
             }
         }
@@ -114,12 +109,11 @@ impl Store {
             if self.apply_to_fingerprint(fp, status, comment, by)? {
                 done.applied += 1;
             } else {
-                self.conn
-                    .execute(
-                        "INSERT OR REPLACE INTO imported_fingerprints(fingerprint, status, comment, origin) VALUES (?1, ?2, ?3, ?4)",
-                        params![fp, status.as_str(), comment, origin],
-                    )
-                    .map_err(|e| self.err(e))?;
+                self.exec(
+                    "INSERT INTO imported_fingerprints(fingerprint, status, comment, origin) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(fingerprint) DO UPDATE SET status = excluded.status, comment = excluded.comment, origin = excluded.origin",
+                    &[fp.into(), status.as_str().into(), comment.into(), origin.into()],
+                )?;
                 done.pending += 1;
             }
         }
@@ -158,12 +152,19 @@ impl Store {
             if applied {
                 done.applied += 1;
             }
-            self.conn
-                .execute(
-                    "INSERT INTO imported_places(path, line, commit_id, rule, status, comment, origin, used) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![p.path, p.line as i64, p.commit, p.rule, p.status.as_str(), comment, origin, !fingerprints.is_empty()],
-                )
-                .map_err(|e| self.err(e))?;
+            self.exec(
+                "INSERT INTO imported_places(path, line, commit_id, rule, status, comment, origin, used) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                &[
+                    (&p.path).into(),
+                    p.line.into(),
+                    p.commit.clone().into(),
+                    p.rule.clone().into(),
+                    p.status.as_str().into(),
+                    comment.into(),
+                    origin.into(),
+                    (!fingerprints.is_empty()).into(),
+                ],
+            )?;
             if fingerprints.is_empty() {
                 done.pending += 1;
             }
@@ -172,48 +173,31 @@ impl Store {
     }
 
     /// The secrets seen at a place.
-    fn fingerprints_at(&self, p: &Place) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT fingerprint, path, commit_id FROM locations WHERE line = ?1")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([p.line as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
+    fn fingerprints_at(&mut self, p: &Place) -> Result<Vec<String>> {
+        let rows = self.rows(
+            "SELECT DISTINCT fingerprint, path, commit_id FROM locations WHERE line = ?1",
+            &[p.line.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .filter(|r| {
+                normalise(&r[1].text()) == p.path
+                    && commits_agree(p.commit.as_deref(), r[2].opt_text().as_deref())
             })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (fp, path, commit) = row.map_err(|e| self.err(e))?;
-            if normalise(&path) == p.path && commits_agree(p.commit.as_deref(), commit.as_deref()) {
-                out.push(fp);
-            }
-        }
-        Ok(out)
+            .map(|r| r[0].text())
+            .collect())
     }
 
     /// Sets the status of a stored secret that is still open; whether it did.
     fn apply_to_fingerprint(
-        &self,
+        &mut self,
         fp: &str,
         status: Status,
         comment: &str,
         by: &str,
     ) -> Result<bool> {
-        let current: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT status FROM secrets WHERE fingerprint = ?1",
-                [fp],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        if current.as_deref() != Some(Status::Open.as_str()) {
+        let current = self.row("SELECT status FROM secrets WHERE fingerprint = ?1", &[fp.into()])?;
+        if current.map(|r| r[0].text()).as_deref() != Some(Status::Open.as_str()) {
             return Ok(false);
         }
         self.write_status(fp, status, Some(comment), by)?;
@@ -223,47 +207,39 @@ impl Store {
     /// The status imported for a secret found for the first time, by its fingerprint or
     /// its place: (status, comment, origin).
     pub(super) fn imported_status(
-        &self,
+        &mut self,
         f: &Finding,
     ) -> Result<Option<(Status, Option<String>, String)>> {
-        let by_fingerprint: Option<(String, Option<String>, String)> = self
-            .conn
-            .query_row(
-                "SELECT status, comment, origin FROM imported_fingerprints WHERE fingerprint = ?1",
-                [&f.fingerprint],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        if let Some((s, c, o)) = by_fingerprint {
-            return Ok(Status::parse(&s).map(|s| (s, c, o)));
+        let by_fingerprint = self.row(
+            "SELECT status, comment, origin FROM imported_fingerprints WHERE fingerprint = ?1",
+            &[(&f.fingerprint).into()],
+        )?;
+        if let Some(r) = by_fingerprint {
+            return Ok(Status::parse(&r[0].text()).map(|s| (s, r[1].opt_text(), r[2].text())));
         }
         let commit = match &f.source {
             crate::finding::Source::Git { commit, .. } => commit.clone(),
             _ => None,
         };
-        let mut stmt = self
-            .conn
-            .prepare("SELECT status, comment, origin, commit_id FROM imported_places WHERE path = ?1 AND line = ?2")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![normalise(&f.path), f.line as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        for row in rows {
-            let (s, c, o, at) = row.map_err(|e| self.err(e))?;
-            if commits_agree(at.as_deref(), commit.as_deref()) {
-                return Ok(Status::parse(&s).map(|s| (s, c, o)));
+        let rows = self.rows(
+            "SELECT status, comment, origin, commit_id FROM imported_places WHERE path = ?1 AND line = ?2",
+            &[normalise(&f.path).into(), f.line.into()],
+        )?;
+        for r in rows {
+            if commits_agree(r[3].opt_text().as_deref(), commit.as_deref()) {
+                return Ok(Status::parse(&r[0].text()).map(|s| (s, r[1].opt_text(), r[2].text())));
             }
         }
         Ok(None)
     }
+}
+
+/// A baseline file, parsed.
+enum Parsed {
+    /// Places (detect-secrets).
+    Places(Vec<Place>),
+    /// Fingerprints and places (shush, gitleaks).
+    Baseline(Baseline),
 }
 
 /// A place another tool's baseline names, with the status it gets.

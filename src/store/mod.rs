@@ -10,19 +10,20 @@
 //! (`clear_secrets`), for ever. A store belongs to one fingerprint key: a run under another
 //! key would see every secret as new, so it is refused ([`StoreError::KeyMismatch`]).
 
+mod db;
 mod fleet;
 mod import;
 mod query;
 mod sink;
 
+pub use db::{Db, DbError, Dialect, Val, is_postgres_url};
 pub use fleet::{Claim, RepoResult, RepoRow};
 pub use import::{ImportFormat, Imported};
 pub use query::{ListFilter, SecretDetail, SecretRow, StatusChange, StoredLocation};
 pub use sink::{TriageStats, Triaged};
 
 use crate::finding::{Finding, Source};
-use rusqlite::{Connection, OptionalExtension, params};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: &str = "1";
@@ -69,14 +70,15 @@ impl Status {
 /// What went wrong with a store. No message holds secret material.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// SQLite failed (the file is not a database, is locked, the disk is full…).
+    /// The database failed (the file is not a database, is locked, the disk is full, the
+    /// server refused…).
     #[error("triage store {path}: {source}")]
-    Sqlite {
-        /// The store's file.
+    Db {
+        /// The store's file or URL (without its password).
         path: String,
-        /// What SQLite said.
+        /// What the database said.
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     /// The store was written under another fingerprint key.
     #[error(
@@ -136,8 +138,51 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// An open triage store.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    db: Db,
+    /// The file or URL, as messages show it (no password).
+    path: String,
+}
+
+/// Now, UTC, RFC 3339 to the second (`2026-12-06T15:49:38Z`): how the store writes time.
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `location` as messages may show it: a URL's password replaced by `***`.
+pub fn display_location(location: &str) -> String {
+    match location.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) if !userinfo.contains('/') => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                if userinfo.contains(':') {
+                    format!("{scheme}://{user}:***@{host}")
+                } else {
+                    location.to_string()
+                }
+            }
+            _ => location.to_string(),
+        },
+        None => location.to_string(),
+    }
 }
 
 /// What one run recorded of one finding.
@@ -166,51 +211,71 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 impl Store {
-    /// Opens (creating it if needed) the store at `path`. `key_id` is this run's fingerprint
-    /// key; `None` opens it for triage commands, which need no key.
-    pub fn open(path: &Path, key_id: Option<&str>) -> Result<Store> {
-        create_private(path).map_err(|source| StoreError::Create {
-            path: path.display().to_string(),
+    /// Opens (creating it if needed) the store at `location`: a `postgres://` URL, else an
+    /// SQLite file. `key_id` is this run's fingerprint key; `None` opens it for triage
+    /// commands, which need no key.
+    pub fn open(location: &str, key_id: Option<&str>) -> Result<Store> {
+        let path = display_location(location);
+        if !is_postgres_url(location) {
+            create_private(Path::new(location)).map_err(|source| StoreError::Create {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        let db = Db::open(location).map_err(|source| StoreError::Db {
+            path: path.clone(),
             source,
         })?;
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let store = Store {
-            conn,
-            path: path.to_path_buf(),
-        };
+        let mut store = Store { db, path };
         store.init(key_id)?;
         Ok(store)
     }
 
-    /// Where the store is.
-    pub fn path(&self) -> &Path {
+    /// Where the store is (a file, or a URL without its password).
+    pub fn location(&self) -> &str {
         &self.path
     }
 
-    /// Wraps a SQLite error with the store's path.
-    fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.display().to_string(),
+    /// Wraps a database error with the store's location.
+    fn err(&self, source: DbError) -> StoreError {
+        StoreError::Db {
+            path: self.path.clone(),
             source,
         }
     }
 
-    fn init(&self, key_id: Option<&str>) -> Result<()> {
-        self.conn
-            .busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| self.err(e))?;
-        self.conn
-            .execute_batch(include_str!("schema.sql"))
-            .map_err(|e| self.err(e))?;
+    /// Runs one statement.
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        self.db.execute(sql, params).map_err(|e| self.err(e))
+    }
+
+    /// Runs one query.
+    fn rows(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>> {
+        self.db.query(sql, params).map_err(|e| self.err(e))
+    }
+
+    /// The first row of a query.
+    fn row(&mut self, sql: &str, params: &[Val]) -> Result<Option<Vec<Val>>> {
+        self.db.query_one(sql, params).map_err(|e| self.err(e))
+    }
+
+    /// Runs statements without parameters.
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.db.batch(sql).map_err(|e| self.err(e))
+    }
+
+    fn init(&mut self, key_id: Option<&str>) -> Result<()> {
+        let schema = match self.db.dialect() {
+            Dialect::Sqlite => include_str!("schema.sql"),
+            Dialect::Postgres => include_str!("schema.pg.sql"),
+        };
+        self.batch(schema)?;
         match self.meta("schema_version")? {
             None => self.set_meta("schema_version", SCHEMA_VERSION)?,
             Some(v) if v == SCHEMA_VERSION => {}
             Some(found) => {
                 return Err(StoreError::Version {
-                    path: self.path.display().to_string(),
+                    path: self.path.clone(),
                     found,
                 });
             }
@@ -221,7 +286,7 @@ impl Store {
                 Some(k) if k == run_key => {}
                 Some(store) => {
                     return Err(StoreError::KeyMismatch {
-                        path: self.path.display().to_string(),
+                        path: self.path.clone(),
                         store,
                         run: run_key.to_string(),
                     });
@@ -232,68 +297,65 @@ impl Store {
     }
 
     /// A metadata value (`schema_version`, `key_id`, `clear_secrets`).
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.err(e))
+    pub fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        let row = self.row("SELECT value FROM meta WHERE key = ?1", &[key.into()])?;
+        Ok(row.map(|r| r[0].text()))
     }
 
-    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO meta(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
-            .map(drop)
-            .map_err(|e| self.err(e))
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            &[key.into(), value.into()],
+        )
+        .map(drop)
     }
 
     /// Whether some run wrote secrets in clear into this store.
-    pub fn holds_clear_secrets(&self) -> Result<bool> {
+    pub fn holds_clear_secrets(&mut self) -> Result<bool> {
         Ok(self.meta("clear_secrets")?.as_deref() == Some("1"))
+    }
+
+    /// Starts a transaction: `BEGIN IMMEDIATE` in SQLite (the write lock at once, so that two
+    /// writers wait instead of failing halfway), `BEGIN` in PostgreSQL.
+    fn begin(&mut self) -> Result<()> {
+        match self.db.dialect() {
+            Dialect::Sqlite => self.batch("BEGIN IMMEDIATE"),
+            Dialect::Postgres => self.batch("BEGIN"),
+        }
     }
 
     /// Starts a run over `scope` (what was audited: the places of this scope that the run
     /// does not see again are gone once it completes): one transaction until
     /// [`Store::finish_run`], so that a run that dies leaves nothing half written.
     pub fn begin_run(&mut self, command: &str, scope: &str, clear_secrets: bool) -> Result<i64> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| self.err(e))?;
+        self.begin()?;
         if clear_secrets {
             self.set_meta("clear_secrets", "1")?;
         }
-        self.conn
-            .execute(
-                "INSERT INTO runs(started_at, command, scope) VALUES (strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?1, ?2)",
-                [command, scope],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+        let row = self.row(
+            "INSERT INTO runs(started_at, command, scope) VALUES (?1, ?2, ?3) RETURNING id",
+            &[utc_now().into(), command.into(), scope.into()],
+        )?;
+        Ok(row.map_or(0, |r| r[0].int()))
     }
 
     /// Records `f` in run `run` over `scope`: the secret (new, or seen again) and its place.
     /// A new secret takes a status imported for its fingerprint or its place, if any.
     pub fn record(&mut self, run: i64, scope: &str, f: &Finding) -> Result<Recorded> {
-        let existing: Option<String> = self
-            .conn
-            .prepare_cached("SELECT status FROM secrets WHERE fingerprint = ?1")
-            .and_then(|mut st| st.query_row([&f.fingerprint], |r| r.get(0)))
-            .optional()
-            .map_err(|e| self.err(e))?;
+        let existing = self.row(
+            "SELECT status FROM secrets WHERE fingerprint = ?1",
+            &[(&f.fingerprint).into()],
+        )?;
         let new_secret = existing.is_none();
         let status = match existing {
-            Some(s) => Status::parse(&s).unwrap_or(Status::Open),
+            Some(r) => Status::parse(&r[0].text()).unwrap_or(Status::Open),
             None => self.insert_secret(run, f)?,
         };
-        self.conn
-            .prepare_cached(
-                "UPDATE secrets SET last_seen_run = ?2, secret = ?3 WHERE fingerprint = ?1",
-            )
-            .and_then(|mut st| st.execute(params![f.fingerprint, run, f.secret]))
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "UPDATE secrets SET last_seen_run = ?2, secret = ?3 WHERE fingerprint = ?1",
+            &[(&f.fingerprint).into(), run.into(), (&f.secret).into()],
+        )?;
         let new_location = self.upsert_location(run, scope, f)?;
         Ok(Recorded {
             status,
@@ -305,13 +367,19 @@ impl Store {
     /// Inserts a secret seen for the first time; returns its status (an imported one, else
     /// open).
     fn insert_secret(&mut self, run: i64, f: &Finding) -> Result<Status> {
-        self.conn
-            .execute(
-                "INSERT INTO secrets(fingerprint, secret_id, rule_id, description, confidence, secret, first_seen_run, last_seen_run)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![f.fingerprint, f.secret_id, f.rule_id, f.description, f.confidence.as_str(), f.secret, run],
-            )
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "INSERT INTO secrets(fingerprint, secret_id, rule_id, description, confidence, secret, first_seen_run, last_seen_run)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            &[
+                (&f.fingerprint).into(),
+                (&f.secret_id).into(),
+                (&f.rule_id).into(),
+                (&f.description).into(),
+                f.confidence.as_str().into(),
+                (&f.secret).into(),
+                run.into(),
+            ],
+        )?;
         match self.imported_status(f)? {
             Some((status, comment, origin)) => {
                 let by = format!("import of {origin}");
@@ -335,25 +403,31 @@ impl Store {
             f.column,
             commit.as_deref().unwrap_or("")
         );
-        let source = serde_json::to_string(&f.source).unwrap_or_default();
-        let updated = self
-            .conn
-            .prepare_cached(
-                "UPDATE locations SET last_seen_run = ?4, present = 1
-                 WHERE fingerprint = ?1 AND scope = ?2 AND place = ?3",
-            )
-            .and_then(|mut st| st.execute(params![f.fingerprint, scope, place, run]))
-            .map_err(|e| self.err(e))?;
+        let updated = self.exec(
+            "UPDATE locations SET last_seen_run = ?4, present = 1
+             WHERE fingerprint = ?1 AND scope = ?2 AND place = ?3",
+            &[(&f.fingerprint).into(), scope.into(), (&place).into(), run.into()],
+        )?;
         if updated > 0 {
             return Ok(false);
         }
-        self.conn
-            .execute(
-                "INSERT INTO locations(fingerprint, scope, place, path, line, col, commit_id, commit_date, source, first_seen_run, last_seen_run)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-                params![f.fingerprint, scope, place, f.path, f.line, f.column, commit, date, source, run],
-            )
-            .map_err(|e| self.err(e))?;
+        let source = serde_json::to_string(&f.source).unwrap_or_default();
+        self.exec(
+            "INSERT INTO locations(fingerprint, scope, place, path, line, col, commit_id, commit_date, source, first_seen_run, last_seen_run)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            &[
+                (&f.fingerprint).into(),
+                scope.into(),
+                place.into(),
+                (&f.path).into(),
+                f.line.into(),
+                f.column.into(),
+                commit.into(),
+                date.into(),
+                source.into(),
+                run.into(),
+            ],
+        )?;
         Ok(true)
     }
 
@@ -368,53 +442,76 @@ impl Store {
         complete: bool,
     ) -> Result<u64> {
         let gone = if complete {
-            self.conn
-                .execute(
-                    "UPDATE locations SET present = 0 WHERE scope = ?1 AND present = 1 AND last_seen_run < ?2",
-                    params![scope, run],
-                )
-                .map_err(|e| self.err(e))? as u64
+            self.exec(
+                "UPDATE locations SET present = 0 WHERE scope = ?1 AND present = 1 AND last_seen_run < ?2",
+                &[scope.into(), run.into()],
+            )?
         } else {
             0
         };
-        self.conn
-            .execute(
-                "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now'), findings = ?2, complete = ?3 WHERE id = ?1",
-                params![run, findings as i64, complete],
-            )
-            .map_err(|e| self.err(e))?;
-        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+        self.exec(
+            "UPDATE runs SET finished_at = ?2, findings = ?3, complete = ?4 WHERE id = ?1",
+            &[run.into(), utc_now().into(), findings.into(), complete.into()],
+        )?;
+        self.batch("COMMIT")?;
         Ok(gone)
     }
 
     /// Gives up the run in progress: nothing it recorded stays (the transaction
     /// [`Store::begin_run`] opened is rolled back).
     pub fn abandon_run(&mut self) {
-        let _ = self.conn.execute_batch("ROLLBACK");
+        let _ = self.db.batch("ROLLBACK");
     }
 
     /// Sets the status of the secret `fingerprint`, and appends it to its history.
     fn write_status(
-        &self,
+        &mut self,
         fingerprint: &str,
         status: Status,
         comment: Option<&str>,
         by: &str,
     ) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE secrets SET status = ?2, comment = ?3, status_by = ?4, status_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
-                 WHERE fingerprint = ?1",
-                params![fingerprint, status.as_str(), comment, by],
-            )
-            .map_err(|e| self.err(e))?;
-        self.conn
-            .execute(
-                "INSERT INTO status_history(fingerprint, status, comment, by_whom, at)
-                 VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
-                params![fingerprint, status.as_str(), comment, by],
-            )
-            .map_err(|e| self.err(e))?;
+        let now = utc_now();
+        self.exec(
+            "UPDATE secrets SET status = ?2, comment = ?3, status_by = ?4, status_at = ?5
+             WHERE fingerprint = ?1",
+            &[
+                fingerprint.into(),
+                status.as_str().into(),
+                comment.into(),
+                by.into(),
+                (&now).into(),
+            ],
+        )?;
+        self.exec(
+            "INSERT INTO status_history(fingerprint, status, comment, by_whom, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[
+                fingerprint.into(),
+                status.as_str().into(),
+                comment.into(),
+                by.into(),
+                now.into(),
+            ],
+        )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates_and_hidden_passwords() {
+        let now = utc_now();
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(now.starts_with("20") && now.ends_with('Z'), "{now}");
+        assert_eq!(
+            display_location("postgres://shush:hunter2@db:5432/audit"),
+            "postgres://shush:***@db:5432/audit"
+        );
+        assert_eq!(display_location("postgres://db/audit"), "postgres://db/audit");
+        assert_eq!(display_location("triage.db"), "triage.db");
     }
 }

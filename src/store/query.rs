@@ -1,8 +1,7 @@
 //! Reading and triaging the store: list secrets, show one with its places and history, set
 //! a status, export a baseline.
 
-use super::{Result, Status, Store, StoreError};
-use rusqlite::{OptionalExtension, params};
+use super::{Result, Status, Store, StoreError, Val};
 use serde::Serialize;
 
 /// Which secrets [`Store::list`] returns.
@@ -106,35 +105,32 @@ const ROW_SELECT: &str =
         (SELECT started_at FROM runs WHERE id = s.last_seen_run)
     FROM secrets s";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
-    let status: String = r.get(6)?;
-    Ok(SecretRow {
-        secret_id: r.get(0)?,
-        fingerprint: r.get(1)?,
-        rule_id: r.get(2)?,
-        description: r.get(3)?,
-        confidence: r.get(4)?,
-        secret: r.get(5)?,
-        status: Status::parse(&status).unwrap_or(Status::Open),
-        comment: r.get(7)?,
-        status_by: r.get(8)?,
-        status_at: r.get(9)?,
-        locations: r.get::<_, i64>(10)? as u64,
-        present: r.get::<_, i64>(11)? as u64,
-        first_seen: r.get(12)?,
-        last_seen: r.get(13)?,
-    })
+fn row(r: &[Val]) -> SecretRow {
+    SecretRow {
+        secret_id: r[0].text(),
+        fingerprint: r[1].text(),
+        rule_id: r[2].text(),
+        description: r[3].text(),
+        confidence: r[4].text(),
+        secret: r[5].text(),
+        status: Status::parse(&r[6].text()).unwrap_or(Status::Open),
+        comment: r[7].opt_text(),
+        status_by: r[8].opt_text(),
+        status_at: r[9].opt_text(),
+        locations: r[10].int() as u64,
+        present: r[11].int() as u64,
+        first_seen: r[12].text(),
+        last_seen: r[13].text(),
+    }
 }
 
 impl Store {
     /// The secrets `filter` selects: most recently seen first, then by rule and id.
-    pub fn list(&self, filter: &ListFilter) -> Result<Vec<SecretRow>> {
+    pub fn list(&mut self, filter: &ListFilter) -> Result<Vec<SecretRow>> {
         let sql = format!("{ROW_SELECT} ORDER BY s.last_seen_run DESC, s.rule_id, s.secret_id");
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], row).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        for r in rows {
-            let r = r.map_err(|e| self.err(e))?;
+        for r in self.rows(&sql, &[])? {
+            let r = row(&r);
             let keep = (filter.statuses.is_empty() || filter.statuses.contains(&r.status))
                 && filter.rule.as_ref().is_none_or(|rule| *rule == r.rule_id)
                 && (!filter.present_only || r.present > 0);
@@ -147,24 +143,19 @@ impl Store {
 
     /// The fingerprint of the one secret `id` names: a secret id, a prefix of one (at least
     /// 4 hex digits), or a whole fingerprint.
-    pub fn resolve(&self, id: &str) -> Result<String> {
+    pub fn resolve(&mut self, id: &str) -> Result<String> {
         let id = id.trim().trim_start_matches('#');
         if id.len() < 4 {
             return Err(StoreError::NotFound(id.to_string()));
         }
         let pattern = format!("{}%", id.replace(['%', '_'], ""));
-        let mut stmt = self
-            .conn
-            .prepare("SELECT fingerprint FROM secrets WHERE fingerprint = ?1 OR secret_id LIKE ?2")
-            .map_err(|e| self.err(e))?;
-        let found: Vec<String> = stmt
-            .query_map(params![id, pattern], |r| r.get(0))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
+        let found = self.rows(
+            "SELECT fingerprint FROM secrets WHERE fingerprint = ?1 OR secret_id LIKE ?2",
+            &[id.into(), pattern.into()],
+        )?;
         match found.len() {
             0 => Err(StoreError::NotFound(id.to_string())),
-            1 => Ok(found.into_iter().next().unwrap_or_default()),
+            1 => Ok(found[0][0].text()),
             count => Err(StoreError::Ambiguous {
                 id: id.to_string(),
                 count,
@@ -173,14 +164,12 @@ impl Store {
     }
 
     /// The secret `id` names ([`Store::resolve`]), with its places and history.
-    pub fn show(&self, id: &str) -> Result<SecretDetail> {
+    pub fn show(&mut self, id: &str) -> Result<SecretDetail> {
         let fp = self.resolve(id)?;
         let sql = format!("{ROW_SELECT} WHERE s.fingerprint = ?1");
         let secret = self
-            .conn
-            .query_row(&sql, [&fp], row)
-            .optional()
-            .map_err(|e| self.err(e))?
+            .row(&sql, &[(&fp).into()])?
+            .map(|r| row(&r))
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         Ok(SecretDetail {
             secret,
@@ -189,54 +178,45 @@ impl Store {
         })
     }
 
-    fn places(&self, fp: &str) -> Result<Vec<StoredLocation>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT l.scope, l.path, l.line, l.col, l.commit_id, l.commit_date, l.present,
-                        (SELECT started_at FROM runs WHERE id = l.first_seen_run),
-                        (SELECT started_at FROM runs WHERE id = l.last_seen_run)
-                 FROM locations l WHERE l.fingerprint = ?1
-                 ORDER BY l.present DESC, l.commit_date, l.path, l.line",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([fp], |r| {
-                Ok(StoredLocation {
-                    scope: r.get(0)?,
-                    path: r.get(1)?,
-                    line: r.get::<_, i64>(2)? as u64,
-                    column: r.get::<_, i64>(3)? as u64,
-                    commit: r.get(4)?,
-                    commit_date: r.get(5)?,
-                    present: r.get(6)?,
-                    first_seen: r.get(7)?,
-                    last_seen: r.get(8)?,
-                })
+    fn places(&mut self, fp: &str) -> Result<Vec<StoredLocation>> {
+        let rows = self.rows(
+            "SELECT l.scope, l.path, l.line, l.col, l.commit_id, l.commit_date, l.present,
+                    (SELECT started_at FROM runs WHERE id = l.first_seen_run),
+                    (SELECT started_at FROM runs WHERE id = l.last_seen_run)
+             FROM locations l WHERE l.fingerprint = ?1
+             ORDER BY l.present DESC, l.commit_date, l.path, l.line",
+            &[fp.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredLocation {
+                scope: r[0].text(),
+                path: r[1].text(),
+                line: r[2].int() as u64,
+                column: r[3].int() as u64,
+                commit: r[4].opt_text(),
+                commit_date: r[5].opt_text(),
+                present: r[6].int() != 0,
+                first_seen: r[7].text(),
+                last_seen: r[8].text(),
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            .collect())
     }
 
-    fn history(&self, fp: &str) -> Result<Vec<StatusChange>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT status, comment, by_whom, at FROM status_history WHERE fingerprint = ?1 ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([fp], |r| {
-                let status: String = r.get(0)?;
-                Ok(StatusChange {
-                    status: Status::parse(&status).unwrap_or(Status::Open),
-                    comment: r.get(1)?,
-                    by: r.get(2)?,
-                    at: r.get(3)?,
-                })
+    fn history(&mut self, fp: &str) -> Result<Vec<StatusChange>> {
+        let rows = self.rows(
+            "SELECT status, comment, by_whom, at FROM status_history WHERE fingerprint = ?1 ORDER BY id",
+            &[fp.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| StatusChange {
+                status: Status::parse(&r[0].text()).unwrap_or(Status::Open),
+                comment: r[1].opt_text(),
+                by: r[2].text(),
+                at: r[3].text(),
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            .collect())
     }
 
     /// Sets the status of the secret `id` names, with a comment, as `by`; returns it.
@@ -256,7 +236,7 @@ impl Store {
     /// keyed fingerprint (what suppresses it), masked secret, status and comment, and its
     /// first place. `shush … --baseline FILE` reads it.
     pub fn export_baseline(
-        &self,
+        &mut self,
         filter: &ListFilter,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<usize> {

@@ -381,7 +381,13 @@ pub fn print_triage(triaged: &Triaged<impl Sink>, args: &OutputArgs) {
     let s = triaged.stats();
     let mut line = format!(
         "shush: store {}: {} new secret{}, {} new place{}, {} gone",
-        args.store.as_deref().unwrap_or(Path::new("")).display(),
+        shush::store::display_location(
+            &args
+                .store
+                .as_deref()
+                .unwrap_or(Path::new(""))
+                .to_string_lossy()
+        ),
         s.new_secrets,
         if s.new_secrets == 1 { "" } else { "s" },
         s.new_locations,

@@ -275,7 +275,8 @@ fn audit_repo(
     let report = shush::git::audit_into(&mirror, engine, &Scope::All, &opts, &stats, &mut found)
         .map_err(|e| e.to_string())?;
     let scope = format!("fleet:{}", redact_url(&claim.url));
-    let open = record(s, &scope, &found, report.errors.is_empty()).map_err(|e| e.to_string())?;
+    let open =
+        record(s, &scope, &mut found, report.errors.is_empty()).map_err(|e| e.to_string())?;
     if let Some(first) = report.errors.first() {
         return Err(format!(
             "{} error{} while auditing, the first: {first}",
@@ -297,7 +298,29 @@ fn audit_repo(
 
 /// Records one repository's findings as one run over `scope` (places it no longer has are
 /// gone when the audit was `complete`); returns how many findings are of open secrets.
+/// Findings go in fingerprint order, so that two workers recording secrets they share take
+/// their row locks in the same order; a transaction that loses a race anyway (a deadlock,
+/// a row inserted at the same moment) is run again, up to three times.
 fn record(
+    s: &mut Store,
+    scope: &str,
+    found: &mut [shush::finding::Finding],
+    complete: bool,
+) -> shush::store::Result<u64> {
+    found.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match record_once(s, scope, found, complete) {
+            Err(e) if e.is_transient() && attempt < 3 => {
+                std::thread::sleep(Duration::from_millis(100 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn record_once(
     s: &mut Store,
     scope: &str,
     found: &[shush::finding::Finding],
@@ -429,7 +452,8 @@ fn host() -> String {
 }
 
 fn status(store: &Path, json: bool) -> Result<u8> {
-    if !store.is_file() {
+    let location = store.to_string_lossy();
+    if !shush::store::is_postgres_url(&location) && !store.is_file() {
         bail!(
             "no fleet store at {} (shush fleet enqueue first)",
             store.display()

@@ -114,13 +114,40 @@ pub enum DbError {
     /// SQLite.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL.
+    /// PostgreSQL (the server's own message and SQLSTATE when it sent one).
     #[cfg(feature = "postgres")]
-    #[error(transparent)]
+    #[error("{}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
     /// A `postgres://` store in a build without PostgreSQL.
     #[error("this shush was built without PostgreSQL support (the `postgres` feature)")]
     NoPostgres,
+}
+
+/// A PostgreSQL error in words: the server's message and code, else the client's.
+#[cfg(feature = "postgres")]
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+impl DbError {
+    /// Whether running the transaction again may succeed: another writer won a race (a
+    /// deadlock, a serialisation failure, a row inserted at the same moment).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            #[cfg(feature = "postgres")]
+            DbError::Postgres(e) => e
+                .code()
+                .is_some_and(|c| matches!(c.code(), "40P01" | "40001" | "23505")),
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Which database a store is in.

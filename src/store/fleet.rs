@@ -103,7 +103,12 @@ impl Store {
         let t = now();
         let row = self.row(
             &sql,
-            &[worker.into(), (t + lease as i64).into(), utc_now().into(), t.into()],
+            &[
+                worker.into(),
+                (t + lease as i64).into(),
+                utc_now().into(),
+                t.into(),
+            ],
         )?;
         Ok(row.map(|r| Claim {
             id: r[0].int(),

@@ -63,7 +63,9 @@ impl Store {
         let comment = format!("imported from {origin}");
         // Parsed before the transaction: a bad file leaves nothing open.
         let parsed = match format {
-            ImportFormat::DetectSecrets => Parsed::Places(detect_secrets_places(&text, status).map_err(fail)?),
+            ImportFormat::DetectSecrets => {
+                Parsed::Places(detect_secrets_places(&text, status).map_err(fail)?)
+            }
             ImportFormat::GitleaksIgnore => Parsed::Baseline(
                 Baseline::parse_gitleaksignore(&text).map_err(|e| fail(e.to_string()))?,
             ),
@@ -196,7 +198,10 @@ impl Store {
         comment: &str,
         by: &str,
     ) -> Result<bool> {
-        let current = self.row("SELECT status FROM secrets WHERE fingerprint = ?1", &[fp.into()])?;
+        let current = self.row(
+            "SELECT status FROM secrets WHERE fingerprint = ?1",
+            &[fp.into()],
+        )?;
         if current.map(|r| r[0].text()).as_deref() != Some(Status::Open.as_str()) {
             return Ok(false);
         }

@@ -132,6 +132,13 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether running the transaction again may succeed (another writer won a race).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Db { source, .. } if source.is_transient())
+    }
+}
+
 /// A `Result` with a [`StoreError`].
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -347,9 +354,8 @@ impl Store {
             "SELECT status FROM secrets WHERE fingerprint = ?1",
             &[(&f.fingerprint).into()],
         )?;
-        let new_secret = existing.is_none();
-        let status = match existing {
-            Some(r) => Status::parse(&r[0].text()).unwrap_or(Status::Open),
+        let (status, new_secret) = match existing {
+            Some(r) => (Status::parse(&r[0].text()).unwrap_or(Status::Open), false),
             None => self.insert_secret(run, f)?,
         };
         self.exec(
@@ -365,11 +371,11 @@ impl Store {
     }
 
     /// Inserts a secret seen for the first time; returns its status (an imported one, else
-    /// open).
-    fn insert_secret(&mut self, run: i64, f: &Finding) -> Result<Status> {
-        self.exec(
+    /// open) and whether this run inserted it (another writer may have, a moment before).
+    fn insert_secret(&mut self, run: i64, f: &Finding) -> Result<(Status, bool)> {
+        let inserted = self.exec(
             "INSERT INTO secrets(fingerprint, secret_id, rule_id, description, confidence, secret, first_seen_run, last_seen_run)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(fingerprint) DO NOTHING",
             &[
                 (&f.fingerprint).into(),
                 (&f.secret_id).into(),
@@ -380,13 +386,21 @@ impl Store {
                 run.into(),
             ],
         )?;
+        if inserted == 0 {
+            let row = self.row(
+                "SELECT status FROM secrets WHERE fingerprint = ?1",
+                &[(&f.fingerprint).into()],
+            )?;
+            let status = row.and_then(|r| Status::parse(&r[0].text()));
+            return Ok((status.unwrap_or(Status::Open), false));
+        }
         match self.imported_status(f)? {
             Some((status, comment, origin)) => {
                 let by = format!("import of {origin}");
                 self.write_status(&f.fingerprint, status, comment.as_deref(), &by)?;
-                Ok(status)
+                Ok((status, true))
             }
-            None => Ok(Status::Open),
+            None => Ok((Status::Open, true)),
         }
     }
 
@@ -406,15 +420,21 @@ impl Store {
         let updated = self.exec(
             "UPDATE locations SET last_seen_run = ?4, present = 1
              WHERE fingerprint = ?1 AND scope = ?2 AND place = ?3",
-            &[(&f.fingerprint).into(), scope.into(), (&place).into(), run.into()],
+            &[
+                (&f.fingerprint).into(),
+                scope.into(),
+                (&place).into(),
+                run.into(),
+            ],
         )?;
         if updated > 0 {
             return Ok(false);
         }
         let source = serde_json::to_string(&f.source).unwrap_or_default();
-        self.exec(
+        let inserted = self.exec(
             "INSERT INTO locations(fingerprint, scope, place, path, line, col, commit_id, commit_date, source, first_seen_run, last_seen_run)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             ON CONFLICT(fingerprint, scope, place) DO UPDATE SET last_seen_run = excluded.last_seen_run, present = 1",
             &[
                 (&f.fingerprint).into(),
                 scope.into(),
@@ -428,7 +448,7 @@ impl Store {
                 run.into(),
             ],
         )?;
-        Ok(true)
+        Ok(inserted > 0)
     }
 
     /// Ends run `run`: records how many findings it saw and, when it `complete`d (nothing
@@ -451,7 +471,12 @@ impl Store {
         };
         self.exec(
             "UPDATE runs SET finished_at = ?2, findings = ?3, complete = ?4 WHERE id = ?1",
-            &[run.into(), utc_now().into(), findings.into(), complete.into()],
+            &[
+                run.into(),
+                utc_now().into(),
+                findings.into(),
+                complete.into(),
+            ],
         )?;
         self.batch("COMMIT")?;
         Ok(gone)
@@ -511,7 +536,10 @@ mod tests {
             display_location("postgres://shush:hunter2@db:5432/audit"),
             "postgres://shush:***@db:5432/audit"
         );
-        assert_eq!(display_location("postgres://db/audit"), "postgres://db/audit");
+        assert_eq!(
+            display_location("postgres://db/audit"),
+            "postgres://db/audit"
+        );
         assert_eq!(display_location("triage.db"), "triage.db");
     }
 }

@@ -280,3 +280,201 @@ fn a_killed_workers_repository_is_finished_by_another() {
     assert_eq!(rows[0]["attempts"], 2);
     assert_ne!(rows[0]["worker"].as_str(), None);
 }
+
+/// Starts `shush fleet work` as a process of its own on `store`.
+fn spawn_worker(dir: &Dir, store: &str, cache: &Path, lease: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_shush"))
+        .current_dir(dir.path())
+        .env(
+            shush::fingerprint::KEY_ENV,
+            crate::util::TEST_FINGERPRINT_KEY,
+        )
+        .args([
+            "fleet",
+            "--store",
+            store,
+            "work",
+            "--no-config",
+            "--lease",
+            lease,
+        ])
+        .arg("--cache")
+        .arg(cache)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn status_of(dir: &Dir, store: &str) -> Vec<Value> {
+    let out = dir
+        .cmd()
+        .args(["fleet", "--store", store, "status", "--json"])
+        .run();
+    out.code(0);
+    serde_json::from_str::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Four worker processes on one PostgreSQL queue: twelve repositories (four origins, four
+/// forks of them, two of their own, one that does not exist, one served by a server that
+/// hangs until its worker is killed). The union of what they record equals what one
+/// process finds repository by repository, with no duplicate; the broken repository is
+/// failed with its error; the dead worker's repository is finished by another.
+#[cfg(feature = "postgres")]
+#[test]
+fn four_worker_processes_share_one_postgres_queue() {
+    if !have_git() {
+        return;
+    }
+    let Some(url) = crate::util::postgres_db("fleet") else {
+        return;
+    };
+    let dir = Dir::new();
+    let srv = dir.create_dir("srv");
+    let mut repos = Vec::new();
+    for i in 0..4u64 {
+        let origin = format!("origin{i}.git");
+        let base = format!("T{i}={}\n", ghp(100 + i));
+        repos.push(repo_at(&srv, &origin, &[("a.env", base.clone())]));
+        let fork_extra = format!("F{i}={}\n", ghp(200 + i));
+        repos.push(repo_at(
+            &srv,
+            &format!("fork{i}.git"),
+            &[("a.env", base), ("b.env", fork_extra)],
+        ));
+    }
+    for i in 0..2u64 {
+        repos.push(repo_at(
+            dir.path(),
+            &format!("own{i}.git"),
+            &[("c.env", format!("O={}\n", ghp(300 + i)))],
+        ));
+    }
+    let slow = repo_at(&srv, "slow.git", &[("d.env", format!("S={}\n", ghp(400)))]);
+    let daemon_port = free_port();
+    let Some(_daemon) = daemon(&srv, daemon_port) else {
+        return;
+    };
+    let mute_port = free_port();
+    let mute = TcpListener::bind(("127.0.0.1", mute_port)).unwrap();
+    let mut urls: Vec<String> = Vec::new();
+    urls.push(format!("git://127.0.0.1:{mute_port}/slow.git"));
+    for r in &repos {
+        let name = r.file_name().unwrap().to_str().unwrap();
+        if r.starts_with(&srv) {
+            urls.push(format!("git://127.0.0.1:{daemon_port}/{name}"));
+        } else {
+            urls.push(r.display().to_string());
+        }
+    }
+    urls.push(format!("git://127.0.0.1:{daemon_port}/missing.git"));
+    assert_eq!(urls.len(), 12);
+    dir.create("repos.txt", urls.join("\n"));
+    dir.cmd()
+        .args(["fleet", "--store", &url, "enqueue", "-f", "repos.txt"])
+        .run()
+        .code(0);
+
+    let cache = dir.join("cache");
+    let mut workers: Vec<Child> = (0..4)
+        .map(|_| spawn_worker(&dir, &url, &cache, "3"))
+        .collect();
+    // Whoever claims the hanging repository is killed mid-clone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let holder = loop {
+        let rows = status_of(&dir, &url);
+        let slow_row = rows
+            .iter()
+            .find(|r| r["url"].as_str().unwrap().ends_with("/slow.git"))
+            .unwrap();
+        if slow_row["state"] == "running" {
+            break slow_row["worker"].as_str().unwrap().to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody claimed the hanging repository"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pid: u32 = holder.split(':').nth(1).unwrap().parse().unwrap();
+    let victim = workers
+        .iter()
+        .position(|w| w.id() == pid)
+        .expect("the holder is one of ours");
+    let mut dead = workers.remove(victim);
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    drop(mute);
+    // The repository is served for real from now on; a live worker takes it after the lease.
+    let Some(_slow_daemon) = daemon(slow.parent().unwrap(), mute_port) else {
+        return;
+    };
+    let mut codes = Vec::new();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        codes.push(out.status.code());
+    }
+    // Each live worker exits when the queue is empty; any that met the broken repository
+    // exits 2, the others 1 (open findings) or 0.
+    assert!(codes.iter().all(|c| matches!(c, Some(0..=2))), "{codes:?}");
+    assert!(
+        codes.contains(&Some(2)),
+        "the broken repository failed no worker: {codes:?}"
+    );
+
+    let rows = status_of(&dir, &url);
+    let by_end = |end: &str| {
+        rows.iter()
+            .find(|r| r["url"].as_str().unwrap().ends_with(end))
+            .unwrap()
+            .clone()
+    };
+    let slow_row = by_end("/slow.git");
+    assert_eq!(slow_row["state"], "done", "{slow_row}");
+    assert_eq!(slow_row["attempts"], 2);
+    assert_ne!(slow_row["worker"].as_str().unwrap(), holder);
+    let missing = by_end("/missing.git");
+    assert_eq!(missing["state"], "failed");
+    assert!(
+        missing["error"].as_str().unwrap().contains("not exported"),
+        "{missing}"
+    );
+    assert_eq!(
+        rows.iter().filter(|r| r["state"] == "done").count(),
+        11,
+        "{rows:#?}"
+    );
+
+    let mut expected = std::collections::BTreeSet::new();
+    let mut places = 0;
+    for r in repos.iter().chain([&slow]) {
+        let (ids, n) = single_audit(r);
+        expected.extend(ids);
+        places += n;
+    }
+    let listed = dir
+        .cmd()
+        .args(["triage", "--store", &url, "list", "--json"])
+        .run();
+    listed.code(0);
+    let secrets: Vec<Value> = serde_json::from_str(&listed.stdout).unwrap();
+    let ids: Vec<String> = secrets
+        .iter()
+        .map(|s| s["secret_id"].as_str().unwrap().to_string())
+        .collect();
+    let unique: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
+    assert_eq!(ids.len(), unique.len(), "a secret recorded twice");
+    assert_eq!(unique, expected);
+    let recorded: u64 = secrets
+        .iter()
+        .map(|s| s["locations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        recorded as usize, places,
+        "places recorded twice or missing"
+    );
+}

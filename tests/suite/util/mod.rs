@@ -369,3 +369,38 @@ pub fn base64(bytes: impl AsRef<[u8]>) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// A fresh PostgreSQL database for one test, on the server `SHUSH_TEST_POSTGRES_URL` names
+/// (`.ci/run` starts one with `ci/postgres.sh`): its URL. `None`, with a loud message, when
+/// no server is given, unless `SHUSH_REQUIRE_POSTGRES` is set (CI), where that fails.
+#[cfg(feature = "postgres")]
+pub fn postgres_db(test: &str) -> Option<String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let Ok(admin) = std::env::var("SHUSH_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("SHUSH_REQUIRE_POSTGRES").is_none(),
+            "SHUSH_REQUIRE_POSTGRES is set but SHUSH_TEST_POSTGRES_URL is not"
+        );
+        eprintln!(
+            "SKIPPED {test}: no PostgreSQL server; start one with \
+             `export SHUSH_TEST_POSTGRES_URL=$(ci/postgres.sh start)` (Debian package: postgresql)"
+        );
+        return None;
+    };
+    let db = format!(
+        "shush_{test}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("SHUSH_TEST_POSTGRES_URL: cannot connect: {e}"));
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .unwrap();
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let (server, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
+    Some(format!("{server}/{db}"))
+}

@@ -58,6 +58,10 @@ pub enum FleetCommand {
         /// Seconds a claim lasts without renewal (a dead worker's repository waits this long).
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         lease: u64,
+        /// Exit code when open findings were recorded (a failed repository always exits 2):
+        /// 0 where a scheduler (a Kubernetes Job) would take any other code for a failed run.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        exit_code: u8,
         /// Rules.
         #[command(flatten)]
         rules: RuleArgs,
@@ -78,8 +82,12 @@ pub fn run(args: FleetArgs) -> Result<u8> {
             workers,
             cache,
             lease,
+            exit_code,
             rules,
-        } => work(&args.store, workers.max(1), cache, lease.max(3), &rules),
+        } => {
+            let code = work(&args.store, workers.max(1), cache, lease.max(3), &rules)?;
+            Ok(if code == 1 { exit_code } else { code })
+        }
         FleetCommand::Status { json } => status(&args.store, json),
     }
 }

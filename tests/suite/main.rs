@@ -17,6 +17,7 @@ mod ci_templates;
 mod cli;
 mod config_compat;
 mod corpus;
+mod deploy;
 mod engine;
 mod fingerprints;
 mod fleet;

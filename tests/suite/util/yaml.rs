@@ -1,9 +1,10 @@
-//! A reader for the small subset of YAML the project's CI files are written in (action.yml,
-//! the GitLab template, .pre-commit-hooks.yaml): block mappings and sequences by indentation,
-//! plain, quoted and block (`|`, `|-`, `>`, `>-`) scalars, flow sequences of scalars, and
-//! comments. Anything outside the subset panics with the line, so a file that drifts out of it
-//! fails the tests instead of being misread. ci/test-install.sh loads the same files with a
-//! full YAML parser (PyYAML) and their schemas.
+//! A reader for the small subset of YAML the project's CI files and Kubernetes manifests are
+//! written in (action.yml, the GitLab template, .pre-commit-hooks.yaml, deploy/kubernetes/):
+//! block mappings and sequences by indentation, plain, quoted and block (`|`, `|-`, `>`, `>-`)
+//! scalars, flow sequences of scalars, and comments. Anything outside the subset panics with
+//! the line, so a file that drifts out of it fails the tests instead of being misread.
+//! ci/test-install.sh and ci/test-deploy.sh load the same files with full YAML parsers
+//! (PyYAML) and their schemas.
 
 /// A YAML node.
 #[derive(Debug, Clone, PartialEq)]
@@ -302,7 +303,7 @@ fn split_key(text: &str) -> Option<(&str, &str)> {
         && !key.contains(' ')
         && key
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.$".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "-_.$/".contains(c));
     ok.then_some((key, value))
 }
 

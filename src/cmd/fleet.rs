@@ -58,6 +58,10 @@ pub enum FleetCommand {
         /// Seconds a claim lasts without renewal (a dead worker's repository waits this long).
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         lease: u64,
+        /// Audit every repository's whole history, not only what is new since its last
+        /// completed audit.
+        #[arg(long)]
+        full: bool,
         /// Exit code when open findings were recorded (a failed repository always exits 2):
         /// 0 where a scheduler (a Kubernetes Job) would take any other code for a failed run.
         #[arg(long, value_name = "N", default_value_t = 1)]
@@ -82,10 +86,18 @@ pub fn run(args: FleetArgs) -> Result<u8> {
             workers,
             cache,
             lease,
+            full,
             exit_code,
             rules,
         } => {
-            let code = work(&args.store, workers.max(1), cache, lease.max(3), &rules)?;
+            let code = work(
+                &args.store,
+                workers.max(1),
+                cache,
+                lease.max(3),
+                full,
+                &rules,
+            )?;
             Ok(if code == 1 { exit_code } else { code })
         }
         FleetCommand::Status { json } => status(&args.store, json),
@@ -125,11 +137,23 @@ struct Tally {
     open_findings: u64,
 }
 
+/// What every worker of one `fleet work` shares.
+struct Settings<'a> {
+    store: &'a Path,
+    key: &'a str,
+    engine: &'a Engine,
+    cache: &'a Path,
+    lease: u64,
+    threads: usize,
+    full: bool,
+}
+
 fn work(
     store: &Path,
     workers: usize,
     cache: Option<PathBuf>,
     lease: u64,
+    full: bool,
     rules: &RuleArgs,
 ) -> Result<u8> {
     let engine = crate::cmd::app::load_engine(rules, Path::new("."), false)?;
@@ -141,14 +165,22 @@ fn work(
     let cache = cache.unwrap_or_else(default_cache);
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = (cores / workers).max(1);
+    let settings = Settings {
+        store,
+        key: &key,
+        engine: &engine,
+        cache: &cache,
+        lease,
+        threads: (cores / workers).max(1),
+        full,
+    };
     let started = Instant::now();
     let results: Vec<Result<Tally>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|i| {
-                let (engine, cache, key) = (&engine, &cache, &key);
+                let settings = &settings;
                 let name = format!("{}:{}:{i}", host(), std::process::id());
-                s.spawn(move || worker(store, &name, engine, cache, key, lease, threads))
+                s.spawn(move || worker(settings, &name))
             })
             .collect();
         handles
@@ -194,39 +226,31 @@ fn next_claim(s: &mut Store, name: &str, lease: u64) -> Result<Option<Claim>> {
 }
 
 /// One worker: claims repositories until none is left.
-fn worker(
-    store: &Path,
-    name: &str,
-    engine: &Engine,
-    cache: &Path,
-    key: &str,
-    lease: u64,
-    threads: usize,
-) -> Result<Tally> {
-    let mut s = Store::open(&store.to_string_lossy(), Some(key))?;
+fn worker(settings: &Settings<'_>, name: &str) -> Result<Tally> {
+    let mut s = Store::open(&settings.store.to_string_lossy(), Some(settings.key))?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(settings.threads)
         .build()
         .context("starting worker threads")?;
     let mut tally = Tally::default();
-    while let Some(claim) = next_claim(&mut s, name, lease)? {
-        let outcome = with_lease(store, key, &claim, name, lease, || {
-            pool.install(|| audit_repo(&mut s, engine, cache, &claim))
+    while let Some(claim) = next_claim(&mut s, name, settings.lease)? {
+        let outcome = with_lease(settings, &claim, name, || {
+            pool.install(|| audit_repo(&mut s, settings, &claim))
         });
-        let ended = match &outcome {
-            Ok((result, open)) => {
+        let ended = match outcome {
+            Ok((result, open, how)) => {
                 tally.done += 1;
                 tally.open_findings += open;
                 eprintln!(
-                    "shush: fleet: {}: {} blobs, {} findings ({open} open) in {:.1}s",
+                    "shush: fleet: {}: {how}: {} blobs, {} findings ({open} open) in {:.1}s",
                     claim.url, result.blobs, result.findings, result.seconds
                 );
-                s.end_claim(claim.id, name, Ok(*result))?
+                s.end_claim(claim.id, name, Ok(result))?
             }
             Err(e) => {
                 tally.failed += 1;
                 eprintln!("shush: fleet: {}: failed: {e}", claim.url);
-                s.end_claim(claim.id, name, Err(e))?
+                s.end_claim(claim.id, name, Err(&e))?
             }
         };
         if !ended {
@@ -240,15 +264,10 @@ fn worker(
 }
 
 /// Runs `job` while a thread renews the claim's lease every third of it.
-fn with_lease<T>(
-    store: &Path,
-    key: &str,
-    claim: &Claim,
-    name: &str,
-    lease: u64,
-    job: impl FnOnce() -> T,
-) -> T {
+fn with_lease<T>(settings: &Settings<'_>, claim: &Claim, name: &str, job: impl FnOnce() -> T) -> T {
     let (stop, stopped) = mpsc::channel::<()>();
+    let lease = settings.lease;
+    let (store, key) = (settings.store, settings.key);
     std::thread::scope(|s| {
         s.spawn(move || {
             let Ok(mut renewer) = Store::open(&store.to_string_lossy(), Some(key)) else {
@@ -267,24 +286,41 @@ fn with_lease<T>(
     })
 }
 
-/// Mirrors, audits and records one repository; returns what it gave and how many of its
-/// findings are open. An error is the repository's failure, said in words.
+/// Mirrors, audits and records one repository; returns what it gave, how many of its
+/// findings are open, and how it was audited (the whole history, or only what is new since
+/// the last completed audit). An error is the repository's failure, said in words.
 fn audit_repo(
     s: &mut Store,
-    engine: &Engine,
-    cache: &Path,
+    settings: &Settings<'_>,
     claim: &Claim,
-) -> std::result::Result<(RepoResult, u64), String> {
+) -> std::result::Result<(RepoResult, u64, &'static str), String> {
     let started = Instant::now();
-    let mirror = mirror(&claim.url, cache)?;
+    let mirror = mirror(&claim.url, settings.cache)?;
+    let tips = ref_tips(&mirror, &claim.url)?;
+    let since = if settings.full {
+        Vec::new()
+    } else {
+        existing_commits(&mirror, &claim.audited_refs, &claim.url)?
+    };
+    let (scope, how) = if since.is_empty() {
+        (Scope::All, "full audit")
+    } else {
+        let scope = Scope::Range {
+            include: tips.clone(),
+            exclude: since,
+        };
+        (scope, "new since the last audit")
+    };
     let stats = shush::scan::Stats::default();
     let mut found = Vec::new();
     let opts = GitOptions::default();
-    let report = shush::git::audit_into(&mirror, engine, &Scope::All, &opts, &stats, &mut found)
-        .map_err(|e| e.to_string())?;
-    let scope = format!("fleet:{}", redact_url(&claim.url));
-    let open =
-        record(s, &scope, &mut found, report.errors.is_empty()).map_err(|e| e.to_string())?;
+    let report =
+        shush::git::audit_into(&mirror, settings.engine, &scope, &opts, &stats, &mut found)
+            .map_err(|e| e.to_string())?;
+    let store_scope = format!("fleet:{}", redact_url(&claim.url));
+    // Only a full audit sees every place, so only a full one marks the unseen as gone.
+    let complete = report.errors.is_empty() && matches!(scope, Scope::All);
+    let open = record(s, &store_scope, &mut found, complete).map_err(|e| e.to_string())?;
     if let Some(first) = report.errors.first() {
         return Err(format!(
             "{} error{} while auditing, the first: {first}",
@@ -293,15 +329,74 @@ fn audit_repo(
         ));
     }
     let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
-    Ok((
-        RepoResult {
-            blobs: load(&stats.files),
-            bytes: load(&stats.bytes),
-            findings: found.len() as u64,
-            seconds: started.elapsed().as_secs_f64(),
-        },
-        open,
-    ))
+    let result = RepoResult {
+        refs: tips,
+        blobs: load(&stats.files),
+        bytes: load(&stats.bytes),
+        findings: found.len() as u64,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((result, open, how))
+}
+
+/// The commits every ref of `mirror` points at (tags peeled), sorted.
+fn ref_tips(mirror: &Path, url: &str) -> std::result::Result<Vec<String>, String> {
+    let out = git_output(
+        &[
+            "-C",
+            &mirror.to_string_lossy(),
+            "for-each-ref",
+            "--format=%(objectname) %(*objectname)",
+        ],
+        url,
+    )?;
+    let mut tips: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            let mut ids = l.split_whitespace();
+            let (direct, peeled) = (ids.next(), ids.next());
+            peeled.or(direct).map(str::to_string)
+        })
+        .collect();
+    tips.sort();
+    tips.dedup();
+    Ok(tips)
+}
+
+/// Those of `commits` that `mirror` still has (a force-push may have dropped some).
+fn existing_commits(
+    mirror: &Path,
+    commits: &[String],
+    url: &str,
+) -> std::result::Result<Vec<String>, String> {
+    if commits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut child = Command::new("git")
+        .args(["-C", &mirror.to_string_lossy(), "cat-file", "--batch-check"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("running git: {e}"))?;
+    let input = commits.iter().map(|c| format!("{c}\n")).collect::<String>();
+    let mut stdin = child.stdin.take().ok_or("git cat-file: no stdin")?;
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("git cat-file: {e}"))?;
+    let _ = writer.join();
+    if !out.status.success() {
+        return Err(format!(
+            "git cat-file failed on the mirror of {}",
+            redact_url(url)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.ends_with(" commit") || l.contains(" commit "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect())
 }
 
 /// Records one repository's findings as one run over `scope` (places it no longer has are
@@ -384,6 +479,28 @@ fn mirror(url: &str, cache: &Path) -> std::result::Result<PathBuf, String> {
     )?;
     std::fs::rename(&partial, &dest).map_err(|e| format!("keeping the mirror: {e}"))?;
     Ok(dest)
+}
+
+/// Runs git without a terminal to prompt on; its output, or its error in words (naming the
+/// repository without credentials).
+fn git_output(args: &[&str], url: &str) -> std::result::Result<String, String> {
+    let out = Command::new("git")
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("running git: {e}"))?;
+    if out.status.success() {
+        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    Err(format!(
+        "git {} failed on {}: {}",
+        args.get(2).unwrap_or(&""),
+        redact_url(url),
+        String::from_utf8_lossy(&out.stderr)
+            .replace(url, &redact_url(url))
+            .trim()
+    ))
 }
 
 /// Runs git without a terminal to prompt on; its error, in words, names the repository

@@ -15,11 +15,15 @@ pub struct Claim {
     pub url: String,
     /// How many times it was claimed, this claim included.
     pub attempts: i64,
+    /// The ref tips its last completed audit covered (empty: never audited).
+    pub audited_refs: Vec<String>,
 }
 
 /// What the audit of one repository gave.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RepoResult {
+    /// The ref tips the audit covered, for the next one to start from.
+    pub refs: Vec<String>,
     /// Blobs scanned.
     pub blobs: u64,
     /// Bytes scanned.
@@ -98,7 +102,7 @@ impl Store {
              WHERE id = (SELECT id FROM fleet_repos
                          WHERE state = 'queued' OR (state = 'running' AND lease_until < ?4)
                          ORDER BY state = 'running', id LIMIT 1 {lock})
-             RETURNING id, url, attempts"
+             RETURNING id, url, attempts, audited_refs"
         );
         let t = now();
         let row = self.row(
@@ -114,6 +118,7 @@ impl Store {
             id: r[0].int(),
             url: r[1].text(),
             attempts: r[2].int(),
+            audited_refs: r[3].text().lines().map(str::to_string).collect(),
         }))
     }
 
@@ -139,9 +144,12 @@ impl Store {
             Ok(r) => ("done", None, r),
             Err(e) => ("failed", Some(e), RepoResult::default()),
         };
+        // A failed audit keeps the tips of the last one that completed.
+        let refs = (state == "done").then(|| r.refs.join("\n"));
         let n = self.exec(
             "UPDATE fleet_repos SET state = ?3, error = ?4, lease_until = NULL, finished_at = ?5,
-                 blobs = ?6, bytes = ?7, findings = ?8, seconds = ?9
+                 blobs = ?6, bytes = ?7, findings = ?8, seconds = ?9,
+                 audited_refs = COALESCE(?10, audited_refs)
              WHERE id = ?1 AND worker = ?2 AND state = 'running'",
             &[
                 id.into(),
@@ -153,6 +161,7 @@ impl Store {
                 r.bytes.into(),
                 r.findings.into(),
                 r.seconds.into(),
+                refs.into(),
             ],
         )?;
         Ok(n == 1)

@@ -108,7 +108,10 @@ CREATE TABLE IF NOT EXISTS fleet_repos (
     blobs       BIGINT,
     bytes       BIGINT,
     findings    BIGINT,
-    seconds     DOUBLE PRECISION
+    seconds     DOUBLE PRECISION,
+    -- The ref tips (commit ids, one a line) the last completed audit covered: the next one
+    -- audits only what is new since.
+    audited_refs TEXT
 );
 CREATE INDEX IF NOT EXISTS fleet_by_state ON fleet_repos(state, lease_until);
 

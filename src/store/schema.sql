@@ -103,6 +103,9 @@ CREATE TABLE IF NOT EXISTS fleet_repos (
     blobs       INTEGER,
     bytes       INTEGER,
     findings    INTEGER,
-    seconds     REAL
+    seconds     REAL,
+    -- The ref tips (commit ids, one a line) the last completed audit covered: the next one
+    -- audits only what is new since.
+    audited_refs TEXT
 );
 CREATE INDEX IF NOT EXISTS fleet_by_state ON fleet_repos(state, lease_until);

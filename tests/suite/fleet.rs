@@ -274,7 +274,7 @@ fn a_killed_workers_repository_is_finished_by_another() {
     );
     second
         .code(1)
-        .stderr_has("slow.git: 1 blobs, 1 findings (1 open)");
+        .stderr_has("slow.git: full audit: 1 blobs, 1 findings (1 open)");
     let rows = status(&dir);
     assert_eq!(rows[0]["state"], "done", "{rows:#?}");
     assert_eq!(rows[0]["attempts"], 2);
@@ -477,4 +477,45 @@ fn four_worker_processes_share_one_postgres_queue() {
         recorded as usize, places,
         "places recorded twice or missing"
     );
+}
+
+/// A nightly run audits only what is new since the last completed audit; `--full` audits
+/// the whole history again.
+#[test]
+fn a_later_run_audits_only_the_new_commits() {
+    if !have_git() {
+        return;
+    }
+    let dir = Dir::new();
+    let mut r = Repo::new();
+    r.write("a.env", format!("A={}\n", ghp(51)));
+    r.commit("first");
+    let url = r.path.display().to_string();
+    let cache = dir.join("cache");
+    let cache = cache.to_str().unwrap();
+    fleet(&dir, &["enqueue", &url]).code(0);
+    fleet(&dir, &["work", "--cache", cache])
+        .code(1)
+        .stderr_has(": full audit: 1 blobs, 1 findings (1 open)");
+    r.write("b.env", format!("B={}\n", ghp(52)));
+    r.commit("second");
+    fleet(&dir, &["enqueue", &url]).code(0);
+    fleet(&dir, &["work", "--cache", cache])
+        .code(1)
+        .stderr_has(": new since the last audit: 1 blobs, 1 findings (1 open)");
+    // Nothing new: nothing audited, nothing open that is new.
+    fleet(&dir, &["enqueue", &url]).code(0);
+    fleet(&dir, &["work", "--cache", cache])
+        .code(0)
+        .stderr_has(": new since the last audit: 0 blobs, 0 findings (0 open)");
+    fleet(&dir, &["enqueue", &url]).code(0);
+    fleet(&dir, &["work", "--cache", cache, "--full"])
+        .code(1)
+        .stderr_has(": full audit: 2 blobs, 2 findings (2 open)");
+    let listed = dir
+        .cmd()
+        .args(["triage", "--store", "fleet.db", "list", "--json"])
+        .run();
+    let secrets: Vec<Value> = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(secrets.len(), 2);
 }

@@ -571,11 +571,11 @@ fn the_workers_command_as_written_audits_the_queue_into_the_store_and_cache() {
     if !have_git() {
         return;
     }
-    let mut repo = Repo::new();
-    repo.write("deploy.env", format!("GITHUB_TOKEN={}\n", ghp(77)));
-    repo.commit("a token");
-    let url = repo.path.to_string_lossy().into_owned();
     for (n, _, c) in work_containers() {
+        let mut repo = Repo::new();
+        repo.write("deploy.env", format!("GITHUB_TOKEN={}\n", ghp(77)));
+        repo.commit("a token");
+        let url = repo.path.to_string_lossy().into_owned();
         let dir = Dir::new();
         enqueue(&dir, &url);
         // Open findings, recorded: exit 0, as the Job needs.
@@ -593,7 +593,10 @@ fn the_workers_command_as_written_audits_the_queue_into_the_store_and_cache() {
         assert_eq!(rows[0]["findings"], 1, "{n}: {rows}");
         let mirrors = std::fs::read_dir(dir.join("cache")).unwrap().count();
         assert_eq!(mirrors, 1, "{n}: the mirror is where --cache points");
-        // Without `--exit-code 0` the same run exits 1: the flag is what the Job relies on.
+        // Without `--exit-code 0` a run with open findings (a new commit's token: a later run
+        // audits what is new) exits 1: the flag is what the Job relies on.
+        repo.write("more.env", format!("GITHUB_TOKEN={}\n", ghp(78)));
+        repo.commit("another token");
         enqueue(&dir, &url);
         run_worker(&dir, &c, Some("--exit-code")).code(1);
         // A repository that cannot be read still fails the run (exit 2: FailJob).

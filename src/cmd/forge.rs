@@ -2,7 +2,7 @@
 //! repositories of organisations, users and groups, listed through the forges' APIs
 //! ([`shush::source::forge`]) with a token from the environment, for the queue.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use clap::builder::NonEmptyStringValueParser;
 use shush::source::forge::{self, Forge, Options, Owner, Token, WaitReason};
@@ -82,8 +82,7 @@ pub fn enumerate(args: &ForgeArgs) -> Result<Vec<String>> {
                 w.forge,
                 w.duration.as_secs()
             );
-        })
-        .with_context(|| format!("listing the repositories of {owner}"))?;
+        })?;
         eprintln!("shush: fleet: {owner}: {}", summary(&listing));
         urls.extend(listing.urls);
     }

@@ -20,6 +20,7 @@ mod corpus;
 mod engine;
 mod fingerprints;
 mod fleet;
+mod forge;
 mod git;
 mod grouped;
 mod html_report;

@@ -67,6 +67,13 @@ impl<'a> Client<'a> {
             .timeout_global(Some(opts.timeout))
             .timeout_connect(Some(opts.timeout.min(Duration::from_secs(30))))
             .user_agent(concat!("shush/", env!("CARGO_PKG_VERSION")))
+            // The system's trust store (and SSL_CERT_FILE): GitHub Enterprise and GitLab
+            // servers behind a company's own CA, and TLS-inspecting proxies, work as with git.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .build();
         Ok(Client {
             agent: ureq::Agent::new_with_config(config),

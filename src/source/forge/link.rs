@@ -49,9 +49,7 @@ fn params(mut s: &str) -> (Vec<(String, String)>, &str) {
             return (out, tail);
         };
         let after = after.trim_start_matches([' ', '\t']);
-        let name_end = after
-            .find(|c: char| matches!(c, '=' | ';' | ','))
-            .unwrap_or(after.len());
+        let name_end = after.find(['=', ';', ',']).unwrap_or(after.len());
         let name = after[..name_end].trim().to_string();
         s = &after[name_end..];
         let Some(v) = s.strip_prefix('=') else {

@@ -358,14 +358,19 @@ fn github_org_pages_are_followed_through_a_rate_limit_and_forks_and_archived_lef
 fn github_user_repositories_with_forks_and_archived_asked_for_and_no_token() {
     let stub = Stub::start();
     let b = stub.base();
-    stub.script(vec![Reply::json(
-        200,
-        json!([
-            gh_repo("alice", "a", true, false),
-            gh_repo("alice", "b", false, true),
-            gh_repo("alice", "c", false, false),
-        ]),
-    )]);
+    stub.script(vec![
+        // A renamed user: GitHub redirects, here to a path on the same host.
+        Reply::json(301, json!({"message": "Moved Permanently"}))
+            .header("Location", "/user/77/repos?per_page=100&type=owner"),
+        Reply::json(
+            200,
+            json!([
+                gh_repo("alice", "a", true, false),
+                gh_repo("alice", "b", false, true),
+                gh_repo("alice", "c", false, false),
+            ]),
+        ),
+    ]);
     let dir = Dir::new();
     dir.create("repos.txt", "# by hand\nhttps://git.example/x.git\n");
     let out = fleet(
@@ -387,12 +392,18 @@ fn github_user_repositories_with_forks_and_archived_asked_for_and_no_token() {
         .stderr_has("GitHub user `alice`: 3 repositories\n")
         .stderr_has("4 of 4 repositories queued");
     let reqs = stub.requests();
-    assert_eq!(reqs.len(), 1);
+    let targets: Vec<&str> = reqs.iter().map(|r| r.target.as_str()).collect();
     assert_eq!(
-        reqs[0].target,
-        "/users/alice/repos?per_page=100&type=owner&sort=created&direction=asc"
+        targets,
+        [
+            "/users/alice/repos?per_page=100&type=owner&sort=created&direction=asc",
+            "/user/77/repos?per_page=100&type=owner",
+        ]
     );
-    assert_eq!(reqs[0].header("authorization"), None, "{reqs:?}");
+    assert!(
+        reqs.iter().all(|r| r.header("authorization").is_none()),
+        "{reqs:?}"
+    );
     assert_eq!(
         queued(&dir),
         set(&[

@@ -37,14 +37,17 @@ pub struct FleetArgs {
 /// The fleet subcommands.
 #[derive(Debug, Subcommand)]
 pub enum FleetCommand {
-    /// Queue repositories (URLs: https, ssh, git://, or local paths); ones done or failed
-    /// before are queued again.
+    /// Queue repositories (URLs: https, ssh, git://, or local paths), or those of GitHub
+    /// organisations and users and GitLab groups; ones done or failed before are queued again.
     Enqueue {
         /// Repositories.
         repos: Vec<String>,
         /// A file of repositories, one per line (`#` starts a comment).
         #[arg(long, short = 'f', value_name = "FILE")]
         file: Option<PathBuf>,
+        /// Organisations, users and groups listed through the forges' APIs.
+        #[command(flatten)]
+        forge: crate::cmd::forge::ForgeArgs,
     },
     /// Work through the queue until it is empty: mirror, audit, record; exit 2 when a
     /// repository failed, 1 when open findings were recorded, 0 otherwise.
@@ -81,7 +84,9 @@ pub enum FleetCommand {
 /// Runs `shush fleet`.
 pub fn run(args: FleetArgs) -> Result<u8> {
     match args.command {
-        FleetCommand::Enqueue { repos, file } => enqueue(&args.store, repos, file.as_deref()),
+        FleetCommand::Enqueue { repos, file, forge } => {
+            enqueue(&args.store, repos, file.as_deref(), &forge)
+        }
         FleetCommand::Work {
             workers,
             cache,
@@ -104,7 +109,12 @@ pub fn run(args: FleetArgs) -> Result<u8> {
     }
 }
 
-fn enqueue(store: &Path, mut repos: Vec<String>, file: Option<&Path>) -> Result<u8> {
+fn enqueue(
+    store: &Path,
+    mut repos: Vec<String>,
+    file: Option<&Path>,
+    forge: &crate::cmd::forge::ForgeArgs,
+) -> Result<u8> {
     if let Some(f) = file {
         let text =
             std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
@@ -115,8 +125,11 @@ fn enqueue(store: &Path, mut repos: Vec<String>, file: Option<&Path>) -> Result<
                 .map(str::to_string),
         );
     }
+    repos.extend(crate::cmd::forge::enumerate(forge)?);
     if repos.is_empty() {
-        bail!("nothing to queue: give repositories or --file FILE");
+        bail!(
+            "nothing to queue: give repositories, --file FILE, or owners (--github-org, --github-user, --gitlab-group) that have some"
+        );
     }
     let mut s = Store::open(&store.to_string_lossy(), None)?;
     let queued = s.enqueue(&repos)?;

@@ -7,6 +7,7 @@ pub mod ci;
 pub mod cli;
 pub mod docs;
 pub mod fleet;
+pub mod forge;
 pub mod git;
 pub mod hook;
 pub mod image;

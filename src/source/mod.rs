@@ -5,10 +5,13 @@
 //! memory ([`parallel_stream`] on several threads) and [`scan::input`] hands plain bytes to the engine; [`classify`] is the one place
 //! that decides what an input is (plain, an archive, an image), and [`image::scan_file`] (a
 //! file) or [`archive::scan_stream`] (a pipe) opens what it says. Findings go to a
-//! [`crate::sink::Sink`].
+//! [`crate::sink::Sink`]. `forge` (with the `forge` feature) lists the repositories of a
+//! GitHub organisation or user, or of a GitLab group, for `shush fleet`.
 
 pub mod archive;
 pub mod classify;
+#[cfg(feature = "forge")]
+pub mod forge;
 pub mod git;
 pub mod image;
 pub mod parallel_stream;

@@ -21,6 +21,7 @@ mod deploy;
 mod engine;
 mod fingerprints;
 mod fleet;
+mod forge;
 mod git;
 mod grouped;
 mod html_report;

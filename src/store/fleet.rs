@@ -183,11 +183,11 @@ impl Store {
              FROM fleet_repos ORDER BY id",
             &[],
         )?;
-        Ok(rows.iter().map(repo_row).collect())
+        Ok(rows.iter().map(|r| repo_row(r)).collect())
     }
 }
 
-fn repo_row(r: &Vec<Val>) -> RepoRow {
+fn repo_row(r: &[Val]) -> RepoRow {
     RepoRow {
         url: r[0].text(),
         state: r[1].text(),

@@ -494,8 +494,8 @@ fn mirror(url: &str, cache: &Path) -> std::result::Result<PathBuf, String> {
     Ok(dest)
 }
 
-/// Runs git without a terminal to prompt on; its output, or its error in words (naming the
-/// repository without credentials).
+/// Runs git without a terminal to prompt on; its output, or its error in words: the
+/// subcommand and the last lines git wrote, naming the repository without credentials.
 fn git_output(args: &[&str], url: &str) -> std::result::Result<String, String> {
     let out = Command::new("git")
         .args(args)
@@ -506,39 +506,30 @@ fn git_output(args: &[&str], url: &str) -> std::result::Result<String, String> {
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
-    Err(format!(
-        "git {} failed on {}: {}",
-        args.get(2).unwrap_or(&""),
-        redact_url(url),
-        String::from_utf8_lossy(&out.stderr)
-            .replace(url, &redact_url(url))
-            .trim()
-    ))
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(url, &redact_url(url));
+    let last: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = last[last.len().saturating_sub(2)..].join(" / ");
+    Err(format!("git {}: {tail}", subcommand(args)))
 }
 
-/// Runs git without a terminal to prompt on; its error, in words, names the repository
-/// without credentials.
+/// Runs git as [`git_output`] does, for its effect only.
 fn git(args: &[&str], url: &str) -> std::result::Result<(), String> {
-    let out = Command::new("git")
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("running git: {e}"))?;
-    if out.status.success() {
-        return Ok(());
+    git_output(args, url).map(drop)
+}
+
+/// The git subcommand of `args` (`-C DIR` and options skipped).
+fn subcommand<'a>(args: &[&'a str]) -> &'a str {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "-C" | "-c" => {
+                it.next();
+            }
+            a if a.starts_with('-') => {}
+            a => return a,
+        }
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let text = stderr.replace(url, &redact_url(url));
-    let last: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = last[last.len().saturating_sub(2)..].join(" / ");
-    Err(format!(
-        "git {}: {}",
-        args.iter()
-            .find(|a| !a.starts_with('-') && **a != "-C")
-            .unwrap_or(&"git"),
-        tail
-    ))
+    "git"
 }
 
 /// A mirror's directory name: the repository's last path component and a hash of the URL.
@@ -673,5 +664,10 @@ mod tests {
         assert!(a.starts_with("app-") && a.ends_with(".git"), "{a}");
         assert_eq!(a, mirror_name("https://github.com/acme/app.git"));
         assert_ne!(a, mirror_name("https://github.com/other/app.git"));
+        assert_eq!(
+            subcommand(&["-C", "/srv/m.git", "fetch", "--quiet"]),
+            "fetch"
+        );
+        assert_eq!(subcommand(&["clone", "--mirror", "--", "u", "d"]), "clone");
     }
 }

@@ -1,6 +1,6 @@
 //! The two databases a store lives in: an SQLite file (embedded, the default) and a
 //! PostgreSQL server (`postgres://…`, shared by workers on many machines). One schema,
-//! written twice only where the dialects differ (`schema.sql`, `schema.pg.sql`); every
+//! written once (`schema.sql`; PostgreSQL takes it with its own integer types); every
 //! query is written once, with `?1`-style parameters that [`Db`] rewrites to `$1` for
 //! PostgreSQL.
 

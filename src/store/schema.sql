@@ -1,4 +1,5 @@
--- shush's triage store, schema version 1. One row per secret (keyed fingerprint: rule and
+-- shush's triage store, schema version 1 (PostgreSQL takes it with its own integer and key
+-- types: `postgres_schema` in mod.rs). One row per secret (keyed fingerprint: rule and
 -- secret), one per place it was seen, one per run, and the history of every status change.
 -- No secret is stored in clear unless `meta.clear_secrets` is '1' (a run with --show-secrets
 -- wrote it).

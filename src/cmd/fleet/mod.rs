@@ -5,15 +5,17 @@
 //! audit every blob of every ref and record the findings in the triage store, and `status`
 //! shows the queue. The store is an SQLite file (the embedded default, `shush-fleet.db`).
 
+mod mirror;
+mod status;
+
 use crate::cmd::cli::RuleArgs;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use mirror::{existing_commits, mirror, redact_url, ref_tips};
 use shush::engine::Engine;
 use shush::git::{GitOptions, Scope};
-use shush::store::{Claim, RepoResult, RepoRow, Status, Store};
-use std::io::Write;
+use shush::store::{Claim, RepoResult, Status, Store};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -105,7 +107,7 @@ pub fn run(args: FleetArgs) -> Result<u8> {
             )?;
             Ok(if code == 1 { exit_code } else { code })
         }
-        FleetCommand::Status { json } => status(&args.store, json),
+        FleetCommand::Status { json } => status::status(&args.store, json),
     }
 }
 
@@ -352,66 +354,6 @@ fn audit_repo(
     Ok((result, open, how))
 }
 
-/// The commits every ref of `mirror` points at (tags peeled), sorted.
-fn ref_tips(mirror: &Path, url: &str) -> std::result::Result<Vec<String>, String> {
-    let out = git_output(
-        &[
-            "-C",
-            &mirror.to_string_lossy(),
-            "for-each-ref",
-            "--format=%(objectname) %(*objectname)",
-        ],
-        url,
-    )?;
-    let mut tips: Vec<String> = out
-        .lines()
-        .filter_map(|l| {
-            let mut ids = l.split_whitespace();
-            let (direct, peeled) = (ids.next(), ids.next());
-            peeled.or(direct).map(str::to_string)
-        })
-        .collect();
-    tips.sort();
-    tips.dedup();
-    Ok(tips)
-}
-
-/// Those of `commits` that `mirror` still has (a force-push may have dropped some).
-fn existing_commits(
-    mirror: &Path,
-    commits: &[String],
-    url: &str,
-) -> std::result::Result<Vec<String>, String> {
-    if commits.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut child = Command::new("git")
-        .args(["-C", &mirror.to_string_lossy(), "cat-file", "--batch-check"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("running git: {e}"))?;
-    let input = commits.iter().map(|c| format!("{c}\n")).collect::<String>();
-    let mut stdin = child.stdin.take().ok_or("git cat-file: no stdin")?;
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("git cat-file: {e}"))?;
-    let _ = writer.join();
-    if !out.status.success() {
-        return Err(format!(
-            "git cat-file failed on the mirror of {}",
-            redact_url(url)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.ends_with(" commit") || l.contains(" commit "))
-        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
-        .collect())
-}
-
 /// Records one repository's findings as one run over `scope` (places it no longer has are
 /// gone when the audit was `complete`); returns how many findings are of open secrets.
 /// Findings go in fingerprint order, so that two workers recording secrets they share take
@@ -458,109 +400,6 @@ fn record_once(
     Ok(open)
 }
 
-/// The mirror of `url` in `cache`: cloned (`git clone --mirror`) the first time, fetched
-/// after. A clone goes to a temporary name first, so that a worker killed mid-clone leaves
-/// no half mirror behind.
-fn mirror(url: &str, cache: &Path) -> std::result::Result<PathBuf, String> {
-    let dest = cache.join(mirror_name(url));
-    if dest.join("HEAD").is_file() {
-        git(
-            &[
-                "-C",
-                &dest.to_string_lossy(),
-                "fetch",
-                "--quiet",
-                "--prune",
-                "origin",
-            ],
-            url,
-        )?;
-        return Ok(dest);
-    }
-    let partial = dest.with_extension(format!("partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    git(
-        &[
-            "clone",
-            "--quiet",
-            "--mirror",
-            "--",
-            url,
-            &partial.to_string_lossy(),
-        ],
-        url,
-    )?;
-    std::fs::rename(&partial, &dest).map_err(|e| format!("keeping the mirror: {e}"))?;
-    Ok(dest)
-}
-
-/// Runs git without a terminal to prompt on; its output, or its error in words: the
-/// subcommand and the last lines git wrote, naming the repository without credentials.
-fn git_output(args: &[&str], url: &str) -> std::result::Result<String, String> {
-    let out = Command::new("git")
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("running git: {e}"))?;
-    if out.status.success() {
-        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr).replace(url, &redact_url(url));
-    let last: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = last[last.len().saturating_sub(2)..].join(" / ");
-    Err(format!("git {}: {tail}", subcommand(args)))
-}
-
-/// Runs git as [`git_output`] does, for its effect only.
-fn git(args: &[&str], url: &str) -> std::result::Result<(), String> {
-    git_output(args, url).map(drop)
-}
-
-/// The git subcommand of `args` (`-C DIR` and options skipped).
-fn subcommand<'a>(args: &[&'a str]) -> &'a str {
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match *a {
-            "-C" | "-c" => {
-                it.next();
-            }
-            a if a.starts_with('-') => {}
-            a => return a,
-        }
-    }
-    "git"
-}
-
-/// A mirror's directory name: the repository's last path component and a hash of the URL.
-fn mirror_name(url: &str) -> String {
-    use sha2::Digest;
-    let base: String = url
-        .trim_end_matches('/')
-        .trim_end_matches(".git")
-        .rsplit(['/', ':'])
-        .next()
-        .unwrap_or("repo")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(40)
-        .collect();
-    let hash = sha2::Sha256::digest(url.as_bytes());
-    let hex: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{base}-{hex}.git")
-}
-
-/// `url` without the credentials of its user-info part (`https://user:token@host/…`).
-fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((userinfo, host)) if !userinfo.contains('/') => format!("{scheme}://***@{host}"),
-            _ => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
 /// `$XDG_CACHE_HOME/shush/fleet`, else `~/.cache/shush/fleet`, else a directory beside the
 /// store.
 fn default_cache() -> PathBuf {
@@ -578,96 +417,4 @@ fn host() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "local".to_string())
-}
-
-fn status(store: &Path, json: bool) -> Result<u8> {
-    let location = store.to_string_lossy();
-    if !shush::store::is_postgres_url(&location) && !store.is_file() {
-        bail!(
-            "no fleet store at {} (shush fleet enqueue first)",
-            store.display()
-        );
-    }
-    let rows = Store::open(&store.to_string_lossy(), None)?.fleet()?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
-        return Ok(crate::cmd::EXIT_CLEAN);
-    }
-    write_status(&mut out, &rows)?;
-    Ok(crate::cmd::EXIT_CLEAN)
-}
-
-fn write_status(out: &mut dyn Write, rows: &[RepoRow]) -> std::io::Result<()> {
-    let count = |state: &str| rows.iter().filter(|r| r.state == state).count();
-    let (done, running, queued, failed) = (
-        count("done"),
-        count("running"),
-        count("queued"),
-        count("failed"),
-    );
-    let seconds: f64 = rows.iter().filter_map(|r| r.seconds).sum();
-    let blobs: i64 = rows.iter().filter_map(|r| r.blobs).sum();
-    let findings: i64 = rows.iter().filter_map(|r| r.findings).sum();
-    writeln!(
-        out,
-        "{} repositories: {done} done, {running} running, {queued} queued, {failed} failed",
-        rows.len()
-    )?;
-    if done > 0 {
-        let per_repo = seconds / done as f64;
-        writeln!(
-            out,
-            "{blobs} blobs and {findings} findings so far; {:.1}s a repository, {:.0} blobs/s; about {:.0}s left for one worker",
-            per_repo,
-            if seconds > 0.0 {
-                blobs as f64 / seconds
-            } else {
-                0.0
-            },
-            per_repo * (queued + running) as f64
-        )?;
-    }
-    for r in rows.iter().filter(|r| r.state != "done") {
-        let what = match (&r.state[..], &r.error, &r.worker) {
-            ("failed", Some(e), _) => format!("failed after {} attempt(s): {e}", r.attempts),
-            ("running", _, Some(w)) => format!("running on {w}"),
-            (state, _, _) => state.to_string(),
-        };
-        writeln!(
-            out,
-            "  {}: {}",
-            redact_url(&r.url),
-            shush::report::printable(&what)
-        )?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_lose_their_credentials_and_mirrors_get_stable_names() {
-        assert_eq!(
-            redact_url("https://x-access-token:secret@github.com/acme/app.git"),
-            "https://***@github.com/acme/app.git"
-        );
-        assert_eq!(
-            redact_url("git@github.com:acme/app.git"),
-            "git@github.com:acme/app.git"
-        );
-        assert_eq!(redact_url("/srv/git/app"), "/srv/git/app");
-        let a = mirror_name("https://github.com/acme/app.git");
-        assert!(a.starts_with("app-") && a.ends_with(".git"), "{a}");
-        assert_eq!(a, mirror_name("https://github.com/acme/app.git"));
-        assert_ne!(a, mirror_name("https://github.com/other/app.git"));
-        assert_eq!(
-            subcommand(&["-C", "/srv/m.git", "fetch", "--quiet"]),
-            "fetch"
-        );
-        assert_eq!(subcommand(&["clone", "--mirror", "--", "u", "d"]), "clone");
-    }
 }

@@ -122,6 +122,18 @@ impl Store {
         }))
     }
 
+    /// Fails the repositories whose lease ran out `max_attempts` times: their worker died on
+    /// each of them (a repository that exhausts memory, say), so a further attempt would kill
+    /// another. Returns how many.
+    pub fn give_up(&mut self, max_attempts: u64) -> Result<u64> {
+        self.exec(
+            "UPDATE fleet_repos SET state = 'failed', lease_until = NULL, finished_at = ?3,
+                 error = 'gave up after ' || attempts || ' attempts: the worker holding it stopped renewing its lease each time (killed, or out of memory?)'
+             WHERE state = 'running' AND lease_until < ?1 AND attempts >= ?2",
+            &[now().into(), max_attempts.into(), utc_now().into()],
+        )
+    }
+
     /// Extends `worker`'s lease on claim `id`; false when the claim is no longer its own
     /// (the lease ran out and another worker took the repository).
     pub fn renew(&mut self, id: i64, worker: &str, lease: u64) -> Result<bool> {

@@ -519,3 +519,58 @@ fn a_later_run_audits_only_the_new_commits() {
     let secrets: Vec<Value> = serde_json::from_str(&listed.stdout).unwrap();
     assert_eq!(secrets.len(), 2);
 }
+
+/// A repository whose worker dies every time (one that exhausts memory, say) is failed after
+/// `--max-attempts` claims instead of taking down every worker in turn.
+#[test]
+fn a_repository_that_kills_its_workers_is_given_up() {
+    if !have_git() {
+        return;
+    }
+    let dir = Dir::new();
+    let port = free_port();
+    let mute = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    fleet(
+        &dir,
+        &["enqueue", &format!("git://127.0.0.1:{port}/doomed.git")],
+    )
+    .code(0);
+    let cache = dir.join("cache");
+    let mut first = spawn_worker(&dir, "fleet.db", &cache, "3");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(&dir)[0]["state"] != "running" {
+        assert!(
+            Instant::now() < deadline,
+            "the worker never claimed the repository"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    drop(mute);
+    let second = fleet(
+        &dir,
+        &[
+            "work",
+            "--no-config",
+            "--lease",
+            "3",
+            "--max-attempts",
+            "1",
+            "--cache",
+            cache.to_str().unwrap(),
+        ],
+    );
+    second
+        .code(2)
+        .stderr_has("gave up 1 repository whose worker died 1 times");
+    let rows = status(&dir);
+    assert_eq!(rows[0]["state"], "failed", "{rows:#?}");
+    assert!(
+        rows[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("gave up after 1 attempts"),
+        "{rows:#?}"
+    );
+}

@@ -60,6 +60,10 @@ pub enum FleetCommand {
         /// Where the mirrors are kept between runs (default: ~/.cache/shush/fleet).
         #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
+        /// Claims of one repository before it is failed: a repository whose worker dies every
+        /// time (out of memory) must not take down every worker in turn.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        max_attempts: u64,
         /// Seconds a claim lasts without renewal (a dead worker's repository waits this long).
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         lease: u64,
@@ -92,6 +96,7 @@ pub fn run(args: FleetArgs) -> Result<u8> {
         FleetCommand::Work {
             workers,
             cache,
+            max_attempts,
             lease,
             full,
             exit_code,
@@ -101,7 +106,7 @@ pub fn run(args: FleetArgs) -> Result<u8> {
                 &args.store,
                 workers.max(1),
                 cache,
-                lease.max(3),
+                (lease.max(3), max_attempts.max(1)),
                 full,
                 &rules,
             )?;
@@ -159,18 +164,22 @@ struct Settings<'a> {
     engine: &'a Engine,
     cache: &'a Path,
     lease: u64,
+    max_attempts: u64,
     threads: usize,
     full: bool,
 }
 
+/// Runs `workers` workers until the queue is empty. `claims` is the lease in seconds and
+/// the claims of one repository before it is failed.
 fn work(
     store: &Path,
     workers: usize,
     cache: Option<PathBuf>,
-    lease: u64,
+    claims: (u64, u64),
     full: bool,
     rules: &RuleArgs,
 ) -> Result<u8> {
+    let (lease, max_attempts) = claims;
     let engine = crate::cmd::app::load_engine(rules, Path::new("."), false)?;
     let key = crate::cmd::app::use_fingerprint_key(&engine)?
         .id()
@@ -186,6 +195,7 @@ fn work(
         engine: &engine,
         cache: &cache,
         lease,
+        max_attempts,
         threads: (cores / workers).max(1),
         full,
     };
@@ -228,9 +238,25 @@ fn work(
 
 /// The next repository for `name`: a queued one, else one whose worker died (its lease ran
 /// out), waiting while others are still running; `None` once nothing is queued or running.
-fn next_claim(s: &mut Store, name: &str, lease: u64) -> Result<Option<Claim>> {
+/// Repositories given up (their worker died `max_attempts` times) count as failed in
+/// `tally`.
+fn next_claim(
+    s: &mut Store,
+    name: &str,
+    settings: &Settings<'_>,
+    tally: &mut Tally,
+) -> Result<Option<Claim>> {
     loop {
-        if let Some(claim) = s.claim(name, lease)? {
+        let abandoned = s.give_up(settings.max_attempts)?;
+        tally.failed += abandoned;
+        if abandoned > 0 {
+            eprintln!(
+                "shush: fleet: gave up {abandoned} repositor{} whose worker died {} times",
+                if abandoned == 1 { "y" } else { "ies" },
+                settings.max_attempts
+            );
+        }
+        if let Some(claim) = s.claim(name, settings.lease)? {
             return Ok(Some(claim));
         }
         if s.running()? == 0 {
@@ -248,7 +274,7 @@ fn worker(settings: &Settings<'_>, name: &str) -> Result<Tally> {
         .build()
         .context("starting worker threads")?;
     let mut tally = Tally::default();
-    while let Some(claim) = next_claim(&mut s, name, settings.lease)? {
+    while let Some(claim) = next_claim(&mut s, name, settings, &mut tally)? {
         let outcome = with_lease(settings, &claim, name, || {
             pool.install(|| audit_repo(&mut s, settings, &claim))
         });

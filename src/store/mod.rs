@@ -254,11 +254,6 @@ impl Store {
         Ok(store)
     }
 
-    /// Where the store is (a file, or a URL without its password).
-    pub fn location(&self) -> &str {
-        &self.path
-    }
-
     /// Wraps a database error with the store's location.
     fn err(&self, source: DbError) -> StoreError {
         StoreError::Db {
@@ -374,10 +369,14 @@ impl Store {
             Some(r) => (Status::parse(&r[0].text()).unwrap_or(Status::Open), false),
             None => self.insert_secret(run, f)?,
         };
-        self.exec(
-            "UPDATE secrets SET last_seen_run = ?2, secret = ?3 WHERE fingerprint = ?1",
-            &[(&f.fingerprint).into(), run.into(), (&f.secret).into()],
-        )?;
+        if !new_secret {
+            // Seen again (or inserted a moment ago by another writer): this run saw it last,
+            // and the secret is shown as this run shows it (masked, or in clear).
+            self.exec(
+                "UPDATE secrets SET last_seen_run = ?2, secret = ?3 WHERE fingerprint = ?1",
+                &[(&f.fingerprint).into(), run.into(), (&f.secret).into()],
+            )?;
+        }
         let new_location = self.upsert_location(run, scope, f)?;
         Ok(Recorded {
             status,

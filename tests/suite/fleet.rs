@@ -85,13 +85,7 @@ fn fleet(dir: &Dir, args: &[&str]) -> crate::util::Output {
 }
 
 fn status(dir: &Dir) -> Vec<Value> {
-    let out = fleet(dir, &["status", "--json"]);
-    out.code(0);
-    serde_json::from_str::<Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    status_of(dir, "fleet.db")
 }
 
 /// The secret ids and finding count of a one-process audit of `repo`.
@@ -239,27 +233,8 @@ fn a_killed_workers_repository_is_finished_by_another() {
     )
     .code(0);
     let cache = dir.join("cache");
-    let mut first = Command::new(env!("CARGO_BIN_EXE_shush"))
-        .current_dir(dir.path())
-        .env(
-            shush::fingerprint::KEY_ENV,
-            crate::util::TEST_FINGERPRINT_KEY,
-        )
-        .args(["fleet", "--store", "fleet.db", "work", "--lease", "3"])
-        .arg("--cache")
-        .arg(&cache)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while status(&dir)[0]["state"] != "running" {
-        assert!(
-            Instant::now() < deadline,
-            "the first worker never claimed the repository"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut first = spawn_worker(&dir, "fleet.db", &cache, "3");
+    holder_of(&dir, "fleet.db", "/slow.git");
     first.kill().unwrap();
     first.wait().unwrap();
     drop(mute);
@@ -317,6 +292,23 @@ fn status_of(dir: &Dir, store: &str) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
+}
+
+/// Waits until a worker claims the repository whose URL ends with `url_end`; its name.
+fn holder_of(dir: &Dir, store: &str, url_end: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = status_of(dir, store);
+        let row = rows
+            .iter()
+            .find(|r| r["url"].as_str().unwrap().ends_with(url_end))
+            .unwrap_or_else(|| panic!("{url_end} is not queued: {rows:#?}"));
+        if row["state"] == "running" {
+            return row["worker"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "nobody claimed {url_end}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Four worker processes on one PostgreSQL queue: twelve repositories (four origins, four
@@ -384,22 +376,7 @@ fn four_worker_processes_share_one_postgres_queue() {
         .map(|_| spawn_worker(&dir, &url, &cache, "3"))
         .collect();
     // Whoever claims the hanging repository is killed mid-clone.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let holder = loop {
-        let rows = status_of(&dir, &url);
-        let slow_row = rows
-            .iter()
-            .find(|r| r["url"].as_str().unwrap().ends_with("/slow.git"))
-            .unwrap();
-        if slow_row["state"] == "running" {
-            break slow_row["worker"].as_str().unwrap().to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nobody claimed the hanging repository"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let holder = holder_of(&dir, &url, "/slow.git");
     let pid: u32 = holder.split(':').nth(1).unwrap().parse().unwrap();
     let victim = workers
         .iter()
@@ -537,14 +514,7 @@ fn a_repository_that_kills_its_workers_is_given_up() {
     .code(0);
     let cache = dir.join("cache");
     let mut first = spawn_worker(&dir, "fleet.db", &cache, "3");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while status(&dir)[0]["state"] != "running" {
-        assert!(
-            Instant::now() < deadline,
-            "the worker never claimed the repository"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    holder_of(&dir, "fleet.db", "/doomed.git");
     first.kill().unwrap();
     first.wait().unwrap();
     drop(mute);

@@ -190,6 +190,20 @@ impl FingerprintKey {
         let mac = hmac_sha256(&self.key, &msg);
         format!("{PREFIX}{}:{}", self.id, hex(&mac[..16]))
     }
+
+    /// The key under which a fleet's store records that blob `blob` (its object id) was
+    /// scanned in `context` (the engine's [`scan_identity`](crate::Engine::scan_identity)):
+    /// 32 hex digits of an HMAC, so that the store cannot confirm a guessed file (whose id
+    /// anyone can compute) without this key, and a change of rules never matches an old
+    /// verdict.
+    pub fn blob_key(&self, context: &str, blob: &[u8]) -> String {
+        let mut msg = Vec::with_capacity(16 + context.len() + blob.len());
+        msg.extend_from_slice(b"shush/blob/v1\0");
+        msg.extend_from_slice(context.as_bytes());
+        msg.push(0);
+        msg.extend_from_slice(blob);
+        hex(&hmac_sha256(&self.key, &msg)[..16])
+    }
 }
 
 /// The per-user key file: `$XDG_CONFIG_HOME/shush/fingerprint.key`, else

@@ -208,6 +208,7 @@ fn options(args: &GitArgs) -> GitOptions {
         threads: args.threads,
         reveal: args.output.show_secrets,
         allow_shallow: args.allow_shallow,
+        ledger: None,
     }
 }
 

@@ -284,6 +284,19 @@ impl Engine {
         &self.options
     }
 
+    /// What decides a path-free scan's verdict besides the bytes: this build, the rules'
+    /// version and the options. A record of scan results (a fleet's blob ledger) is kept
+    /// under it, so that a new rule or option never reuses an old verdict.
+    pub fn scan_identity(&self) -> String {
+        format!(
+            "shush {} rules={} decode={} inline-allow={}",
+            env!("CARGO_PKG_VERSION"),
+            self.rules.version,
+            self.options.decode_depth,
+            self.options.inline_allow
+        )
+    }
+
     /// Whether the keyword automaton was precomputed at build time (the built-in rules at
     /// the default decode depth) rather than built at start-up.
     pub fn prefilter_precomputed(&self) -> bool {

@@ -26,6 +26,8 @@ pub struct RepoResult {
     pub refs: Vec<String>,
     /// Blobs scanned.
     pub blobs: u64,
+    /// Blobs not scanned: scanned before under the same rules (the store's ledger).
+    pub known: u64,
     /// Bytes scanned.
     pub bytes: u64,
     /// Findings recorded.
@@ -49,8 +51,10 @@ pub struct RepoRow {
     pub error: Option<String>,
     /// Findings of its last audit.
     pub findings: Option<i64>,
-    /// Blobs of its last audit.
+    /// Blobs its last audit scanned.
     pub blobs: Option<i64>,
+    /// Blobs its last audit took from the ledger (scanned before, in another repository).
+    pub known_blobs: Option<i64>,
     /// Seconds of its last audit.
     pub seconds: Option<f64>,
 }
@@ -161,7 +165,7 @@ impl Store {
         let n = self.exec(
             "UPDATE fleet_repos SET state = ?3, error = ?4, lease_until = NULL, finished_at = ?5,
                  blobs = ?6, bytes = ?7, findings = ?8, seconds = ?9,
-                 audited_refs = COALESCE(?10, audited_refs)
+                 audited_refs = COALESCE(?10, audited_refs), known_blobs = ?11
              WHERE id = ?1 AND worker = ?2 AND state = 'running'",
             &[
                 id.into(),
@@ -174,6 +178,7 @@ impl Store {
                 r.findings.into(),
                 r.seconds.into(),
                 refs.into(),
+                r.known.into(),
             ],
         )?;
         Ok(n == 1)
@@ -191,7 +196,7 @@ impl Store {
     /// Every repository of the queue, in the order they were queued.
     pub fn fleet(&mut self) -> Result<Vec<RepoRow>> {
         let rows = self.rows(
-            "SELECT url, state, worker, attempts, error, findings, blobs, seconds
+            "SELECT url, state, worker, attempts, error, findings, blobs, seconds, known_blobs
              FROM fleet_repos ORDER BY id",
             &[],
         )?;
@@ -209,5 +214,6 @@ fn repo_row(r: &[Val]) -> RepoRow {
         findings: r[5].opt_int(),
         blobs: r[6].opt_int(),
         seconds: r[7].opt_real(),
+        known_blobs: r[8].opt_int(),
     }
 }

@@ -13,12 +13,14 @@
 mod db;
 mod fleet;
 mod import;
+mod ledger;
 mod query;
 mod sink;
 
 pub use db::{Db, DbError, Dialect, Val, is_postgres_url};
 pub use fleet::{Claim, RepoResult, RepoRow};
 pub use import::{ImportFormat, Imported};
+pub use ledger::StoreLedger;
 pub use query::{ListFilter, SecretDetail, SecretRow, StatusChange, StoredLocation};
 pub use sink::{TriageStats, Triaged};
 
@@ -26,7 +28,7 @@ use crate::finding::{Finding, Source};
 use std::path::Path;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// A triage status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -291,6 +293,7 @@ impl Store {
         match self.meta("schema_version")? {
             None => self.set_meta("schema_version", SCHEMA_VERSION)?,
             Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) if v == "1" => self.upgrade_from_1()?,
             Some(found) => {
                 return Err(StoreError::Version {
                     path: self.path.clone(),
@@ -310,6 +313,38 @@ impl Store {
                     });
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Brings a version 1 store (before the fleet's blob ledger) to version 2: the schema
+    /// made the new table; `fleet_repos` gains `known_blobs`. Under the write lock (an
+    /// advisory lock on PostgreSQL), so it is done once however many workers open the store
+    /// at the same moment.
+    fn upgrade_from_1(&mut self) -> Result<()> {
+        self.begin()?;
+        match self.upgrade_from_1_locked() {
+            Ok(()) => self.batch("COMMIT"),
+            Err(e) => {
+                self.abandon_run();
+                Err(e)
+            }
+        }
+    }
+
+    fn upgrade_from_1_locked(&mut self) -> Result<()> {
+        let integer = match self.db.dialect() {
+            Dialect::Sqlite => "INTEGER",
+            Dialect::Postgres => {
+                self.batch("SELECT pg_advisory_xact_lock(7305854)")?;
+                "BIGINT"
+            }
+        };
+        if self.meta("schema_version")?.as_deref() == Some("1") {
+            self.batch(&format!(
+                "ALTER TABLE fleet_repos ADD COLUMN known_blobs {integer}"
+            ))?;
+            self.set_meta("schema_version", SCHEMA_VERSION)?;
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
--- shush's triage store, schema version 1 (PostgreSQL takes it with its own integer and key
+-- shush's triage store, schema version 2 (PostgreSQL takes it with its own integer and key
 -- types: `postgres_schema` in mod.rs). One row per secret (keyed fingerprint: rule and
 -- secret), one per place it was seen, one per run, and the history of every status change.
 -- No secret is stored in clear unless `meta.clear_secrets` is '1' (a run with --show-secrets
@@ -102,6 +102,8 @@ CREATE TABLE IF NOT EXISTS fleet_repos (
     started_at  TEXT,
     finished_at TEXT,
     blobs       INTEGER,
+    -- Blobs not scanned because the ledger (scanned_blobs) knew them.
+    known_blobs INTEGER,
     bytes       INTEGER,
     findings    INTEGER,
     seconds     REAL,
@@ -110,3 +112,13 @@ CREATE TABLE IF NOT EXISTS fleet_repos (
     audited_refs TEXT
 );
 CREATE INDEX IF NOT EXISTS fleet_by_state ON fleet_repos(state, lease_until);
+
+-- The fleet's ledger of blobs scanned: forks, mirrors and vendored copies share most of their
+-- blobs, and a worker skips the ones scanned before (attributing those with findings to its
+-- own repository). A row's id is an HMAC, under the store's fingerprint key, of the blob id
+-- and the scan's identity (build, rules, options): a change of rules matches no old row, and
+-- without the key no one can confirm a guessed file (whose blob id anyone can compute).
+CREATE TABLE IF NOT EXISTS scanned_blobs (
+    id       TEXT PRIMARY KEY,
+    findings INTEGER NOT NULL
+);

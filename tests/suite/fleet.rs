@@ -249,7 +249,7 @@ fn a_killed_workers_repository_is_finished_by_another() {
     );
     second
         .code(1)
-        .stderr_has("slow.git: full audit: 1 blobs, 1 findings (1 open)");
+        .stderr_has("slow.git: full audit: 1 blobs scanned, 0 scanned before, 1 findings (1 open)");
     let rows = status(&dir);
     assert_eq!(rows[0]["state"], "done", "{rows:#?}");
     assert_eq!(rows[0]["attempts"], 2);
@@ -425,6 +425,24 @@ fn four_worker_processes_share_one_postgres_queue() {
         11,
         "{rows:#?}"
     );
+    // Every blob of every repository was scanned by its worker or taken from the ledger
+    // (scanned before, in another repository): none left out, none counted twice. Two
+    // repositories audited at the same moment may both scan what they share.
+    let mut union = std::collections::BTreeSet::new();
+    let mut scanned = 0;
+    for r in repos.iter().chain([&slow]) {
+        let name = format!("/{}", r.file_name().unwrap().to_str().unwrap());
+        let row = by_end(&name);
+        let blobs = blob_ids(r);
+        let (own, known) = (
+            row["blobs"].as_u64().unwrap(),
+            row["known_blobs"].as_u64().unwrap(),
+        );
+        assert_eq!(own + known, blobs.len() as u64, "{row}");
+        scanned += own;
+        union.extend(blobs);
+    }
+    assert!(scanned >= union.len() as u64);
 
     let mut expected = std::collections::BTreeSet::new();
     let mut places = 0;
@@ -456,6 +474,160 @@ fn four_worker_processes_share_one_postgres_queue() {
     );
 }
 
+/// The blob ids in the object database of the repository at `path`.
+fn blob_ids(path: &Path) -> std::collections::BTreeSet<String> {
+    let mut cmd = Command::new("git");
+    git_env(&mut cmd);
+    let out = cmd
+        .arg("-C")
+        .arg(path)
+        .args([
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objecttype) %(objectname)",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("blob ").map(str::to_string))
+        .collect()
+}
+
+/// The places one process records auditing `repo` with `config`: (secret id, path, commit).
+fn single_places(repo: &Path, config: &Path) -> Vec<(String, String, String)> {
+    let out = crate::util::shush()
+        .args(["git", "-f", "jsonl", "--config"])
+        .arg(config)
+        .arg(repo)
+        .output()
+        .unwrap();
+    let mut places: Vec<(String, String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Value = serde_json::from_str(l).unwrap();
+            let text = |v: &Value| v.as_str().unwrap().to_string();
+            (
+                text(&f["secret_id"]),
+                text(&f["path"]),
+                text(&f["source"]["commit"]),
+            )
+        })
+        .collect();
+    places.sort();
+    places
+}
+
+/// The places the fleet's store holds for the repository enqueued as `url`: (secret id,
+/// path, commit).
+fn stored_places(dir: &Dir, url: &str) -> Vec<(String, String, String)> {
+    let listed = dir
+        .cmd()
+        .args(["triage", "--store", "fleet.db", "list", "--json"])
+        .run();
+    let mut places = Vec::new();
+    for secret in listed.json().as_array().unwrap() {
+        let id = secret["secret_id"].as_str().unwrap();
+        let shown = dir
+            .cmd()
+            .args(["triage", "--store", "fleet.db", "show", "--json", id])
+            .run();
+        for p in shown.json()["places"].as_array().unwrap() {
+            if p["scope"] == format!("fleet:{url}").as_str() {
+                let field = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+                places.push((id.to_string(), field("path"), field("commit")));
+            }
+        }
+    }
+    places.sort();
+    places
+}
+
+/// Each blob once across the fleet: after their origin, a fork and a vendored copy scan only
+/// the blobs the repositories before them lacked and take the rest from the store's ledger,
+/// yet record exactly what a one-process audit of each finds: the shared secrets at the
+/// fork's own commits, and none in the vendored copy, whose path the config allowlists (a
+/// known blob with findings is read again at each place, so path allowlists still apply).
+#[test]
+fn a_fork_scans_only_the_blobs_its_origin_lacked() {
+    if !have_git() {
+        return;
+    }
+    let dir = Dir::new();
+    let config = dir.create(
+        "shush.toml",
+        "[extend]\nuseDefault = true\n[allowlist]\npaths = ['''(^|/)third_party/''']\n",
+    );
+    let shared = format!("A={}\n", ghp(71));
+    let mut origin = Repo::new();
+    origin.write("a.env", &shared);
+    origin.write("README", "hello\n");
+    origin.commit("first");
+    origin.write("b.env", format!("B={}\n", ghp(72)));
+    origin.commit("second");
+    let mut fork = Repo::new();
+    fork.git(&["pull", "-q", origin.path.to_str().unwrap(), "main"]);
+    fork.write("f.env", format!("F={}\n", ghp(73)));
+    fork.commit("the fork's own");
+    let mut vendored = Repo::new();
+    vendored.write("third_party/a.env", &shared);
+    vendored.write("main.c", "int main(void) { return 0; }\n");
+    vendored.commit("vendor a.env");
+
+    let urls: Vec<String> = [&origin, &fork, &vendored]
+        .iter()
+        .map(|r| r.path.display().to_string())
+        .collect();
+    let mut args = vec!["enqueue"];
+    args.extend(urls.iter().map(String::as_str));
+    fleet(&dir, &args).code(0);
+    let cache = dir.join("cache");
+    fleet(
+        &dir,
+        &[
+            "work",
+            "--config",
+            "shush.toml",
+            "--cache",
+            cache.to_str().unwrap(),
+        ],
+    )
+    .code(1);
+
+    let (o, f, v) = (
+        blob_ids(&origin.path),
+        blob_ids(&fork.path),
+        blob_ids(&vendored.path),
+    );
+    let before_vendored: std::collections::BTreeSet<String> = o.union(&f).cloned().collect();
+    let expected = [
+        (o.len(), 0),
+        (f.difference(&o).count(), f.intersection(&o).count()),
+        (
+            v.difference(&before_vendored).count(),
+            v.intersection(&before_vendored).count(),
+        ),
+    ];
+    assert_eq!(expected[1], (1, o.len()), "the fork adds one blob");
+    assert_eq!(expected[2].1, 1, "the vendored copy shares a.env");
+    let rows = status(&dir);
+    for (row, (scanned, known)) in rows.iter().zip(expected) {
+        assert_eq!(row["state"], "done", "{row}");
+        assert_eq!(row["blobs"], scanned as u64, "{row}");
+        assert_eq!(row["known_blobs"], known as u64, "{row}");
+    }
+    for (url, repo) in urls.iter().zip([&origin, &fork, &vendored]) {
+        assert_eq!(
+            stored_places(&dir, url),
+            single_places(&repo.path, &config),
+            "{url}"
+        );
+    }
+    assert_eq!(stored_places(&dir, &urls[1]).len(), 3);
+    assert!(stored_places(&dir, &urls[2]).is_empty());
+}
+
 /// A nightly run audits only what is new since the last completed audit; `--full` audits
 /// the whole history again.
 #[test]
@@ -473,22 +645,22 @@ fn a_later_run_audits_only_the_new_commits() {
     fleet(&dir, &["enqueue", &url]).code(0);
     fleet(&dir, &["work", "--cache", cache])
         .code(1)
-        .stderr_has(": full audit: 1 blobs, 1 findings (1 open)");
+        .stderr_has(": full audit: 1 blobs scanned, 0 scanned before, 1 findings (1 open)");
     r.write("b.env", format!("B={}\n", ghp(52)));
     r.commit("second");
     fleet(&dir, &["enqueue", &url]).code(0);
-    fleet(&dir, &["work", "--cache", cache])
-        .code(1)
-        .stderr_has(": new since the last audit: 1 blobs, 1 findings (1 open)");
+    fleet(&dir, &["work", "--cache", cache]).code(1).stderr_has(
+        ": new since the last audit: 1 blobs scanned, 0 scanned before, 1 findings (1 open)",
+    );
     // Nothing new: nothing audited, nothing open that is new.
     fleet(&dir, &["enqueue", &url]).code(0);
-    fleet(&dir, &["work", "--cache", cache])
-        .code(0)
-        .stderr_has(": new since the last audit: 0 blobs, 0 findings (0 open)");
+    fleet(&dir, &["work", "--cache", cache]).code(0).stderr_has(
+        ": new since the last audit: 0 blobs scanned, 0 scanned before, 0 findings (0 open)",
+    );
     fleet(&dir, &["enqueue", &url]).code(0);
     fleet(&dir, &["work", "--cache", cache, "--full"])
         .code(1)
-        .stderr_has(": full audit: 2 blobs, 2 findings (2 open)");
+        .stderr_has(": full audit: 2 blobs scanned, 0 scanned before, 2 findings (2 open)");
     let listed = dir
         .cmd()
         .args(["triage", "--store", "fleet.db", "list", "--json"])

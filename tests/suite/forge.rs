@@ -231,6 +231,11 @@ fn fleet(dir: &Dir, args: &[&str]) -> TestCommand {
 
 /// The URLs `fleet status --json` lists.
 fn queued(dir: &Dir) -> BTreeSet<String> {
+    queue_order(dir).into_iter().collect()
+}
+
+/// The queue's URLs in the order workers claim them.
+fn queue_order(dir: &Dir) -> Vec<String> {
     let out = fleet(dir, &["status", "--json"]).run();
     out.code(0);
     out.json()
@@ -412,6 +417,11 @@ fn github_user_repositories_with_forks_and_archived_asked_for_and_no_token() {
             "https://github.example/alice/b.git",
             "https://github.example/alice/c.git",
         ])
+    );
+    // The fork is queued last, after the origins whose blobs it shares.
+    assert_eq!(
+        queue_order(&dir).last().unwrap(),
+        "https://github.example/alice/a.git"
     );
 }
 

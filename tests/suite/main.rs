@@ -21,6 +21,7 @@ mod deploy;
 mod engine;
 mod fingerprints;
 mod fleet;
+mod fleet_ledger;
 mod forge;
 mod git;
 mod grouped;

@@ -14,9 +14,9 @@ use clap::{Args, Subcommand};
 use mirror::{existing_commits, mirror, redact_url, ref_tips};
 use shush::engine::Engine;
 use shush::git::{GitOptions, Scope};
-use shush::store::{Claim, RepoResult, Status, Store};
+use shush::store::{Claim, RepoResult, Status, Store, StoreLedger};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 /// `shush fleet …`.
@@ -68,7 +68,8 @@ pub enum FleetCommand {
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         lease: u64,
         /// Audit every repository's whole history, not only what is new since its last
-        /// completed audit.
+        /// completed audit, and scan every blob again, even one the store's ledger says was
+        /// scanned under the same rules (in this repository or another).
         #[arg(long)]
         full: bool,
         /// Exit code when open findings were recorded (a failed repository always exits 2):
@@ -269,6 +270,16 @@ fn next_claim(
 /// One worker: claims repositories until none is left.
 fn worker(settings: &Settings<'_>, name: &str) -> Result<Tally> {
     let mut s = Store::open(&settings.store.to_string_lossy(), Some(settings.key))?;
+    let ledger = StoreLedger::new(
+        Store::open(&settings.store.to_string_lossy(), Some(settings.key))?,
+        settings.engine.fingerprint_key().clone(),
+        settings.engine.scan_identity(),
+    );
+    let ledger = Arc::new(if settings.full {
+        ledger.record_only()
+    } else {
+        ledger
+    });
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.threads)
         .build()
@@ -276,15 +287,16 @@ fn worker(settings: &Settings<'_>, name: &str) -> Result<Tally> {
     let mut tally = Tally::default();
     while let Some(claim) = next_claim(&mut s, name, settings, &mut tally)? {
         let outcome = with_lease(settings, &claim, name, || {
-            pool.install(|| audit_repo(&mut s, settings, &claim))
+            pool.install(|| audit_repo(&mut s, &ledger, settings, &claim))
         });
         let ended = match outcome {
             Ok((result, open, how)) => {
                 tally.done += 1;
                 tally.open_findings += open;
                 eprintln!(
-                    "shush: fleet: {}: {how}: {} blobs, {} findings ({open} open) in {:.1}s",
-                    claim.url, result.blobs, result.findings, result.seconds
+                    "shush: fleet: {}: {how}: {} blobs scanned, {} scanned before, {} findings \
+                     ({open} open) in {:.1}s",
+                    claim.url, result.blobs, result.known, result.findings, result.seconds
                 );
                 s.end_claim(claim.id, name, Ok(result))?
             }
@@ -332,6 +344,7 @@ fn with_lease<T>(settings: &Settings<'_>, claim: &Claim, name: &str, job: impl F
 /// the last completed audit). An error is the repository's failure, said in words.
 fn audit_repo(
     s: &mut Store,
+    ledger: &Arc<StoreLedger>,
     settings: &Settings<'_>,
     claim: &Claim,
 ) -> std::result::Result<(RepoResult, u64, &'static str), String> {
@@ -354,14 +367,28 @@ fn audit_repo(
     };
     let stats = shush::scan::Stats::default();
     let mut found = Vec::new();
-    let opts = GitOptions::default();
+    let opts = GitOptions {
+        ledger: Some(ledger.clone()),
+        ..GitOptions::default()
+    };
     let report =
         shush::git::audit_into(&mirror, settings.engine, &scope, &opts, &stats, &mut found)
             .map_err(|e| e.to_string())?;
+    if let Some(e) = ledger.take_error() {
+        eprintln!(
+            "shush: warning: fleet: {}: the store's ledger of scanned blobs could not be read, \
+             so every blob was scanned: {e}",
+            redact_url(&claim.url)
+        );
+    }
     let store_scope = format!("fleet:{}", redact_url(&claim.url));
     // Only a full audit sees every place, so only a full one marks the unseen as gone.
     let complete = report.errors.is_empty() && matches!(scope, Scope::All);
     let open = record(s, &store_scope, &mut found, complete).map_err(|e| e.to_string())?;
+    // The blobs scanned are good whatever else went wrong, so they are kept in any case.
+    ledger
+        .record(&report.scanned)
+        .map_err(|e| format!("recording the blobs scanned: {e}"))?;
     if let Some(first) = report.errors.first() {
         return Err(format!(
             "{} error{} while auditing, the first: {first}",
@@ -373,6 +400,7 @@ fn audit_repo(
     let result = RepoResult {
         refs: tips,
         blobs: load(&stats.files),
+        known: report.stats.known,
         bytes: load(&stats.bytes),
         findings: found.len() as u64,
         seconds: started.elapsed().as_secs_f64(),

@@ -37,6 +37,7 @@ fn write_status(out: &mut dyn Write, rows: &[RepoRow]) -> std::io::Result<()> {
     );
     let seconds: f64 = rows.iter().filter_map(|r| r.seconds).sum();
     let blobs: i64 = rows.iter().filter_map(|r| r.blobs).sum();
+    let known: i64 = rows.iter().filter_map(|r| r.known_blobs).sum();
     let findings: i64 = rows.iter().filter_map(|r| r.findings).sum();
     writeln!(
         out,
@@ -47,7 +48,9 @@ fn write_status(out: &mut dyn Write, rows: &[RepoRow]) -> std::io::Result<()> {
         let per_repo = seconds / done as f64;
         writeln!(
             out,
-            "{blobs} blobs and {findings} findings so far; {:.1}s a repository, {:.0} blobs/s; about {:.0}s left for one worker",
+            "{blobs} blobs scanned ({known} more scanned before, in another repository) and \
+             {findings} findings so far; {:.1}s a repository, {:.0} blobs/s; about {:.0}s left \
+             for one worker",
             per_repo,
             if seconds > 0.0 {
                 blobs as f64 / seconds

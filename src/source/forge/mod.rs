@@ -183,7 +183,9 @@ pub struct Wait {
 /// What [`list`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
-    /// The clone URLs kept, in the API's order, without duplicates.
+    /// The clone URLs kept, in the API's order but forks last (a fleet's workers then meet
+    /// most forks after their origin, whose blobs they need not scan again), without
+    /// duplicates.
     pub urls: Vec<String>,
     /// Forks left out (none with [`Options::include_forks`]).
     pub forks_left_out: usize,
@@ -217,7 +219,7 @@ pub fn list(
         Owner::GitLabGroup(group) => gitlab::group_url(api, group, opts.include_archived),
     });
     let mut listing = Listing::default();
-    let (mut asked, mut kept) = (HashSet::new(), HashSet::new());
+    let (mut asked, mut kept, mut forks) = (HashSet::new(), HashSet::new(), HashSet::new());
     while let Some(url) = next.take() {
         if !asked.insert(url.clone()) || asked.len() > MAX_PAGES {
             return Err(Error::Runaway {
@@ -235,6 +237,9 @@ pub fn list(
             source,
         })?;
         for repo in repos {
+            if repo.fork {
+                forks.insert(repo.clone_url.clone());
+            }
             listing.add(repo, owner, opts, &mut kept)?;
         }
         if listing.urls.len() > MAX_REPOSITORIES {
@@ -245,6 +250,7 @@ pub fn list(
         }
         next = page.next;
     }
+    listing.urls.sort_by_key(|url| forks.contains(url));
     Ok(listing)
 }
 

@@ -117,8 +117,7 @@ impl History<'_> {
                 self.engine,
                 dirs,
                 self.threads,
-                self.opts.max_blob_size,
-                self.opts.all_objects,
+                self.opts,
                 self.stats,
                 &counters,
             );
@@ -144,6 +143,8 @@ impl History<'_> {
         odb::trim_heap();
         report.stats.skipped_lfs = counters.lfs.load(Relaxed);
         report.stats.duplicates = counters.duplicates.load(Relaxed);
+        report.stats.known = counters.known.load(Relaxed);
+        report.scanned = std::mem::take(&mut pass.scanned);
         report.stats.submodules = pass.gitlinks.len() as u64;
         (pass, loaded)
     }

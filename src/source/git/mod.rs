@@ -24,6 +24,7 @@
 mod diff;
 mod graph;
 mod history;
+mod ledger;
 mod range;
 
 mod odb;
@@ -34,6 +35,7 @@ mod report;
 pub mod staged;
 pub mod timing;
 
+pub use ledger::{BlobLedger, KnownBlobs, ScannedBlob};
 pub use odb::open;
 pub use report::{GitOptions, GitReport, GitStats, Scope, audit, audit_into};
 

@@ -1,6 +1,8 @@
 //! The blob pass: every object in the database decoded once (packs by delta-tree
 //! traversal, then loose objects), every blob under the size cap scanned once, in parallel.
 
+use super::ledger::{KnownBlobs, ScannedBlob};
+use super::report::GitOptions;
 use super::{odb, oversized};
 use crate::engine::{Engine, InputMeta, ScanState};
 use crate::problem::{Kind as ProblemKind, Problem};
@@ -28,6 +30,8 @@ pub(crate) struct PassCounters {
     pub lfs: AtomicU64,
     /// Objects seen in more than one pack or both packed and loose (decoded once).
     pub duplicates: AtomicU64,
+    /// Blobs the ledger knew (scanned before, not scanned again).
+    pub known: AtomicU64,
 }
 
 /// What the blob pass found.
@@ -45,6 +49,8 @@ pub(crate) struct PassResult {
     pub packs: Vec<pack::Bundle>,
     /// Blobs not scanned: over the size cap.
     pub skipped: Vec<SkippedBlob>,
+    /// The blobs scanned, for the ledger (only when there is one).
+    pub scanned: Vec<ScannedBlob>,
 }
 
 /// Why a blob was not scanned.
@@ -73,6 +79,11 @@ struct Shared<'a> {
     counters: &'a PassCounters,
     max_blob: u64,
     want_commits: bool,
+    /// What the ledger knew of this repository's objects (empty without one).
+    known: KnownBlobs,
+    /// Whether scanned blobs are listed for the ledger.
+    list_scanned: bool,
+    scanned: Mutex<Vec<ScannedBlob>>,
     hits: Mutex<HashSet<ObjectId>>,
     commits: Mutex<Vec<ObjectId>>,
     gitlinks: Mutex<HashSet<ObjectId>>,
@@ -153,13 +164,26 @@ fn process_object(
                 sh.counters.lfs.fetch_add(1, Relaxed);
                 return;
             }
+            if let Some(findings) = sh.known.verdict(id) {
+                sh.counters.known.fetch_add(1, Relaxed);
+                if findings {
+                    lock(&sh.hits).insert(id.to_owned());
+                }
+                return;
+            }
             sh.stats.files.fetch_add(1, Relaxed);
             sh.stats.bytes.fetch_add(data.len() as u64, Relaxed);
-            if !scan_bytes_capped(sh.engine, st, data, InputMeta::default())
+            let findings = !scan_bytes_capped(sh.engine, st, data, InputMeta::default())
                 .0
-                .is_empty()
-            {
+                .is_empty();
+            if findings {
                 lock(&sh.hits).insert(id.to_owned());
+            }
+            if sh.list_scanned {
+                lock(&sh.scanned).push(ScannedBlob {
+                    id: id.to_owned(),
+                    findings,
+                });
             }
         }
         Kind::Commit if sh.want_commits => commits.push(id.to_owned()),
@@ -179,27 +203,33 @@ fn process_object(
     }
 }
 
-/// Decodes every object of the repository once and scans its blobs.
-#[allow(clippy::too_many_arguments)]
+/// Decodes every object of the repository once and scans its blobs (those the ledger of
+/// `opts` knows excepted).
 pub(crate) fn scan_database(
     repo: &gix::Repository,
     engine: &Engine,
     dirs: &[PathBuf],
     threads: usize,
-    max_blob: u64,
-    want_commits: bool,
+    opts: &GitOptions,
     stats: &Stats,
     counters: &PassCounters,
 ) -> PassResult {
     let hash = repo.object_hash();
     let mut errors = Vec::new();
     let packs = odb::open_packs(dirs, hash, &mut errors);
+    let known = match &opts.ledger {
+        Some(ledger) => ledger.known(&all_ids(&packs, dirs, hash)),
+        None => KnownBlobs::default(),
+    };
     let shared = Shared {
         engine,
         stats,
         counters,
-        max_blob,
-        want_commits,
+        max_blob: opts.max_blob_size,
+        want_commits: opts.all_objects,
+        known,
+        list_scanned: opts.ledger.is_some(),
+        scanned: Mutex::new(Vec::new()),
         hits: Mutex::new(HashSet::new()),
         commits: Mutex::new(Vec::new()),
         gitlinks: Mutex::new(HashSet::new()),
@@ -218,33 +248,61 @@ pub(crate) fn scan_database(
         commits: take(shared.commits),
         gitlinks: take(shared.gitlinks),
         skipped: take(shared.skipped),
+        scanned: take(shared.scanned),
         errors,
         packs,
     }
 }
 
+/// Every object id of the database (packed and loose, each once), to ask a ledger about.
+fn all_ids(packs: &[pack::Bundle], dirs: &[PathBuf], hash: gix::hash::Kind) -> Vec<ObjectId> {
+    let mut ids: Vec<ObjectId> = packs
+        .iter()
+        .flat_map(|b| b.index.iter().map(|e| e.oid))
+        .collect();
+    for dir in dirs {
+        ids.extend(odb::loose_ids(dir, hash));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Counters a failed traversal had reached, to be put back before the fallback.
-type Counts = (u64, u64, u64, u64, u64, usize);
+struct Counts {
+    files: u64,
+    bytes: u64,
+    skipped_large: u64,
+    lfs: u64,
+    duplicates: u64,
+    known: u64,
+    skipped: usize,
+    scanned: usize,
+}
 
 impl Shared<'_> {
     fn counts(&self) -> Counts {
-        (
-            self.stats.files.load(Relaxed),
-            self.stats.bytes.load(Relaxed),
-            self.stats.skipped_large.load(Relaxed),
-            self.counters.lfs.load(Relaxed),
-            self.counters.duplicates.load(Relaxed),
-            lock(&self.skipped).len(),
-        )
+        Counts {
+            files: self.stats.files.load(Relaxed),
+            bytes: self.stats.bytes.load(Relaxed),
+            skipped_large: self.stats.skipped_large.load(Relaxed),
+            lfs: self.counters.lfs.load(Relaxed),
+            duplicates: self.counters.duplicates.load(Relaxed),
+            known: self.counters.known.load(Relaxed),
+            skipped: lock(&self.skipped).len(),
+            scanned: lock(&self.scanned).len(),
+        }
     }
 
     fn restore(&self, c: Counts) {
-        self.stats.files.store(c.0, Relaxed);
-        self.stats.bytes.store(c.1, Relaxed);
-        self.stats.skipped_large.store(c.2, Relaxed);
-        self.counters.lfs.store(c.3, Relaxed);
-        self.counters.duplicates.store(c.4, Relaxed);
-        lock(&self.skipped).truncate(c.5);
+        self.stats.files.store(c.files, Relaxed);
+        self.stats.bytes.store(c.bytes, Relaxed);
+        self.stats.skipped_large.store(c.skipped_large, Relaxed);
+        self.counters.lfs.store(c.lfs, Relaxed);
+        self.counters.duplicates.store(c.duplicates, Relaxed);
+        self.counters.known.store(c.known, Relaxed);
+        lock(&self.skipped).truncate(c.skipped);
+        lock(&self.scanned).truncate(c.scanned);
     }
 
     fn skip(&self, id: ObjectId, size: u64, why: Skip) {

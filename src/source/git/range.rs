@@ -5,6 +5,7 @@
 use super::GitError;
 use super::diff::TreeReader;
 use super::graph::{self, Graph};
+use super::ledger::{KnownBlobs, ScannedBlob};
 use super::odb::{self, Capped, Read};
 use super::report::{
     GitOptions, GitReport, Occurrence, Out, commit_parents, not_scanned, rescan, too_large,
@@ -170,8 +171,9 @@ fn tree_of(
     }
 }
 
-/// Scans each distinct blob of `occurrences` once, in parallel; returns those with hits and
-/// reports the ones that could not be scanned.
+/// Scans each distinct blob of `occurrences` once, in parallel (those the ledger knows
+/// excepted: their verdict is taken from it); returns those with hits and reports the ones
+/// that could not be scanned.
 fn blobs_with_hits(
     repo: &gix::Repository,
     engine: &Engine,
@@ -182,6 +184,10 @@ fn blobs_with_hits(
 ) -> HashSet<ObjectId> {
     let mut seen = HashSet::new();
     let firsts: Vec<&Occurrence> = occurrences.iter().filter(|o| seen.insert(o.blob)).collect();
+    let known = match &opts.ledger {
+        Some(ledger) => ledger.known(&firsts.iter().map(|o| o.blob).collect::<Vec<_>>()),
+        None => KnownBlobs::default(),
+    };
     let sync = repo.clone().into_sync();
     let results: Vec<(&Occurrence, Result<Blob, Problem>)> = firsts
         .par_iter()
@@ -189,6 +195,9 @@ fn blobs_with_hits(
         .map_init(
             || (sync.to_thread_local(), engine.new_state(), Vec::new()),
             |(repo, st, buf), occ| {
+                if let Some(findings) = known.verdict(&occ.blob) {
+                    return (*occ, Ok(Blob::Known { findings }));
+                }
                 let r = match odb::read_capped(repo, &occ.blob, buf, opts.max_blob_size) {
                     Ok(Capped::Found(d)) => {
                         stats.files.fetch_add(1, Relaxed);
@@ -213,12 +222,27 @@ fn blobs_with_hits(
         )
         .collect();
     let mut hits = HashSet::new();
+    let list_scanned = opts.ledger.is_some();
     for (occ, r) in results {
+        let scanned = |findings| ScannedBlob {
+            id: occ.blob,
+            findings,
+        };
         match r {
             Ok(Blob::Hit) => {
                 hits.insert(occ.blob);
+                if list_scanned {
+                    report.scanned.push(scanned(true));
+                }
             }
+            Ok(Blob::Clean) if list_scanned => report.scanned.push(scanned(false)),
             Ok(Blob::Clean) => {}
+            Ok(Blob::Known { findings }) => {
+                report.stats.known += 1;
+                if findings {
+                    hits.insert(occ.blob);
+                }
+            }
             Ok(Blob::TooLarge(size)) => {
                 let what = Subject::Blob {
                     id: occ.blob.to_string(),
@@ -239,6 +263,11 @@ enum Blob {
     Hit,
     /// None.
     Clean,
+    /// Scanned before (the ledger knew it), with findings or not.
+    Known {
+        /// Whether it had findings.
+        findings: bool,
+    },
     /// Not scanned: over the size cap (its size).
     TooLarge(u64),
     /// Not in the database.

@@ -56,6 +56,9 @@ pub struct GitOptions {
     /// Scan a shallow clone's history as far as it goes instead of refusing: without it, a
     /// history audit of a shallow clone, or a range that reaches its boundary, is an error.
     pub allow_shallow: bool,
+    /// Blobs scanned before under the same rules (a fleet's store): not scanned again, and
+    /// the audit's own scanned blobs are listed in [`GitReport::scanned`] for it.
+    pub ledger: Option<std::sync::Arc<dyn super::ledger::BlobLedger>>,
 }
 
 impl Default for GitOptions {
@@ -68,6 +71,7 @@ impl Default for GitOptions {
             threads: 0,
             reveal: false,
             allow_shallow: false,
+            ledger: None,
         }
     }
 }
@@ -93,6 +97,8 @@ pub struct GitStats {
     pub missing: u64,
     /// Findings in unreachable objects left out (they are reported with `--all-objects`).
     pub unreachable_hidden: u64,
+    /// Blobs the ledger ([`GitOptions::ledger`]) knew: scanned before, not scanned again.
+    pub known: u64,
 }
 
 /// What a git audit produced.
@@ -114,6 +120,9 @@ pub struct GitReport {
     /// The first error the sink returned ([`audit_into`]): it was fed nothing more, but the
     /// audit went on so that its verdict stands.
     pub sink_error: Option<std::io::Error>,
+    /// The blobs this audit scanned, with whether each had findings: only when it was given
+    /// a ledger ([`GitOptions::ledger`]), which keeps them for the next repository.
+    pub scanned: Vec<super::ledger::ScannedBlob>,
 }
 
 impl GitReport {

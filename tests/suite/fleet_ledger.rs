@@ -1,0 +1,124 @@
+//! The fleet's ledger of blobs scanned, through the library on SQLite and PostgreSQL: what
+//! it answers, that a change of rules or key matches nothing old, that it holds no blob id
+//! anyone could look up, and that a store written before it existed is brought up to date.
+
+use crate::util::Dir;
+use shush::fingerprint::{FingerprintKey, KeyOrigin};
+use shush::git::{BlobLedger, ScannedBlob};
+use shush::store::{Store, StoreLedger};
+
+fn key(material: &[u8]) -> FingerprintKey {
+    FingerprintKey::from_material(material, KeyOrigin::Given).unwrap()
+}
+
+fn oid(n: u8) -> gix::ObjectId {
+    gix::ObjectId::from_bytes_or_panic(&[n; 20])
+}
+
+/// Records two blobs, then asks about them and a third, under the same and other contexts.
+fn round_trip(location: &str) {
+    let k = key(b"ledger test key one, long enough");
+    let open = || Store::open(location, Some(k.id())).unwrap();
+    let ledger = StoreLedger::new(open(), k.clone(), "rules=1".into());
+    assert!(ledger.known(&[oid(1), oid(2)]).is_empty());
+    let scanned = [
+        ScannedBlob {
+            id: oid(1),
+            findings: true,
+        },
+        ScannedBlob {
+            id: oid(2),
+            findings: false,
+        },
+    ];
+    ledger.record(&scanned).unwrap();
+    // Recording the same blobs again (two workers at once) changes nothing.
+    ledger.record(&scanned).unwrap();
+    let known = ledger.known(&[oid(1), oid(2), oid(3)]);
+    assert_eq!(known.with_findings, [oid(1)].into());
+    assert_eq!(known.clean, [oid(2)].into());
+    assert!(ledger.take_error().is_none());
+
+    // Another worker, another connection: the same answer.
+    let other = StoreLedger::new(open(), k.clone(), "rules=1".into());
+    assert_eq!(other.known(&[oid(1), oid(2)]).len(), 2);
+    // New rules (another scan identity), or --full: nothing is known.
+    let new_rules = StoreLedger::new(open(), k.clone(), "rules=2".into());
+    assert!(new_rules.known(&[oid(1), oid(2)]).is_empty());
+    let full = StoreLedger::new(open(), k.clone(), "rules=1".into()).record_only();
+    assert!(full.known(&[oid(1), oid(2)]).is_empty());
+    // Under another key the rows mean nothing.
+    let k2 = key(b"ledger test key two, long enough");
+    let stranger = StoreLedger::new(Store::open(location, None).unwrap(), k2, "rules=1".into());
+    assert!(stranger.known(&[oid(1), oid(2)]).is_empty());
+    assert_eq!(open().ledger_size().unwrap(), 2);
+}
+
+#[test]
+fn the_ledger_answers_per_rules_and_key_on_sqlite() {
+    let dir = Dir::new();
+    let path = dir.join("ledger.db");
+    round_trip(path.to_str().unwrap());
+    // The file holds keyed ids only: no blob id, in hex or raw, that a guess could match.
+    let bytes = std::fs::read(&path).unwrap();
+    for n in [1u8, 2] {
+        let hex = oid(n).to_string();
+        assert!(!bytes.windows(hex.len()).any(|w| w == hex.as_bytes()));
+        assert!(!bytes.windows(20).any(|w| w == oid(n).as_bytes()));
+    }
+}
+
+#[test]
+fn the_ledger_answers_per_rules_and_key_on_postgres() {
+    let Some(url) = crate::util::postgres_db("ledger") else {
+        return;
+    };
+    round_trip(&url);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let ids: Vec<String> = client
+        .query("SELECT id FROM scanned_blobs", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    for id in ids {
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(!id.contains(&oid(1).to_string()[..8]));
+    }
+}
+
+/// A store of schema version 1 (before the ledger) is brought to version 2 when opened: the
+/// ledger's table is made, and the queue gains the count of blobs taken from it.
+#[test]
+fn a_version_1_store_is_upgraded() {
+    let dir = Dir::new();
+    let path = dir.join("old.db");
+    let location = path.to_str().unwrap();
+    drop(Store::open(location, None).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE fleet_repos DROP COLUMN known_blobs;
+         DROP TABLE scanned_blobs;
+         UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    drop(conn);
+    let mut store = Store::open(location, None).unwrap();
+    assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("2"));
+    store
+        .enqueue(&["https://git.example/a.git".into()])
+        .unwrap();
+    let rows = store.fleet().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].known_blobs, None);
+    assert_eq!(store.ledger_size().unwrap(), 0);
+    // A store from a newer shush is refused, not rewritten.
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        .unwrap();
+    drop(conn);
+    let err = Store::open(location, None).unwrap_err().to_string();
+    assert!(err.contains("schema version 3"), "{err}");
+}

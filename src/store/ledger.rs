@@ -8,6 +8,7 @@ use super::{Result, Store, StoreError, Val};
 use crate::fingerprint::FingerprintKey;
 use crate::git::{BlobLedger, KnownBlobs, ScannedBlob};
 use gix::ObjectId;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -123,7 +124,7 @@ impl StoreLedger {
     /// Records the blobs an audit scanned.
     pub fn record(&self, scanned: &[ScannedBlob]) -> Result<()> {
         let rows: Vec<(String, bool)> = scanned
-            .iter()
+            .par_iter()
             .map(|b| (self.key_of(&b.id), b.findings))
             .collect();
         lock(&self.store).record_blobs(&rows)
@@ -145,7 +146,7 @@ impl BlobLedger for StoreLedger {
         if !self.consult {
             return KnownBlobs::default();
         }
-        let keys: Vec<String> = ids.iter().map(|id| self.key_of(id)).collect();
+        let keys: Vec<String> = ids.par_iter().map(|id| self.key_of(id)).collect();
         let found = match lock(&self.store).known_blobs(&keys) {
             Ok(found) => found,
             Err(e) => {

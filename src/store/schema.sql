@@ -121,4 +121,4 @@ CREATE INDEX IF NOT EXISTS fleet_by_state ON fleet_repos(state, lease_until);
 CREATE TABLE IF NOT EXISTS scanned_blobs (
     id       TEXT PRIMARY KEY,
     findings INTEGER NOT NULL
-);
+) WITHOUT ROWID;

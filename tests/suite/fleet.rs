@@ -628,8 +628,8 @@ fn a_fork_scans_only_the_blobs_its_origin_lacked() {
     assert!(stored_places(&dir, &urls[2]).is_empty());
 }
 
-/// A nightly run audits only what is new since the last completed audit; `--full` audits
-/// the whole history again.
+/// A nightly run audits only what is new since the last completed audit (and scans only
+/// the blobs never scanned before); `--full` audits the whole history again.
 #[test]
 fn a_later_run_audits_only_the_new_commits() {
     if !have_git() {
@@ -657,6 +657,16 @@ fn a_later_run_audits_only_the_new_commits() {
     fleet(&dir, &["work", "--cache", cache]).code(0).stderr_has(
         ": new since the last audit: 0 blobs scanned, 0 scanned before, 0 findings (0 open)",
     );
+    // A copy of a file scanned before: its blob is known, so nothing is scanned, and the
+    // copy is still found at its new place.
+    r.write("copy.env", format!("A={}\n", ghp(51)));
+    r.commit("third");
+    fleet(&dir, &["enqueue", &url]).code(0);
+    fleet(&dir, &["work", "--cache", cache]).code(1).stderr_has(
+        ": new since the last audit: 0 blobs scanned, 1 scanned before, 1 findings (1 open)",
+    );
+    // --full scans every blob again (and, as `shush git` does, reports each blob where
+    // it was first introduced).
     fleet(&dir, &["enqueue", &url]).code(0);
     fleet(&dir, &["work", "--cache", cache, "--full"])
         .code(1)

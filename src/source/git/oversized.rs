@@ -13,16 +13,36 @@ use std::sync::atomic::AtomicBool;
 /// Longest delta chain followed when checking an object's bases (git writes at most 4095).
 const MAX_CHAIN: usize = 10_000;
 
-/// The entries of a pack whose objects may be over `max` bytes, by pack offset (ascending),
-/// with their position in the index. Empty for almost every pack: it is then traversed whole.
-pub(crate) fn find(bundle: &pack::Bundle, max: u64) -> Vec<(u64, u32)> {
+/// What one walk over a pack's entry headers tells before the pack is traversed.
+#[derive(Debug, Default)]
+pub(crate) struct Survey {
+    /// The entries whose objects may be over the size cap, by pack offset (ascending), with
+    /// their position in the index. Empty for almost every pack: it is then traversed whole.
+    pub large: Vec<(u64, u32)>,
+    /// The objects that are blobs, or may be (a delta whose base is not in the pack before
+    /// it): what a blob ledger is asked about. Only when asked for.
+    pub blobs: Vec<ObjectId>,
+}
+
+/// What an entry's header chain says of its object's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Blob,
+    Other,
+    Unknown,
+}
+
+/// Walks the headers of `bundle` in pack order: the entries that may be over `max` bytes
+/// and, with `want_blobs`, the blobs (a delta has its base's kind).
+pub(crate) fn survey(bundle: &pack::Bundle, max: u64, want_blobs: bool) -> Survey {
     let index = &bundle.index;
     let mut by_offset: Vec<(u64, u32)> = (0..index.num_objects())
         .map(|i| (index.pack_offset_at_index(i), i))
         .collect();
     by_offset.sort_unstable();
     let mut bounds = vec![0u64; by_offset.len()];
-    let mut out = Vec::new();
+    let mut kinds = vec![Kind::Unknown; if want_blobs { by_offset.len() } else { 0 }];
+    let mut out = Survey::default();
     for k in 0..by_offset.len() {
         let (offset, pos) = by_offset[k];
         let Ok(e) = bundle.pack.entry(offset) else {
@@ -33,23 +53,40 @@ pub(crate) fn find(bundle: &pack::Bundle, max: u64) -> Vec<(u64, u32)> {
             Header::RefDelta { base_id } => {
                 index.lookup(base_id).map(|i| index.pack_offset_at_index(i))
             }
-            _ => {
+            header => {
                 bounds[k] = e.decompressed_size;
                 if e.decompressed_size > max {
-                    out.push((offset, pos));
+                    out.large.push((offset, pos));
+                }
+                if want_blobs {
+                    kinds[k] = if header == Header::Blob {
+                        Kind::Blob
+                    } else {
+                        Kind::Other
+                    };
                 }
                 continue;
             }
         };
         // A base must come earlier to have its bound; one that does not is looked at alone.
-        let base_bound = base
+        let base_at = base
             .filter(|&b| b < offset)
-            .and_then(|b| by_offset[..k].binary_search_by_key(&b, |e| e.0).ok())
-            .map_or(u64::MAX, |j| bounds[j]);
-        bounds[k] = base_bound.saturating_add(e.decompressed_size);
+            .and_then(|b| by_offset[..k].binary_search_by_key(&b, |e| e.0).ok());
+        bounds[k] = base_at
+            .map_or(u64::MAX, |j| bounds[j])
+            .saturating_add(e.decompressed_size);
         if bounds[k] > max {
-            out.push((offset, pos));
+            out.large.push((offset, pos));
         }
+        if want_blobs {
+            kinds[k] = base_at.map_or(Kind::Unknown, |j| kinds[j]);
+        }
+    }
+    if want_blobs {
+        out.blobs = (by_offset.iter().zip(&kinds))
+            .filter(|(_, kind)| **kind != Kind::Other)
+            .map(|(&(_, pos), _)| index.oid_at_index(pos).to_owned())
+            .collect();
     }
     out
 }

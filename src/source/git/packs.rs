@@ -217,8 +217,18 @@ pub(crate) fn scan_database(
     let hash = repo.object_hash();
     let mut errors = Vec::new();
     let packs = odb::open_packs(dirs, hash, &mut errors);
+    let want_blobs = opts.ledger.is_some();
+    let surveys: Vec<oversized::Survey> = packs
+        .iter()
+        .map(|bundle| {
+            let survey = oversized::survey(bundle, opts.max_blob_size, want_blobs);
+            // Reading every entry's header brought the whole pack in.
+            odb::release_pages(mapped(bundle));
+            survey
+        })
+        .collect();
     let known = match &opts.ledger {
-        Some(ledger) => ledger.known(&all_ids(&packs, dirs, hash)),
+        Some(ledger) => ledger.known(&maybe_blobs(&surveys, dirs, hash)),
         None => KnownBlobs::default(),
     };
     let shared = Shared {
@@ -236,8 +246,16 @@ pub(crate) fn scan_database(
         skipped: Mutex::new(Vec::new()),
         decoded: AtomicU64::new(0),
     };
-    for k in 0..packs.len() {
-        scan_pack(repo, &shared, &packs, k, threads, &mut errors);
+    for (k, survey) in surveys.iter().enumerate() {
+        scan_pack(
+            repo,
+            &shared,
+            &packs,
+            k,
+            &survey.large,
+            threads,
+            &mut errors,
+        );
     }
     // Loose objects not also packed.
     for dir in dirs {
@@ -254,12 +272,22 @@ pub(crate) fn scan_database(
     }
 }
 
-/// Every object id of the database (packed and loose, each once), to ask a ledger about.
-fn all_ids(packs: &[pack::Bundle], dirs: &[PathBuf], hash: gix::hash::Kind) -> Vec<ObjectId> {
-    let mut ids: Vec<ObjectId> = packs
-        .iter()
-        .flat_map(|b| b.index.iter().map(|e| e.oid))
-        .collect();
+/// The whole mapped pack.
+fn mapped(bundle: &pack::Bundle) -> &[u8] {
+    bundle
+        .pack
+        .entry_slice(0..bundle.pack.data_len() as u64)
+        .unwrap_or(&[])
+}
+
+/// The ids of the database's blobs (packed ones told from their headers, every loose
+/// object), each once: what a ledger is asked about.
+fn maybe_blobs(
+    surveys: &[oversized::Survey],
+    dirs: &[PathBuf],
+    hash: gix::hash::Kind,
+) -> Vec<ObjectId> {
+    let mut ids: Vec<ObjectId> = surveys.iter().flat_map(|s| s.blobs.clone()).collect();
     for dir in dirs {
         ids.extend(odb::loose_ids(dir, hash));
     }
@@ -318,17 +346,12 @@ fn scan_pack(
     shared: &Shared<'_>,
     packs: &[pack::Bundle],
     k: usize,
+    large: &[(u64, u32)],
     threads: usize,
     errors: &mut Vec<Problem>,
 ) {
     let bundle = &packs[k];
-    let mapped = bundle
-        .pack
-        .entry_slice(0..bundle.pack.data_len() as u64)
-        .unwrap_or(&[]);
-    let large = oversized::find(bundle, shared.max_blob);
-    // Reading every entry's header brought the whole pack in.
-    odb::release_pages(mapped);
+    let mapped = mapped(bundle);
     let mut w = Worker {
         shared,
         st: shared.engine.new_state(),
@@ -347,11 +370,11 @@ fn scan_pack(
         traverse(bundle, threads, &interrupt, processor)
     } else {
         let process = move |kind: Kind, data: &[u8], id: &gix::oid| w.process(kind, data, id);
-        oversized::traverse_without(bundle, &large, threads, &interrupt, process)
+        oversized::traverse_without(bundle, large, threads, &interrupt, process)
     };
     odb::release_pages(mapped);
     match result {
-        Ok(()) => scan_large(repo, shared, bundle, &large, &packs[..k], errors),
+        Ok(()) => scan_large(repo, shared, bundle, large, &packs[..k], errors),
         Err(e) => {
             // A damaged pack: report it, then read what can be read object by object.
             errors.push(Problem::path(

@@ -15,8 +15,22 @@ fn main() -> ExitCode {
                 // handles this itself, so that its exit code still reports findings.)
                 return ExitCode::from(cmd::EXIT_CLEAN);
             }
-            eprintln!("shush: error: {err:#}");
+            eprintln!("shush: error: {}", said_once(&err));
             ExitCode::from(cmd::EXIT_ERROR)
         }
     }
+}
+
+/// The error and its causes, joined by `: ` as `{:#}` joins them, but each cause only when
+/// the text so far does not already say it (many errors quote their cause in their own
+/// message).
+fn said_once(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+    }
+    text
 }

@@ -115,12 +115,23 @@ pub enum DbError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     /// PostgreSQL (the server's own message and SQLSTATE when it sent one).
+    /// (Its message says its cause, so it names no source, which would say it again.)
     #[cfg(feature = "postgres")]
     #[error("{}", pg_message(.0))]
-    Postgres(#[from] postgres::Error),
+    Postgres(postgres::Error),
+    /// The TLS settings of a `postgres://` URL cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A `postgres://` store in a build without PostgreSQL.
     #[error("this shush was built without PostgreSQL support (the `postgres` feature)")]
     NoPostgres,
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        DbError::Postgres(e)
+    }
 }
 
 /// A PostgreSQL error in words: the server's message and code, else the client's.
@@ -128,7 +139,19 @@ pub enum DbError {
 fn pg_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            // The client's errors keep their cause (a certificate refused, say) as a source.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let said = cause.to_string();
+                if !text.contains(&said) {
+                    text = format!("{text}: {said}");
+                }
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 
@@ -192,7 +215,14 @@ impl Db {
 
     #[cfg(feature = "postgres")]
     fn open_postgres(url: &str) -> Result<Db, DbError> {
-        let client = postgres::Client::connect(url, postgres::NoTls)?;
+        let connect = super::pg_tls::parse(url)?;
+        let client = match connect.tls {
+            None => postgres::Client::connect(&connect.url, postgres::NoTls)?,
+            Some(config) => {
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(config);
+                postgres::Client::connect(&connect.url, tls)?
+            }
+        };
         Ok(Db::Postgres(Box::new(client), HashMap::new()))
     }
 

@@ -14,6 +14,8 @@ mod db;
 mod fleet;
 mod import;
 mod ledger;
+#[cfg(feature = "postgres")]
+mod pg_tls;
 mod query;
 mod sink;
 

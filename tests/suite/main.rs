@@ -28,6 +28,7 @@ mod grouped;
 mod html_report;
 mod image;
 mod packaging;
+mod postgres_tls;
 mod properties;
 mod redact;
 mod redact_ci;

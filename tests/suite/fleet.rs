@@ -78,6 +78,72 @@ fn repo_at(dir: &Path, name: &str, files: &[(&str, String)]) -> std::path::PathB
     dest
 }
 
+/// A bare repository at `dir/name`, many times the others' size, written with `git
+/// fast-import`: `commits` commits of `files` small files each, then one with `extra`.
+fn big_repo_at(
+    dir: &Path,
+    name: &str,
+    (commits, files): (usize, usize),
+    extra: &[(&str, Vec<u8>)],
+) -> std::path::PathBuf {
+    let dest = dir.join(name);
+    let mut cmd = Command::new("git");
+    git_env(&mut cmd);
+    assert!(
+        cmd.arg("init")
+            .arg("-q")
+            .arg("--bare")
+            .arg(&dest)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut stream = Vec::new();
+    let commit = |stream: &mut Vec<u8>, n: usize, entries: &[(String, Vec<u8>)]| {
+        let msg = format!("commit {n}");
+        stream.extend(format!(
+            "commit refs/heads/main\ncommitter Ada <ada@example.com> {} +0000\ndata {}\n{msg}\n",
+            1_600_000_000 + n * 60,
+            msg.len()
+        ).as_bytes());
+        for (path, content) in entries {
+            stream.extend(format!("M 100644 inline {path}\ndata {}\n", content.len()).as_bytes());
+            stream.extend(content);
+            stream.push(b'\n');
+        }
+    };
+    for c in 0..commits {
+        let entries: Vec<(String, Vec<u8>)> = (0..files)
+            .map(|f| {
+                let text = format!(
+                    "module {c}/{f}: nothing secret here, line {}\n",
+                    c * files + f
+                );
+                (format!("src/m{c}/f{f}.txt"), text.into_bytes())
+            })
+            .collect();
+        commit(&mut stream, c, &entries);
+    }
+    let extra: Vec<(String, Vec<u8>)> = extra
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.clone()))
+        .collect();
+    commit(&mut stream, commits, &extra);
+    let mut cmd = Command::new("git");
+    git_env(&mut cmd);
+    let mut child = cmd
+        .arg("-C")
+        .arg(&dest)
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&stream).unwrap();
+    assert!(child.wait().unwrap().success());
+    dest
+}
+
 fn fleet(dir: &Dir, args: &[&str]) -> crate::util::Output {
     let mut all = vec!["fleet", "--store", "fleet.db"];
     all.extend_from_slice(args);
@@ -272,6 +338,10 @@ fn spawn_worker(dir: &Dir, store: &str, cache: &Path, lease: &str) -> Child {
             "--no-config",
             "--lease",
             lease,
+            // The big repository's 2 MiB blob is left out with a warning.
+            "--max-blob-size",
+            "1M",
+            "--skip-unreadable",
         ])
         .arg("--cache")
         .arg(cache)
@@ -312,10 +382,12 @@ fn holder_of(dir: &Dir, store: &str, url_end: &str) -> String {
 }
 
 /// Four worker processes on one PostgreSQL queue: twelve repositories (four origins, four
-/// forks of them, two of their own, one that does not exist, one served by a server that
-/// hangs until its worker is killed). The union of what they record equals what one
-/// process finds repository by repository, with no duplicate; the broken repository is
-/// failed with its error; the dead worker's repository is finished by another.
+/// forks of them, one of its own, a big one of 20,000 blobs and one over the size cap, one
+/// that does not exist, one served by a server that hangs until its worker is killed). The
+/// union of what they record equals what one process finds repository by repository, with
+/// no duplicate; each repository's blobs are scanned or taken from the ledger, none left
+/// out; the broken repository is failed with its error; the dead worker's repository is
+/// finished by another.
 #[cfg(feature = "postgres")]
 #[test]
 fn four_worker_processes_share_one_postgres_queue() {
@@ -339,13 +411,21 @@ fn four_worker_processes_share_one_postgres_queue() {
             &[("a.env", base), ("b.env", fork_extra)],
         ));
     }
-    for i in 0..2u64 {
-        repos.push(repo_at(
-            dir.path(),
-            &format!("own{i}.git"),
-            &[("c.env", format!("O={}\n", ghp(300 + i)))],
-        ));
-    }
+    repos.push(repo_at(
+        dir.path(),
+        "own0.git",
+        &[("c.env", format!("O={}\n", ghp(300)))],
+    ));
+    // Twenty thousand blobs, one of them over the workers' --max-blob-size.
+    repos.push(big_repo_at(
+        dir.path(),
+        "big.git",
+        (200, 100),
+        &[
+            ("c.env", format!("O={}\n", ghp(301)).into_bytes()),
+            ("assets/blob.bin", vec![b'x'; 2 << 20]),
+        ],
+    ));
     let slow = repo_at(&srv, "slow.git", &[("d.env", format!("S={}\n", ghp(400)))]);
     let daemon_port = free_port();
     let Some(_daemon) = daemon(&srv, daemon_port) else {
@@ -391,10 +471,16 @@ fn four_worker_processes_share_one_postgres_queue() {
         return;
     };
     let mut codes = Vec::new();
+    let mut said = String::new();
     for w in workers {
         let out = w.wait_with_output().unwrap();
         codes.push(out.status.code());
+        said.push_str(&String::from_utf8_lossy(&out.stderr));
     }
+    assert!(
+        said.contains("/big.git: 1 warning, the first: ") && said.contains("--max-blob-size"),
+        "{said}"
+    );
     // Each live worker exits when the queue is empty; any that met the broken repository
     // exits 2, the others 1 (open findings) or 0.
     assert!(codes.iter().all(|c| matches!(c, Some(0..=2))), "{codes:?}");
@@ -433,7 +519,8 @@ fn four_worker_processes_share_one_postgres_queue() {
     for r in repos.iter().chain([&slow]) {
         let name = format!("/{}", r.file_name().unwrap().to_str().unwrap());
         let row = by_end(&name);
-        let blobs = blob_ids(r);
+        // The workers leave out blobs over --max-blob-size 1M.
+        let blobs = blob_ids(r, 1 << 20);
         let (own, known) = (
             row["blobs"].as_u64().unwrap(),
             row["known_blobs"].as_u64().unwrap(),
@@ -474,8 +561,9 @@ fn four_worker_processes_share_one_postgres_queue() {
     );
 }
 
-/// The blob ids in the object database of the repository at `path`.
-fn blob_ids(path: &Path) -> std::collections::BTreeSet<String> {
+/// The ids of the blobs of at most `max` bytes in the object database of the repository
+/// at `path`.
+fn blob_ids(path: &Path, max: u64) -> std::collections::BTreeSet<String> {
     let mut cmd = Command::new("git");
     git_env(&mut cmd);
     let out = cmd
@@ -484,14 +572,17 @@ fn blob_ids(path: &Path) -> std::collections::BTreeSet<String> {
         .args([
             "cat-file",
             "--batch-all-objects",
-            "--batch-check=%(objecttype) %(objectname)",
+            "--batch-check=%(objecttype) %(objectname) %(objectsize)",
         ])
         .output()
         .unwrap();
     assert!(out.status.success());
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| l.strip_prefix("blob ").map(str::to_string))
+        .filter_map(|l| l.strip_prefix("blob "))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, size)| size.parse::<u64>().unwrap() <= max)
+        .map(|(id, _)| id.to_string())
         .collect()
 }
 
@@ -596,9 +687,9 @@ fn a_fork_scans_only_the_blobs_its_origin_lacked() {
     .code(1);
 
     let (o, f, v) = (
-        blob_ids(&origin.path),
-        blob_ids(&fork.path),
-        blob_ids(&vendored.path),
+        blob_ids(&origin.path, u64::MAX),
+        blob_ids(&fork.path, u64::MAX),
+        blob_ids(&vendored.path, u64::MAX),
     );
     let before_vendored: std::collections::BTreeSet<String> = o.union(&f).cloned().collect();
     let expected = [

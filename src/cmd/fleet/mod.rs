@@ -53,33 +53,7 @@ pub enum FleetCommand {
     },
     /// Work through the queue until it is empty: mirror, audit, record; exit 2 when a
     /// repository failed, 1 when open findings were recorded, 0 otherwise.
-    Work {
-        /// Worker threads, each auditing one repository at a time.
-        #[arg(long, default_value_t = 1)]
-        workers: usize,
-        /// Where the mirrors are kept between runs (default: ~/.cache/shush/fleet).
-        #[arg(long, value_name = "DIR")]
-        cache: Option<PathBuf>,
-        /// Claims of one repository before it is failed: a repository whose worker dies every
-        /// time (out of memory) must not take down every worker in turn.
-        #[arg(long, value_name = "N", default_value_t = 3)]
-        max_attempts: u64,
-        /// Seconds a claim lasts without renewal (a dead worker's repository waits this long).
-        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-        lease: u64,
-        /// Audit every repository's whole history, not only what is new since its last
-        /// completed audit, and scan every blob again, even one the store's ledger says was
-        /// scanned under the same rules (in this repository or another).
-        #[arg(long)]
-        full: bool,
-        /// Exit code when open findings were recorded (a failed repository always exits 2):
-        /// 0 where a scheduler (a Kubernetes Job) would take any other code for a failed run.
-        #[arg(long, value_name = "N", default_value_t = 1)]
-        exit_code: u8,
-        /// Rules.
-        #[command(flatten)]
-        rules: RuleArgs,
-    },
+    Work(WorkArgs),
     /// Show the queue: done, running, queued and failed repositories, with their errors.
     Status {
         /// JSON instead of text.
@@ -88,30 +62,53 @@ pub enum FleetCommand {
     },
 }
 
+/// `shush fleet work`.
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// Worker threads, each auditing one repository at a time.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Where the mirrors are kept between runs (default: ~/.cache/shush/fleet).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Claims of one repository before it is failed: a repository whose worker dies every
+    /// time (out of memory) must not take down every worker in turn.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    max_attempts: u64,
+    /// Seconds a claim lasts without renewal (a dead worker's repository waits this long).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    lease: u64,
+    /// Audit every repository's whole history, not only what is new since its last
+    /// completed audit, and scan every blob again, even one the store's ledger says was
+    /// scanned under the same rules (in this repository or another).
+    #[arg(long)]
+    full: bool,
+    /// Do not scan blobs larger than this (e.g. 500K, 64M): each one is an error that fails
+    /// its repository (exit 2), unless --skip-unreadable.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = crate::cmd::cli::parse_size)]
+    max_blob_size: u64,
+    /// Report blobs left unscanned (over --max-blob-size) as warnings: the repository is
+    /// done, not failed.
+    #[arg(long)]
+    skip_unreadable: bool,
+    /// Exit code when open findings were recorded (a failed repository always exits 2):
+    /// 0 where a scheduler (a Kubernetes Job) would take any other code for a failed run.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    exit_code: u8,
+    /// Rules.
+    #[command(flatten)]
+    rules: RuleArgs,
+}
+
 /// Runs `shush fleet`.
 pub fn run(args: FleetArgs) -> Result<u8> {
     match args.command {
         FleetCommand::Enqueue { repos, file, forge } => {
             enqueue(&args.store, repos, file.as_deref(), &forge)
         }
-        FleetCommand::Work {
-            workers,
-            cache,
-            max_attempts,
-            lease,
-            full,
-            exit_code,
-            rules,
-        } => {
-            let code = work(
-                &args.store,
-                workers.max(1),
-                cache,
-                (lease.max(3), max_attempts.max(1)),
-                full,
-                &rules,
-            )?;
-            Ok(if code == 1 { exit_code } else { code })
+        FleetCommand::Work(work_args) => {
+            let code = work(&args.store, &work_args)?;
+            Ok(if code == 1 { work_args.exit_code } else { code })
         }
         FleetCommand::Status { json } => status::status(&args.store, json),
     }
@@ -168,26 +165,20 @@ struct Settings<'a> {
     max_attempts: u64,
     threads: usize,
     full: bool,
+    max_blob_size: u64,
+    skip_unreadable: bool,
 }
 
-/// Runs `workers` workers until the queue is empty. `claims` is the lease in seconds and
-/// the claims of one repository before it is failed.
-fn work(
-    store: &Path,
-    workers: usize,
-    cache: Option<PathBuf>,
-    claims: (u64, u64),
-    full: bool,
-    rules: &RuleArgs,
-) -> Result<u8> {
-    let (lease, max_attempts) = claims;
-    let engine = crate::cmd::app::load_engine(rules, Path::new("."), false)?;
+/// Runs the workers until the queue is empty.
+fn work(store: &Path, args: &WorkArgs) -> Result<u8> {
+    let workers = args.workers.max(1);
+    let engine = crate::cmd::app::load_engine(&args.rules, Path::new("."), false)?;
     let key = crate::cmd::app::use_fingerprint_key(&engine)?
         .id()
         .to_string();
     // The store is checked (and given its key) once, before any worker starts.
     drop(Store::open(&store.to_string_lossy(), Some(&key))?);
-    let cache = cache.unwrap_or_else(default_cache);
+    let cache = args.cache.clone().unwrap_or_else(default_cache);
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let settings = Settings {
@@ -195,10 +186,12 @@ fn work(
         key: &key,
         engine: &engine,
         cache: &cache,
-        lease,
-        max_attempts,
+        lease: args.lease.max(3),
+        max_attempts: args.max_attempts.max(1),
         threads: (cores / workers).max(1),
-        full,
+        full: args.full,
+        max_blob_size: args.max_blob_size,
+        skip_unreadable: args.skip_unreadable,
     };
     let started = Instant::now();
     let results: Vec<Result<Tally>> = std::thread::scope(|s| {
@@ -369,11 +362,21 @@ fn audit_repo(
     let mut found = Vec::new();
     let opts = GitOptions {
         ledger: Some(ledger.clone()),
+        max_blob_size: settings.max_blob_size,
+        skip_unreadable: settings.skip_unreadable,
         ..GitOptions::default()
     };
     let report =
         shush::git::audit_into(&mirror, settings.engine, &scope, &opts, &stats, &mut found)
             .map_err(|e| e.to_string())?;
+    if let Some(first) = report.warnings.first() {
+        let n = report.warnings.len();
+        eprintln!(
+            "shush: warning: fleet: {}: {n} warning{}, the first: {first}",
+            redact_url(&claim.url),
+            if n == 1 { "" } else { "s" }
+        );
+    }
     if let Some(e) = ledger.take_error() {
         eprintln!(
             "shush: warning: fleet: {}: the store's ledger of scanned blobs could not be read, \

@@ -27,6 +27,7 @@ pub use query::{ListFilter, SecretDetail, SecretRow, StatusChange, StoredLocatio
 pub use sink::{TriageStats, Triaged};
 
 use crate::finding::{Finding, Source};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// The schema version this build writes and reads.
@@ -143,6 +144,14 @@ impl StoreError {
     }
 }
 
+/// A 64-bit hash of `text`, for sets that need not hold the text itself.
+fn hash_of(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
 /// A `Result` with a [`StoreError`].
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -170,6 +179,12 @@ pub struct Store {
     db: Db,
     /// The file or URL, as messages show it (no password).
     path: String,
+    /// Secrets the run in progress inserted, by a 64-bit hash of their fingerprint (it
+    /// counts each as new once; 8 bytes a secret however many there are).
+    inserted: HashSet<u64>,
+    /// Whether statuses imported from other tools' baselines wait for secrets (asked once a
+    /// run: a new secret looks for one only then).
+    imports: Option<bool>,
 }
 
 /// Now, UTC, RFC 3339 to the second (`2026-12-06T15:49:38Z`): how the store writes time.
@@ -255,7 +270,12 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        let mut store = Store { db, path };
+        let mut store = Store {
+            db,
+            path,
+            inserted: HashSet::new(),
+            imports: None,
+        };
         store.init(key_id)?;
         Ok(store)
     }
@@ -387,6 +407,8 @@ impl Store {
     /// [`Store::finish_run`], so that a run that dies leaves nothing half written.
     pub fn begin_run(&mut self, command: &str, scope: &str, clear_secrets: bool) -> Result<i64> {
         self.begin()?;
+        self.inserted.clear();
+        self.imports = None;
         if clear_secrets {
             self.set_meta("clear_secrets", "1")?;
         }
@@ -397,25 +419,11 @@ impl Store {
         Ok(row.map_or(0, |r| r[0].int()))
     }
 
-    /// Records `f` in run `run` over `scope`: the secret (new, or seen again) and its place.
-    /// A new secret takes a status imported for its fingerprint or its place, if any.
+    /// Records `f` in run `run` over `scope`: the secret (new, or seen again) and its place,
+    /// in two statements. A new secret takes a status imported for its fingerprint or its
+    /// place, if any.
     pub fn record(&mut self, run: i64, scope: &str, f: &Finding) -> Result<Recorded> {
-        let existing = self.row(
-            "SELECT status FROM secrets WHERE fingerprint = ?1",
-            &[(&f.fingerprint).into()],
-        )?;
-        let (status, new_secret) = match existing {
-            Some(r) => (Status::parse(&r[0].text()).unwrap_or(Status::Open), false),
-            None => self.insert_secret(run, f)?,
-        };
-        if !new_secret {
-            // Seen again (or inserted a moment ago by another writer): this run saw it last,
-            // and the secret is shown as this run shows it (masked, or in clear).
-            self.exec(
-                "UPDATE secrets SET last_seen_run = ?2, secret = ?3 WHERE fingerprint = ?1",
-                &[(&f.fingerprint).into(), run.into(), (&f.secret).into()],
-            )?;
-        }
+        let (status, new_secret) = self.upsert_secret(run, f)?;
         let new_location = self.upsert_location(run, scope, f)?;
         Ok(Recorded {
             status,
@@ -424,12 +432,16 @@ impl Store {
         })
     }
 
-    /// Inserts a secret seen for the first time; returns its status (an imported one, else
-    /// open) and whether this run inserted it (another writer may have, a moment before).
-    fn insert_secret(&mut self, run: i64, f: &Finding) -> Result<(Status, bool)> {
-        let inserted = self.exec(
+    /// Inserts the secret of `f`, or marks it seen by this run (and shown as this run shows
+    /// it: masked, or in clear); returns its status and whether this run inserted it. One
+    /// statement either way, so that two writers meeting the same new secret at the same
+    /// moment are serialised by the database (the second one updates).
+    fn upsert_secret(&mut self, run: i64, f: &Finding) -> Result<(Status, bool)> {
+        let row = self.row(
             "INSERT INTO secrets(fingerprint, secret_id, rule_id, description, confidence, secret, first_seen_run, last_seen_run)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(fingerprint) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT(fingerprint) DO UPDATE SET last_seen_run = excluded.last_seen_run, secret = excluded.secret
+             RETURNING status, first_seen_run",
             &[
                 (&f.fingerprint).into(),
                 (&f.secret_id).into(),
@@ -440,25 +452,40 @@ impl Store {
                 run.into(),
             ],
         )?;
-        if inserted == 0 {
-            let row = self.row(
-                "SELECT status FROM secrets WHERE fingerprint = ?1",
-                &[(&f.fingerprint).into()],
-            )?;
-            let status = row.and_then(|r| Status::parse(&r[0].text()));
-            return Ok((status.unwrap_or(Status::Open), false));
-        }
-        match self.imported_status(f)? {
-            Some((status, comment, origin)) => {
+        let (status, first_seen) = row.map_or((Status::Open, 0), |r| {
+            (
+                Status::parse(&r[0].text()).unwrap_or(Status::Open),
+                r[1].int(),
+            )
+        });
+        let new = first_seen == run && self.inserted.insert(hash_of(&f.fingerprint));
+        if new && self.has_imports()? {
+            if let Some((status, comment, origin)) = self.imported_status(f)? {
                 let by = format!("import of {origin}");
                 self.write_status(&f.fingerprint, status, comment.as_deref(), &by)?;
-                Ok((status, true))
+                return Ok((status, true));
             }
-            None => Ok((Status::Open, true)),
         }
+        Ok((status, new))
     }
 
-    /// Inserts or refreshes the place of `f`; returns whether it is new.
+    /// Whether any imported status waits for a secret (asked once a run).
+    fn has_imports(&mut self) -> Result<bool> {
+        if let Some(known) = self.imports {
+            return Ok(known);
+        }
+        let row = self.row(
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM imported_fingerprints LIMIT 1) AS a)
+                  + (SELECT COUNT(*) FROM (SELECT 1 FROM imported_places LIMIT 1) AS b)",
+            &[],
+        )?;
+        let any = row.is_some_and(|r| r[0].int() > 0);
+        self.imports = Some(any);
+        Ok(any)
+    }
+
+    /// Inserts the place of `f`, or marks it seen by this run; returns whether no earlier run
+    /// saw it. One statement.
     fn upsert_location(&mut self, run: i64, scope: &str, f: &Finding) -> Result<bool> {
         let (commit, date) = match &f.source {
             Source::Git { commit, date, .. } => (commit.clone(), date.clone()),
@@ -471,24 +498,12 @@ impl Store {
             f.column,
             commit.as_deref().unwrap_or("")
         );
-        let updated = self.exec(
-            "UPDATE locations SET last_seen_run = ?4, present = 1
-             WHERE fingerprint = ?1 AND scope = ?2 AND place = ?3",
-            &[
-                (&f.fingerprint).into(),
-                scope.into(),
-                (&place).into(),
-                run.into(),
-            ],
-        )?;
-        if updated > 0 {
-            return Ok(false);
-        }
         let source = serde_json::to_string(&f.source).unwrap_or_default();
-        let inserted = self.exec(
+        let row = self.row(
             "INSERT INTO locations(fingerprint, scope, place, path, line, col, commit_id, commit_date, source, first_seen_run, last_seen_run)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
-             ON CONFLICT(fingerprint, scope, place) DO UPDATE SET last_seen_run = excluded.last_seen_run, present = 1",
+             ON CONFLICT(fingerprint, scope, place) DO UPDATE SET last_seen_run = excluded.last_seen_run, present = 1
+             RETURNING first_seen_run",
             &[
                 (&f.fingerprint).into(),
                 scope.into(),
@@ -502,7 +517,7 @@ impl Store {
                 run.into(),
             ],
         )?;
-        Ok(inserted > 0)
+        Ok(row.is_some_and(|r| r[0].int() == run))
     }
 
     /// Ends run `run`: records how many findings it saw and, when it `complete`d (nothing

@@ -362,24 +362,21 @@ fn write_detail(out: &mut dyn Write, d: &SecretDetail) -> std::io::Result<()> {
         s.first_seen, s.last_seen, s.fingerprint
     )?;
     writeln!(out, "  places ({} present of {}):", s.present, s.locations)?;
+    // Places of several scopes (a fleet's repositories) are shown under each scope.
+    let mut scopes: Vec<&str> = Vec::new();
     for p in &d.places {
-        let commit = match (&p.commit, &p.commit_date) {
-            (Some(c), Some(date)) => format!(
-                " in {} {}",
-                &c[..c.len().min(10)],
-                &date[..date.len().min(10)]
-            ),
-            (Some(c), None) => format!(" in {}", &c[..c.len().min(10)]),
-            _ => String::new(),
-        };
-        writeln!(
-            out,
-            "    {}:{}:{}{commit} [{}]",
-            printable(&p.path),
-            p.line,
-            p.column,
-            if p.present { "present" } else { "gone" }
-        )?;
+        if !scopes.contains(&p.scope.as_str()) {
+            scopes.push(&p.scope);
+        }
+    }
+    let indent = if scopes.len() > 1 { "      " } else { "    " };
+    for scope in &scopes {
+        if scopes.len() > 1 {
+            writeln!(out, "    {}:", printable(scope))?;
+        }
+        for p in d.places.iter().filter(|p| p.scope == *scope) {
+            writeln!(out, "{indent}{}", place_line(p))?;
+        }
     }
     if !d.history.is_empty() {
         writeln!(out, "  history:")?;
@@ -398,4 +395,24 @@ fn write_detail(out: &mut dyn Write, d: &SecretDetail) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One place as `show` lists it: `path:line:col in COMMIT DATE [present]`.
+fn place_line(p: &shush::store::StoredLocation) -> String {
+    let commit = match (&p.commit, &p.commit_date) {
+        (Some(c), Some(date)) => format!(
+            " in {} {}",
+            &c[..c.len().min(10)],
+            &date[..date.len().min(10)]
+        ),
+        (Some(c), None) => format!(" in {}", &c[..c.len().min(10)]),
+        _ => String::new(),
+    };
+    format!(
+        "{}:{}:{}{commit} [{}]",
+        printable(&p.path),
+        p.line,
+        p.column,
+        if p.present { "present" } else { "gone" }
+    )
 }

@@ -717,6 +717,18 @@ fn a_fork_scans_only_the_blobs_its_origin_lacked() {
     }
     assert_eq!(stored_places(&dir, &urls[1]).len(), 3);
     assert!(stored_places(&dir, &urls[2]).is_empty());
+    // The shared secret's places are shown under each repository.
+    let origin_places = stored_places(&dir, &urls[0]);
+    let shared_id = &origin_places.iter().find(|p| p.1 == "a.env").unwrap().0;
+    let shown = dir
+        .cmd()
+        .args(["triage", "--store", "fleet.db", "show", shared_id])
+        .run();
+    shown.code(0);
+    for url in &urls[..2] {
+        let block = format!("\n    fleet:{url}:\n      a.env:1:");
+        assert!(shown.stdout.contains(&block), "{}", shown.stdout);
+    }
 }
 
 /// A nightly run audits only what is new since the last completed audit (and scans only

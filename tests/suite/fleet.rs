@@ -29,6 +29,14 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A server on a port of its own that accepts and never answers (bound at once, so that
+/// no other test takes its port in between), and the port.
+fn mute_server() -> (TcpListener, u16) {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
 /// Starts `git daemon` for `base` on `port` and waits until it accepts connections; `None`
 /// (with a message) where this git has no daemon.
 fn daemon(base: &Path, port: u16) -> Option<Daemon> {
@@ -291,8 +299,7 @@ fn a_killed_workers_repository_is_finished_by_another() {
     let tok = ghp(41);
     repo_at(&srv, "slow.git", &[("a.env", format!("T={tok}\n"))]);
     // A server that accepts and never answers: the first worker hangs in its clone.
-    let port = free_port();
-    let mute = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (mute, port) = mute_server();
     fleet(
         &dir,
         &["enqueue", &format!("git://127.0.0.1:{port}/slow.git")],
@@ -431,8 +438,7 @@ fn four_worker_processes_share_one_postgres_queue() {
     let Some(_daemon) = daemon(&srv, daemon_port) else {
         return;
     };
-    let mute_port = free_port();
-    let mute = TcpListener::bind(("127.0.0.1", mute_port)).unwrap();
+    let (mute, mute_port) = mute_server();
     let mut urls: Vec<String> = Vec::new();
     urls.push(format!("git://127.0.0.1:{mute_port}/slow.git"));
     for r in &repos {
@@ -790,8 +796,7 @@ fn a_repository_that_kills_its_workers_is_given_up() {
         return;
     }
     let dir = Dir::new();
-    let port = free_port();
-    let mute = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (mute, port) = mute_server();
     fleet(
         &dir,
         &["enqueue", &format!("git://127.0.0.1:{port}/doomed.git")],

@@ -197,11 +197,22 @@ impl FingerprintKey {
     /// anyone can compute) without this key, and a change of rules never matches an old
     /// verdict.
     pub fn blob_key(&self, context: &str, blob: &[u8]) -> String {
-        let mut msg = Vec::with_capacity(16 + context.len() + blob.len());
-        msg.extend_from_slice(b"shush/blob/v1\0");
+        self.keyed(b"shush/blob/v1\0", context, blob)
+    }
+
+    /// A short tag of `context` (16 hex digits of an HMAC) that marks the rows a fleet's
+    /// store keeps under it, so that those of other rules can be deleted.
+    pub fn context_tag(&self, context: &str) -> String {
+        self.keyed(b"shush/context/v1\0", context, b"")[..16].to_string()
+    }
+
+    /// 32 hex digits of the HMAC of `domain`, `context`, a NUL and `data`.
+    fn keyed(&self, domain: &[u8], context: &str, data: &[u8]) -> String {
+        let mut msg = Vec::with_capacity(domain.len() + context.len() + 1 + data.len());
+        msg.extend_from_slice(domain);
         msg.extend_from_slice(context.as_bytes());
         msg.push(0);
-        msg.extend_from_slice(blob);
+        msg.extend_from_slice(data);
         hex(&hmac_sha256(&self.key, &msg)[..16])
     }
 }

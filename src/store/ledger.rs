@@ -35,29 +35,41 @@ impl Store {
         Ok(known)
     }
 
-    /// Adds `rows` (blob key, whether it had findings) to the ledger, in one transaction; a
-    /// key already there (another worker scanned the same blob at the same moment) is left
-    /// as it is, since the verdict is the same.
-    pub fn record_blobs(&mut self, rows: &[(String, bool)]) -> Result<()> {
+    /// Adds `rows` (blob key, whether it had findings), made under the scan identity tagged
+    /// `rules`, to the ledger, in one transaction; a key already there (another worker
+    /// scanned the same blob at the same moment) is left as it is, since the verdict is the
+    /// same.
+    pub fn record_blobs(&mut self, rows: &[(String, bool)], rules: &str) -> Result<()> {
         self.begin()?;
         for chunk in rows.chunks(INSERT_BATCH) {
             let sql = format!(
-                "INSERT INTO scanned_blobs(id, findings) VALUES {} ON CONFLICT(id) DO NOTHING",
+                "INSERT INTO scanned_blobs(id, findings, rules) VALUES {} ON CONFLICT(id) DO NOTHING",
                 (0..chunk.len())
-                    .map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2))
+                    .map(|i| format!("(?{}, ?{}, ?1)", 2 * i + 2, 2 * i + 3))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let params: Vec<Val> = chunk
-                .iter()
-                .flat_map(|(key, findings)| [Val::from(key), Val::from(*findings)])
-                .collect();
+            let mut params = vec![Val::from(rules)];
+            params.extend(
+                chunk
+                    .iter()
+                    .flat_map(|(key, findings)| [Val::from(key), Val::from(*findings)]),
+            );
             if let Err(e) = self.exec(&sql, &params) {
                 self.abandon_run();
                 return Err(e);
             }
         }
         self.batch("COMMIT")
+    }
+
+    /// Deletes the ledger's rows made under any scan identity but the one tagged `rules`
+    /// (older rules, another shush): no audit under `rules` can use them. Returns how many.
+    pub fn prune_ledger(&mut self, rules: &str) -> Result<u64> {
+        self.exec(
+            "DELETE FROM scanned_blobs WHERE rules <> ?1",
+            &[rules.into()],
+        )
     }
 
     /// How many blobs the ledger holds (under every rule set it has seen).
@@ -81,7 +93,9 @@ pub struct StoreLedger {
     store: Mutex<Store>,
     key: FingerprintKey,
     context: String,
-    /// The first lookup that failed (the audit then scanned everything).
+    /// The short tag of `context` its rows carry.
+    tag: String,
+    /// The first lookup or record that failed since [`StoreLedger::take_error`].
     error: Mutex<Option<StoreError>>,
     /// Whether lookups are made (off: every blob is scanned again, and recorded).
     consult: bool,
@@ -101,6 +115,7 @@ impl StoreLedger {
     pub fn new(store: Store, key: FingerprintKey, context: String) -> Self {
         StoreLedger {
             store: Mutex::new(store),
+            tag: key.context_tag(&context),
             key,
             context,
             error: Mutex::new(None),
@@ -121,17 +136,14 @@ impl StoreLedger {
         self.key.blob_key(&self.context, id.as_bytes())
     }
 
-    /// Records the blobs an audit scanned.
-    pub fn record(&self, scanned: &[ScannedBlob]) -> Result<()> {
-        let rows: Vec<(String, bool)> = scanned
-            .par_iter()
-            .map(|b| (self.key_of(&b.id), b.findings))
-            .collect();
-        lock(&self.store).record_blobs(&rows)
+    /// Deletes the rows of every other scan identity (see [`Store::prune_ledger`]).
+    pub fn prune(&self) -> Result<u64> {
+        lock(&self.store).prune_ledger(&self.tag)
     }
 
-    /// The error of a lookup that failed since the last call, if any: the audit it served
-    /// scanned every blob, so its results stand, but the store needs looking at.
+    /// The first error of a lookup or a record since the last call, if any: the audit it
+    /// served scanned every blob (or its verdicts were not kept), so its results stand, but
+    /// the store needs looking at.
     pub fn take_error(&self) -> Option<StoreError> {
         lock(&self.error).take()
     }
@@ -163,5 +175,15 @@ impl BlobLedger for StoreLedger {
             };
         }
         known
+    }
+
+    fn record(&self, scanned: &[ScannedBlob]) {
+        let rows: Vec<(String, bool)> = scanned
+            .par_iter()
+            .map(|b| (self.key_of(&b.id), b.findings))
+            .collect();
+        if let Err(e) = lock(&self.store).record_blobs(&rows, &self.tag) {
+            lock(&self.error).get_or_insert(e);
+        }
     }
 }

@@ -120,5 +120,7 @@ CREATE INDEX IF NOT EXISTS fleet_by_state ON fleet_repos(state, lease_until);
 -- without the key no one can confirm a guessed file (whose blob id anyone can compute).
 CREATE TABLE IF NOT EXISTS scanned_blobs (
     id       TEXT PRIMARY KEY,
-    findings INTEGER NOT NULL
+    findings INTEGER NOT NULL,
+    -- Which scan identity wrote it (a short HMAC of it), so that rows of old rules can go.
+    rules    TEXT NOT NULL
 ) WITHOUT ROWID;

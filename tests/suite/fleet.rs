@@ -780,6 +780,11 @@ fn a_later_run_audits_only_the_new_commits() {
     fleet(&dir, &["work", "--cache", cache, "--full"])
         .code(1)
         .stderr_has(": full audit: 2 blobs scanned, 0 scanned before, 2 findings (2 open)");
+    // Other rules (here a deeper decoding) cannot use those verdicts: they are dropped.
+    fleet(&dir, &["enqueue", &url]).code(0);
+    fleet(&dir, &["work", "--cache", cache, "--decode-depth", "2"])
+        .code(0)
+        .stderr_has("shush: fleet: 2 blobs scanned under other rules dropped from the ledger");
     let listed = dir
         .cmd()
         .args(["triage", "--store", "fleet.db", "list", "--json"])

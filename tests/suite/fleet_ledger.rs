@@ -31,9 +31,10 @@ fn round_trip(location: &str) {
             findings: false,
         },
     ];
-    ledger.record(&scanned).unwrap();
+    ledger.record(&scanned);
     // Recording the same blobs again (two workers at once) changes nothing.
-    ledger.record(&scanned).unwrap();
+    ledger.record(&scanned);
+    assert!(ledger.take_error().is_none());
     let known = ledger.known(&[oid(1), oid(2), oid(3)]);
     assert_eq!(known.with_findings, [oid(1)].into());
     assert_eq!(known.clean, [oid(2)].into());
@@ -52,6 +53,15 @@ fn round_trip(location: &str) {
     let stranger = StoreLedger::new(Store::open(location, None).unwrap(), k2, "rules=1".into());
     assert!(stranger.known(&[oid(1), oid(2)]).is_empty());
     assert_eq!(open().ledger_size().unwrap(), 2);
+    // Rows of other rules are deleted by a worker of the new ones; its own stay.
+    new_rules.record(&[ScannedBlob {
+        id: oid(9),
+        findings: false,
+    }]);
+    assert_eq!(new_rules.prune().unwrap(), 2);
+    assert_eq!(open().ledger_size().unwrap(), 1);
+    assert!(ledger.known(&[oid(1), oid(2)]).is_empty());
+    assert_eq!(new_rules.known(&[oid(9)]).clean, [oid(9)].into());
 }
 
 #[test]
@@ -66,6 +76,26 @@ fn the_ledger_answers_per_rules_and_key_on_sqlite() {
         assert!(!bytes.windows(hex.len()).any(|w| w == hex.as_bytes()));
         assert!(!bytes.windows(20).any(|w| w == oid(n).as_bytes()));
     }
+    // A ledger that cannot be read answers "none" (everything is scanned) and keeps the
+    // error for the worker to say; one that cannot be written keeps the error too.
+    let k = key(b"ledger test key one, long enough");
+    let ledger = StoreLedger::new(
+        Store::open(path.to_str().unwrap(), Some(k.id())).unwrap(),
+        k,
+        "rules=1".into(),
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE scanned_blobs").unwrap();
+    drop(conn);
+    assert!(ledger.known(&[oid(1), oid(2)]).is_empty());
+    let err = ledger.take_error().expect("the lookup's error").to_string();
+    assert!(err.contains("scanned_blobs"), "{err}");
+    assert!(ledger.take_error().is_none());
+    ledger.record(&[ScannedBlob {
+        id: oid(3),
+        findings: false,
+    }]);
+    assert!(ledger.take_error().is_some());
 }
 
 #[test]

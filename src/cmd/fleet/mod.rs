@@ -176,8 +176,19 @@ fn work(store: &Path, args: &WorkArgs) -> Result<u8> {
     let key = crate::cmd::app::use_fingerprint_key(&engine)?
         .id()
         .to_string();
-    // The store is checked (and given its key) once, before any worker starts.
-    drop(Store::open(&store.to_string_lossy(), Some(&key))?);
+    // The store is checked (and given its key) once, before any worker starts, and its
+    // ledger loses the verdicts of other rules (another shush, a changed config), which no
+    // worker of these rules can use.
+    let ledger = StoreLedger::new(
+        Store::open(&store.to_string_lossy(), Some(&key))?,
+        engine.fingerprint_key().clone(),
+        engine.scan_identity(),
+    );
+    let pruned = ledger.prune()?;
+    if pruned > 0 {
+        eprintln!("shush: fleet: {pruned} blobs scanned under other rules dropped from the ledger");
+    }
+    drop(ledger);
     let cache = args.cache.clone().unwrap_or_else(default_cache);
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -379,8 +390,8 @@ fn audit_repo(
     }
     if let Some(e) = ledger.take_error() {
         eprintln!(
-            "shush: warning: fleet: {}: the store's ledger of scanned blobs could not be read, \
-             so every blob was scanned: {e}",
+            "shush: warning: fleet: {}: the store's ledger of scanned blobs failed (every blob \
+             was scanned, or what was scanned is not kept): {e}",
             redact_url(&claim.url)
         );
     }
@@ -388,10 +399,6 @@ fn audit_repo(
     // Only a full audit sees every place, so only a full one marks the unseen as gone.
     let complete = report.errors.is_empty() && matches!(scope, Scope::All);
     let open = record(s, &store_scope, &mut found, complete).map_err(|e| e.to_string())?;
-    // The blobs scanned are good whatever else went wrong, so they are kept in any case.
-    ledger
-        .record(&report.scanned)
-        .map_err(|e| format!("recording the blobs scanned: {e}"))?;
     if let Some(first) = report.errors.first() {
         return Err(format!(
             "{} error{} while auditing, the first: {first}",

@@ -144,7 +144,10 @@ impl History<'_> {
         report.stats.skipped_lfs = counters.lfs.load(Relaxed);
         report.stats.duplicates = counters.duplicates.load(Relaxed);
         report.stats.known = counters.known.load(Relaxed);
-        report.scanned = std::mem::take(&mut pass.scanned);
+        if let Some(ledger) = &self.opts.ledger {
+            ledger.record(&pass.scanned);
+            pass.scanned = Vec::new();
+        }
         report.stats.submodules = pass.gitlinks.len() as u64;
         (pass, loaded)
     }

@@ -5,7 +5,8 @@
 //! attributes the known blobs with findings (diffing this repository's history for their
 //! commits and paths) like blobs it found itself. Those few are then read again at each
 //! place, as every blob with findings is, so that path and commit allowlists apply exactly.
-//! The blobs it did scan come back in [`super::GitReport::scanned`] for the ledger to keep.
+//! The blobs it did scan go to the ledger as soon as its blob pass ends, before the slower
+//! attribution, so that workers auditing other repositories at that moment find them.
 
 use gix::ObjectId;
 use std::collections::HashSet;
@@ -17,6 +18,10 @@ pub trait BlobLedger: Send + Sync + std::fmt::Debug {
     /// before. A ledger that cannot answer answers "none": the audit then scans everything,
     /// which costs time and never a finding.
     fn known(&self, ids: &[ObjectId]) -> KnownBlobs;
+
+    /// Keeps the verdicts of the blobs an audit scanned (not those it took from the ledger).
+    /// A ledger that cannot keep them says so its own way: the audit's results stand.
+    fn record(&self, scanned: &[ScannedBlob]);
 }
 
 /// Blobs a ledger knows, by what their scan found.

@@ -222,21 +222,18 @@ fn blobs_with_hits(
         )
         .collect();
     let mut hits = HashSet::new();
-    let list_scanned = opts.ledger.is_some();
+    let mut scanned = Vec::new();
     for (occ, r) in results {
-        let scanned = |findings| ScannedBlob {
+        let verdict = |findings| ScannedBlob {
             id: occ.blob,
             findings,
         };
         match r {
             Ok(Blob::Hit) => {
                 hits.insert(occ.blob);
-                if list_scanned {
-                    report.scanned.push(scanned(true));
-                }
+                scanned.push(verdict(true));
             }
-            Ok(Blob::Clean) if list_scanned => report.scanned.push(scanned(false)),
-            Ok(Blob::Clean) => {}
+            Ok(Blob::Clean) => scanned.push(verdict(false)),
             Ok(Blob::Known { findings }) => {
                 report.stats.known += 1;
                 if findings {
@@ -253,6 +250,9 @@ fn blobs_with_hits(
             Ok(Blob::Missing) => report.missing.push(occ.blob),
             Err(e) => report.errors.push(e),
         }
+    }
+    if let Some(ledger) = &opts.ledger {
+        ledger.record(&scanned);
     }
     hits
 }

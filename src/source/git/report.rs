@@ -56,8 +56,8 @@ pub struct GitOptions {
     /// Scan a shallow clone's history as far as it goes instead of refusing: without it, a
     /// history audit of a shallow clone, or a range that reaches its boundary, is an error.
     pub allow_shallow: bool,
-    /// Blobs scanned before under the same rules (a fleet's store): not scanned again, and
-    /// the audit's own scanned blobs are listed in [`GitReport::scanned`] for it.
+    /// Blobs scanned before under the same rules (a fleet's store): not scanned again; the
+    /// audit's own scanned blobs are recorded in it.
     pub ledger: Option<std::sync::Arc<dyn super::ledger::BlobLedger>>,
 }
 
@@ -120,9 +120,6 @@ pub struct GitReport {
     /// The first error the sink returned ([`audit_into`]): it was fed nothing more, but the
     /// audit went on so that its verdict stands.
     pub sink_error: Option<std::io::Error>,
-    /// The blobs this audit scanned, with whether each had findings: only when it was given
-    /// a ledger ([`GitOptions::ledger`]), which keeps them for the next repository.
-    pub scanned: Vec<super::ledger::ScannedBlob>,
 }
 
 impl GitReport {

@@ -200,10 +200,10 @@ impl FingerprintKey {
         self.keyed(b"shush/blob/v1\0", context, blob)
     }
 
-    /// A short tag of `context` (16 hex digits of an HMAC) that marks the rows a fleet's
+    /// A short tag of `context` (8 hex digits of an HMAC) that marks the rows a fleet's
     /// store keeps under it, so that those of other rules can be deleted.
     pub fn context_tag(&self, context: &str) -> String {
-        self.keyed(b"shush/context/v1\0", context, b"")[..16].to_string()
+        self.keyed(b"shush/context/v1\0", context, b"")[..8].to_string()
     }
 
     /// 32 hex digits of the HMAC of `domain`, `context`, a NUL and `data`.

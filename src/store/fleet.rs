@@ -60,7 +60,7 @@ pub struct RepoRow {
 }
 
 /// Seconds since the epoch.
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -9,8 +9,9 @@ use crate::fingerprint::FingerprintKey;
 use crate::git::{BlobLedger, KnownBlobs, ScannedBlob};
 use gix::ObjectId;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Keys looked up in one statement (one parameter each).
 const LOOKUP_BATCH: usize = 500;
@@ -18,32 +19,133 @@ const LOOKUP_BATCH: usize = 500;
 /// Rows written in one statement (two parameters each).
 const INSERT_BATCH: usize = 500;
 
+/// A blob's row in the ledger, as a lookup finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerRow {
+    /// Scanned: whether it had findings.
+    Verdict(bool),
+    /// Being scanned under the claim (repository id, attempt).
+    Pending(Claimant),
+}
+
+/// A claim of the fleet's queue (repository id, attempt): who holds a blob being scanned.
+pub type Claimant = (i64, i64);
+
 impl Store {
-    /// Of `keys` (blob keys), those in the ledger, with whether their blob had findings.
-    pub fn known_blobs(&mut self, keys: &[String]) -> Result<HashMap<String, bool>> {
-        let mut known = HashMap::new();
+    /// Of `keys` (blob keys), those in the ledger, as they are now.
+    pub fn ledger_rows(&mut self, keys: &[String]) -> Result<HashMap<String, LedgerRow>> {
+        let mut rows = HashMap::new();
         for chunk in keys.chunks(LOOKUP_BATCH) {
             let sql = format!(
-                "SELECT id, findings FROM scanned_blobs WHERE id IN ({})",
+                "SELECT id, findings, owner_repo, owner_attempt FROM scanned_blobs WHERE id IN ({})",
                 placeholders(chunk.len(), 1)
             );
             let params: Vec<Val> = chunk.iter().map(Val::from).collect();
-            for row in self.rows(&sql, &params)? {
-                known.insert(row[0].text(), row[1].int() != 0);
+            for r in self.rows(&sql, &params)? {
+                let row = match r[1].opt_int() {
+                    Some(f) => LedgerRow::Verdict(f != 0),
+                    None => LedgerRow::Pending((r[2].int(), r[3].int())),
+                };
+                rows.insert(r[0].text(), row);
             }
         }
-        Ok(known)
+        Ok(rows)
     }
 
-    /// Adds `rows` (blob key, whether it had findings), made under the scan identity tagged
-    /// `rules`, to the ledger, in one transaction; a key already there (another worker
-    /// scanned the same blob at the same moment) is left as it is, since the verdict is the
-    /// same.
+    /// Of `claims`, those still held: their repository is running at that attempt under a
+    /// lease that has not run out.
+    pub fn live_claims(&mut self, claims: &[Claimant]) -> Result<HashSet<Claimant>> {
+        let mut live = HashSet::new();
+        let ids: Vec<i64> = claims.iter().map(|c| c.0).collect();
+        for chunk in ids.chunks(LOOKUP_BATCH) {
+            let sql = format!(
+                "SELECT id, attempts FROM fleet_repos
+                 WHERE state = 'running' AND lease_until >= ?1 AND id IN ({})",
+                placeholders(chunk.len(), 2)
+            );
+            let mut params = vec![Val::from(super::fleet::now())];
+            params.extend(chunk.iter().map(|&i| Val::from(i)));
+            for r in self.rows(&sql, &params)? {
+                live.insert((r[0].int(), r[1].int()));
+            }
+        }
+        Ok(live.into_iter().filter(|c| claims.contains(c)).collect())
+    }
+
+    /// Reserves the blobs of `keys` not in the ledger for `owner` to scan (under the scan
+    /// identity tagged `rules`); returns those it reserved (another worker may have taken
+    /// some a moment before). Each batch is committed at once, so others see it.
+    pub fn reserve_blobs(
+        &mut self,
+        keys: &[String],
+        rules: &str,
+        owner: Claimant,
+    ) -> Result<HashSet<String>> {
+        let mut reserved = HashSet::new();
+        for chunk in keys.chunks(INSERT_BATCH) {
+            let sql = format!(
+                "INSERT INTO scanned_blobs(id, findings, rules, owner_repo, owner_attempt)
+                 VALUES {} ON CONFLICT(id) DO NOTHING RETURNING id",
+                (0..chunk.len())
+                    .map(|i| format!("(?{}, NULL, ?1, ?2, ?3)", i + 4))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut params = vec![Val::from(rules), owner.0.into(), owner.1.into()];
+            params.extend(chunk.iter().map(Val::from));
+            for r in self.rows(&sql, &params)? {
+                reserved.insert(r[0].text());
+            }
+        }
+        Ok(reserved)
+    }
+
+    /// Moves the blobs of `keys` still being scanned under the dead claim `from` to `to`;
+    /// returns those it moved.
+    pub fn take_over_blobs(
+        &mut self,
+        keys: &[String],
+        from: Claimant,
+        to: Claimant,
+    ) -> Result<HashSet<String>> {
+        let mut moved = HashSet::new();
+        for chunk in keys.chunks(LOOKUP_BATCH) {
+            let sql = format!(
+                "UPDATE scanned_blobs SET owner_repo = ?1, owner_attempt = ?2
+                 WHERE findings IS NULL AND owner_repo = ?3 AND owner_attempt = ?4 AND id IN ({})
+                 RETURNING id",
+                placeholders(chunk.len(), 5)
+            );
+            let mut params = vec![to.0.into(), to.1.into(), from.0.into(), from.1.into()];
+            params.extend(chunk.iter().map(Val::from));
+            for r in self.rows(&sql, &params)? {
+                moved.insert(r[0].text());
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Drops the reservations `owner` still holds (blobs it did not scan after all: over the
+    /// size cap, unreadable, or its audit failed), so that no one waits for them.
+    pub fn release_blobs(&mut self, owner: Claimant) -> Result<u64> {
+        self.exec(
+            "DELETE FROM scanned_blobs WHERE findings IS NULL AND owner_repo = ?1 AND owner_attempt = ?2",
+            &[owner.0.into(), owner.1.into()],
+        )
+    }
+
+    /// Keeps `rows` (blob key, whether it had findings), made under the scan identity tagged
+    /// `rules`, in one transaction: a new key is added, a reserved one gets its verdict, and
+    /// one that has a verdict already (another worker scanned the same blob) keeps it, since
+    /// the verdict is the same.
     pub fn record_blobs(&mut self, rows: &[(String, bool)], rules: &str) -> Result<()> {
         self.begin()?;
         for chunk in rows.chunks(INSERT_BATCH) {
             let sql = format!(
-                "INSERT INTO scanned_blobs(id, findings, rules) VALUES {} ON CONFLICT(id) DO NOTHING",
+                "INSERT INTO scanned_blobs(id, findings, rules) VALUES {}
+                 ON CONFLICT(id) DO UPDATE SET findings = excluded.findings, rules = excluded.rules,
+                     owner_repo = NULL, owner_attempt = NULL
+                 WHERE scanned_blobs.findings IS NULL",
                 (0..chunk.len())
                     .map(|i| format!("(?{}, ?{}, ?1)", 2 * i + 2, 2 * i + 3))
                     .collect::<Vec<_>>()
@@ -88,7 +190,10 @@ fn placeholders(n: usize, first: usize) -> String {
 }
 
 /// A store as a git audit's [`BlobLedger`]: lookups and records keyed under the store's
-/// fingerprint key and the engine's scan identity.
+/// fingerprint key and the engine's scan identity. Given the claim its worker holds
+/// ([`StoreLedger::set_claim`]), it also reserves the blobs it will scan, so that workers
+/// auditing repositories that share blobs at the same moment scan each one once: a blob
+/// another live claim holds is left to it and its verdict waited for.
 pub struct StoreLedger {
     store: Mutex<Store>,
     key: FingerprintKey,
@@ -99,6 +204,10 @@ pub struct StoreLedger {
     error: Mutex<Option<StoreError>>,
     /// Whether lookups are made (off: every blob is scanned again, and recorded).
     consult: bool,
+    /// The claim of the audit in progress: blobs are reserved under it.
+    claim: Mutex<Option<Claimant>>,
+    /// How long to wait for another worker's verdicts before scanning the blobs anyway.
+    wait_limit: Mutex<Duration>,
 }
 
 impl std::fmt::Debug for StoreLedger {
@@ -120,6 +229,8 @@ impl StoreLedger {
             context,
             error: Mutex::new(None),
             consult: true,
+            claim: Mutex::new(None),
+            wait_limit: Mutex::new(Duration::from_secs(600)),
         }
     }
 
@@ -129,6 +240,25 @@ impl StoreLedger {
         StoreLedger {
             consult: false,
             ..self
+        }
+    }
+
+    /// Sets the claim (repository id, attempt) of the audit about to run, under which the
+    /// blobs it scans are reserved; `None` (the default) reserves nothing. `wait_limit`
+    /// bounds the wait for blobs other claims hold (their lease bounds it too).
+    pub fn set_claim(&self, claim: Option<Claimant>, wait_limit: Duration) {
+        *lock(&self.claim) = claim;
+        *lock(&self.wait_limit) = wait_limit;
+    }
+
+    /// Ends the audit of the claim set by [`StoreLedger::set_claim`]: the reservations it
+    /// still holds are dropped (see [`Store::release_blobs`]).
+    pub fn release(&self) {
+        let Some(claim) = lock(&self.claim).take() else {
+            return;
+        };
+        if let Err(e) = lock(&self.store).release_blobs(claim) {
+            self.keep_error(e);
         }
     }
 
@@ -147,6 +277,52 @@ impl StoreLedger {
     pub fn take_error(&self) -> Option<StoreError> {
         lock(&self.error).take()
     }
+
+    fn keep_error(&self, e: StoreError) {
+        lock(&self.error).get_or_insert(e);
+    }
+
+    /// Sorts `ids` by what the ledger says of them; pending blobs of live claims other than
+    /// `mine` are `elsewhere`, the others are reserved (or taken over) for `mine`.
+    fn classify(
+        &self,
+        store: &mut Store,
+        ids: &[ObjectId],
+        keys: &[String],
+        mine: Option<Claimant>,
+    ) -> Result<KnownBlobs> {
+        let rows = store.ledger_rows(keys)?;
+        let mut known = KnownBlobs::default();
+        let (mut free, mut pending) = (Vec::new(), HashMap::<Claimant, Vec<usize>>::new());
+        for (i, key) in keys.iter().enumerate() {
+            match rows.get(key) {
+                Some(LedgerRow::Verdict(true)) => drop(known.with_findings.insert(ids[i])),
+                Some(LedgerRow::Verdict(false)) => drop(known.clean.insert(ids[i])),
+                Some(LedgerRow::Pending(owner)) => pending.entry(*owner).or_default().push(i),
+                None => free.push(i),
+            }
+        }
+        let Some(mine) = mine else {
+            return Ok(known); // nothing reserved: every blob not known is scanned here
+        };
+        let owners: Vec<Claimant> = pending.keys().copied().collect();
+        let live = store.live_claims(&owners)?;
+        for (owner, at) in pending {
+            if live.contains(&owner) && owner != mine {
+                known.elsewhere.extend(at.iter().map(|&i| ids[i]));
+                continue;
+            }
+            let wanted: Vec<String> = at.iter().map(|&i| keys[i].clone()).collect();
+            let moved = store.take_over_blobs(&wanted, owner, mine)?;
+            let lost = at.iter().filter(|&&i| !moved.contains(&keys[i]));
+            known.elsewhere.extend(lost.map(|&i| ids[i]));
+        }
+        let wanted: Vec<String> = free.iter().map(|&i| keys[i].clone()).collect();
+        let reserved = store.reserve_blobs(&wanted, &self.tag, mine)?;
+        let lost = free.iter().filter(|&&i| !reserved.contains(&keys[i]));
+        known.elsewhere.extend(lost.map(|&i| ids[i]));
+        Ok(known)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -159,31 +335,71 @@ impl BlobLedger for StoreLedger {
             return KnownBlobs::default();
         }
         let keys: Vec<String> = ids.par_iter().map(|id| self.key_of(id)).collect();
-        let found = match lock(&self.store).known_blobs(&keys) {
-            Ok(found) => found,
-            Err(e) => {
-                lock(&self.error).get_or_insert(e);
-                return KnownBlobs::default();
-            }
-        };
+        let mine = *lock(&self.claim);
+        let mut store = lock(&self.store);
+        self.classify(&mut store, ids, &keys, mine)
+            .unwrap_or_else(|e| {
+                self.keep_error(e);
+                KnownBlobs::default()
+            })
+    }
+
+    fn wait(&self, ids: &[ObjectId]) -> KnownBlobs {
         let mut known = KnownBlobs::default();
-        for (id, key) in ids.iter().zip(&keys) {
-            match found.get(key) {
-                Some(true) => known.with_findings.insert(*id),
-                Some(false) => known.clean.insert(*id),
-                None => false,
+        let mut left: Vec<(ObjectId, String)> =
+            ids.iter().map(|id| (*id, self.key_of(id))).collect();
+        let deadline = Instant::now() + *lock(&self.wait_limit);
+        let mine = *lock(&self.claim);
+        while !left.is_empty() {
+            let keys: Vec<String> = left.iter().map(|(_, k)| k.clone()).collect();
+            let mut store = lock(&self.store);
+            let rows = match store.ledger_rows(&keys) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    self.keep_error(e);
+                    break;
+                }
             };
+            let mut owners = Vec::new();
+            left.retain(|(id, key)| match rows.get(key) {
+                Some(LedgerRow::Verdict(true)) => !known.with_findings.insert(*id),
+                Some(LedgerRow::Verdict(false)) => !known.clean.insert(*id),
+                Some(LedgerRow::Pending(owner)) => {
+                    // Its own reservations it scans itself; only others' are waited for.
+                    if Some(*owner) != mine {
+                        owners.push(*owner);
+                    }
+                    true
+                }
+                None => false, // pruned, or never kept: scanned by the caller
+            });
+            owners.sort_unstable();
+            owners.dedup();
+            let alive = match store.live_claims(&owners) {
+                Ok(live) => !live.is_empty(),
+                Err(e) => {
+                    self.keep_error(e);
+                    false
+                }
+            };
+            drop(store);
+            if left.is_empty() || !alive || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(250));
         }
         known
     }
 
     fn record(&self, scanned: &[ScannedBlob]) {
-        let rows: Vec<(String, bool)> = scanned
+        let mut rows: Vec<(String, bool)> = scanned
             .par_iter()
             .map(|b| (self.key_of(&b.id), b.findings))
             .collect();
+        rows.sort_unstable();
+        rows.dedup_by(|a, b| a.0 == b.0);
         if let Err(e) = lock(&self.store).record_blobs(&rows, &self.tag) {
-            lock(&self.error).get_or_insert(e);
+            self.keep_error(e);
         }
     }
 }

@@ -114,13 +114,18 @@ CREATE TABLE IF NOT EXISTS fleet_repos (
 CREATE INDEX IF NOT EXISTS fleet_by_state ON fleet_repos(state, lease_until);
 
 -- The fleet's ledger of blobs scanned: forks, mirrors and vendored copies share most of their
--- blobs, and a worker skips the ones scanned before (attributing those with findings to its
--- own repository). A row's id is an HMAC, under the store's fingerprint key, of the blob id
+-- blobs, and a worker skips the ones scanned before or being scanned by another worker
+-- (attributing those with findings to its own repository). A row's id is an HMAC, under the store's fingerprint key, of the blob id
 -- and the scan's identity (build, rules, options): a change of rules matches no old row, and
 -- without the key no one can confirm a guessed file (whose blob id anyone can compute).
 CREATE TABLE IF NOT EXISTS scanned_blobs (
-    id       TEXT PRIMARY KEY,
-    findings INTEGER NOT NULL,
+    id            TEXT PRIMARY KEY,
+    -- 1 with findings, 0 without; NULL while the worker holding the claim `owner_repo`
+    -- (a fleet_repos id) at attempt `owner_attempt` scans it: others wait for its verdict
+    -- while that claim lives, and take the blob over once it does not.
+    findings      INTEGER,
     -- Which scan identity wrote it (a short HMAC of it), so that rows of old rules can go.
-    rules    TEXT NOT NULL
+    rules         TEXT NOT NULL,
+    owner_repo    INTEGER,
+    owner_attempt INTEGER
 ) WITHOUT ROWID;

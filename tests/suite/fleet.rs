@@ -518,8 +518,8 @@ fn four_worker_processes_share_one_postgres_queue() {
         "{rows:#?}"
     );
     // Every blob of every repository was scanned by its worker or taken from the ledger
-    // (scanned before, in another repository): none left out, none counted twice. Two
-    // repositories audited at the same moment may both scan what they share.
+    // (scanned in another repository, before or at the same moment): none left out, none
+    // counted twice.
     let mut union = std::collections::BTreeSet::new();
     let mut scanned = 0;
     for r in repos.iter().chain([&slow]) {
@@ -535,7 +535,9 @@ fn four_worker_processes_share_one_postgres_queue() {
         scanned += own;
         union.extend(blobs);
     }
-    assert!(scanned >= union.len() as u64);
+    // And each blob was scanned once across the fleet, forks and origins audited at the
+    // same moment included.
+    assert_eq!(scanned, union.len() as u64);
 
     let mut expected = std::collections::BTreeSet::new();
     let mut places = 0;
@@ -734,6 +736,62 @@ fn a_fork_scans_only_the_blobs_its_origin_lacked() {
     for url in &urls[..2] {
         let block = format!("\n    fleet:{url}:\n      a.env:1:");
         assert!(shown.stdout.contains(&block), "{}", shown.stdout);
+    }
+}
+
+/// Two worker processes start at the same moment on a big repository and its fork: each
+/// blob they share is scanned by one of them (the other waits for its verdict), and each
+/// records what a one-process audit of its repository finds.
+#[test]
+fn an_origin_and_its_fork_audited_at_once_scan_each_blob_once() {
+    if !have_git() {
+        return;
+    }
+    let dir = Dir::new();
+    let origin = big_repo_at(
+        dir.path(),
+        "origin.git",
+        (100, 100),
+        &[("a.env", format!("A={}\n", ghp(81)).into_bytes())],
+    );
+    let mut fork = Repo::new();
+    fork.git(&["pull", "-q", origin.to_str().unwrap(), "main"]);
+    fork.write("f.env", format!("F={}\n", ghp(82)));
+    fork.commit("the fork's own");
+    let urls = [
+        origin.display().to_string(),
+        fork.path.display().to_string(),
+    ];
+    fleet(&dir, &["enqueue", &urls[0], &urls[1]]).code(0);
+    let cache = dir.join("cache");
+    let workers: Vec<Child> = (0..2)
+        .map(|_| spawn_worker(&dir, "fleet.db", &cache, "30"))
+        .collect();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (o, f) = (blob_ids(&origin, u64::MAX), blob_ids(&fork.path, u64::MAX));
+    let rows = status(&dir);
+    let count = |key: &str| rows.iter().map(|r| r[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(count("blobs"), o.union(&f).count() as u64, "{rows:#?}");
+    assert_eq!(
+        count("known_blobs"),
+        o.intersection(&f).count() as u64,
+        "{rows:#?}"
+    );
+    let config = dir.create("empty.toml", "[extend]\nuseDefault = true\n");
+    for (url, path) in urls.iter().zip([&origin, &fork.path]) {
+        assert_eq!(
+            stored_places(&dir, url),
+            single_places(path, &config),
+            "{url}"
+        );
     }
 }
 

@@ -153,3 +153,80 @@ fn a_version_1_store_is_upgraded() {
     let err = Store::open(location, None).unwrap_err().to_string();
     assert!(err.contains("schema version 3"), "{err}");
 }
+
+/// Workers auditing at the same moment: a blob one of them is scanning is left to it and
+/// its verdict waited for; a blob held by a claim that died is taken over; what an audit
+/// reserved and did not scan is released.
+fn reservations(location: &str) {
+    let k = key(b"ledger test key one, long enough");
+    let open = || Store::open(location, Some(k.id())).unwrap();
+    let mut queue = open();
+    let urls: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|n| format!("https://git.example/{n}.git"))
+        .collect();
+    queue.enqueue(&urls).unwrap();
+    let claims: Vec<(i64, i64)> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|w| {
+            let c = queue.claim(w, 300).unwrap().unwrap();
+            (c.id, c.attempts)
+        })
+        .collect();
+    let ledger = |claim| {
+        let l = StoreLedger::new(open(), k.clone(), "rules=1".into());
+        l.set_claim(Some(claim), std::time::Duration::from_secs(5));
+        l
+    };
+    let (a, b, c) = (ledger(claims[0]), ledger(claims[1]), ledger(claims[2]));
+    let verdict = |n, findings| ScannedBlob {
+        id: oid(n),
+        findings,
+    };
+
+    // A reserves 1 and 2; B finds them being scanned and reserves 3.
+    let by_a = a.known(&[oid(1), oid(2)]);
+    assert!(by_a.is_empty() && by_a.elsewhere.is_empty());
+    let by_b = b.known(&[oid(1), oid(2), oid(3)]);
+    assert!(by_b.is_empty());
+    assert_eq!(by_b.elsewhere, [oid(1), oid(2)].into());
+    // A's verdicts arrive while B waits.
+    let waiting = std::thread::spawn(move || (b.wait(&[oid(1), oid(2)]), b));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    a.record(&[verdict(1, true), verdict(2, false)]);
+    let (got, b) = waiting.join().unwrap();
+    assert_eq!(got.with_findings, [oid(1)].into());
+    assert_eq!(got.clean, [oid(2)].into());
+
+    // C reserves 4, then its claim ends (failed): B takes 4 over instead of waiting.
+    assert!(c.known(&[oid(4)]).elsewhere.is_empty());
+    assert!(b.known(&[oid(4)]).elsewhere.contains(&oid(4)));
+    queue
+        .end_claim(claims[2].0, "w3", Err("the clone failed"))
+        .unwrap();
+    let again = b.known(&[oid(4)]);
+    assert!(again.is_empty() && again.elsewhere.is_empty());
+    // Waiting on a blob no live claim but its own holds returns at once, without a verdict.
+    let started = std::time::Instant::now();
+    assert!(b.wait(&[oid(4)]).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+
+    // B ends without scanning 3 and 4: their reservations go, the verdicts stay.
+    b.release();
+    assert_eq!(open().ledger_size().unwrap(), 2);
+    assert!(a.take_error().is_none() && b.take_error().is_none());
+}
+
+#[test]
+fn workers_at_the_same_moment_scan_each_blob_once_on_sqlite() {
+    let dir = Dir::new();
+    reservations(dir.join("ledger.db").to_str().unwrap());
+}
+
+#[test]
+fn workers_at_the_same_moment_scan_each_blob_once_on_postgres() {
+    let Some(url) = crate::util::postgres_db("reserve") else {
+        return;
+    };
+    reservations(&url);
+}

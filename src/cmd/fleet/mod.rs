@@ -290,9 +290,16 @@ fn worker(settings: &Settings<'_>, name: &str) -> Result<Tally> {
         .context("starting worker threads")?;
     let mut tally = Tally::default();
     while let Some(claim) = next_claim(&mut s, name, settings, &mut tally)? {
+        // Blobs are reserved under this claim while it lives; another worker waits for
+        // their verdicts up to twice the lease (its renewal keeps it alive meanwhile).
+        ledger.set_claim(
+            Some((claim.id, claim.attempts)),
+            Duration::from_secs(settings.lease.saturating_mul(2).max(60)),
+        );
         let outcome = with_lease(settings, &claim, name, || {
             pool.install(|| audit_repo(&mut s, &ledger, settings, &claim))
         });
+        ledger.release();
         let ended = match outcome {
             Ok((result, open, how)) => {
                 tally.done += 1;

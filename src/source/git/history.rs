@@ -6,6 +6,7 @@
 
 use super::diff::TreeReader;
 use super::graph::{Graph, Tips};
+use super::ledger::{BlobLedger, ScannedBlob};
 use super::odb::{self, Read};
 use super::packs::{self, PassCounters, PassResult};
 use super::report::{
@@ -147,9 +148,55 @@ impl History<'_> {
         if let Some(ledger) = &self.opts.ledger {
             ledger.record(&pass.scanned);
             pass.scanned = Vec::new();
+            let deferred = std::mem::take(&mut pass.deferred);
+            if !deferred.is_empty() {
+                self.settle(ledger.as_ref(), &deferred, &mut pass, report);
+            }
         }
         report.stats.submodules = pass.gitlinks.len() as u64;
         (pass, loaded)
+    }
+
+    /// Blobs another audit was scanning during this one's pass: their verdicts are waited
+    /// for; those that never came (that audit died, or took too long) are scanned here.
+    fn settle(
+        &self,
+        ledger: &dyn BlobLedger,
+        deferred: &[ObjectId],
+        pass: &mut PassResult,
+        report: &mut GitReport,
+    ) {
+        let got = ledger.wait(deferred);
+        report.stats.known += got.len() as u64;
+        pass.hits.extend(got.with_findings.iter().copied());
+        let (mut st, mut buf, mut scanned) = (self.engine.new_state(), Vec::new(), Vec::new());
+        for id in deferred.iter().filter(|id| got.verdict(id).is_none()) {
+            match odb::read_capped(self.repo, id, &mut buf, self.opts.max_blob_size) {
+                Ok(odb::Capped::Found(d)) => {
+                    self.stats.files.fetch_add(1, Relaxed);
+                    self.stats.bytes.fetch_add(d.data.len() as u64, Relaxed);
+                    let (found, _) =
+                        scan_bytes_capped(self.engine, &mut st, d.data, InputMeta::default());
+                    if !found.is_empty() {
+                        pass.hits.insert(*id);
+                    }
+                    scanned.push(ScannedBlob {
+                        id: *id,
+                        findings: !found.is_empty(),
+                    });
+                }
+                Ok(odb::Capped::TooLarge(size)) => {
+                    let what = Subject::Blob {
+                        id: id.to_string(),
+                        path: None,
+                    };
+                    not_scanned(report, self.opts, what, &too_large(size, self.opts));
+                }
+                Ok(odb::Capped::Missing) => {}
+                Err(e) => report.errors.push(e.problem("; skipped")),
+            }
+        }
+        ledger.record(&scanned);
     }
 
     /// The loaded commit graph (empty if its thread failed), with the dangling commits

@@ -19,6 +19,14 @@ pub trait BlobLedger: Send + Sync + std::fmt::Debug {
     /// which costs time and never a finding.
     fn known(&self, ids: &[ObjectId]) -> KnownBlobs;
 
+    /// Waits for the verdicts of `ids`, which [`BlobLedger::known`] said are being scanned
+    /// elsewhere, as long as that goes on; returns those it got. The audit scans the rest
+    /// itself. A ledger that never answers `elsewhere` need not wait.
+    fn wait(&self, ids: &[ObjectId]) -> KnownBlobs {
+        let _ = ids;
+        KnownBlobs::default()
+    }
+
     /// Keeps the verdicts of the blobs an audit scanned (not those it took from the ledger).
     /// A ledger that cannot keep them says so its own way: the audit's results stand.
     fn record(&self, scanned: &[ScannedBlob]);
@@ -31,6 +39,9 @@ pub struct KnownBlobs {
     pub clean: HashSet<ObjectId>,
     /// Scanned before: at least one finding.
     pub with_findings: HashSet<ObjectId>,
+    /// Being scanned by another audit at this moment: its verdict is waited for
+    /// ([`BlobLedger::wait`]) after this audit's own pass.
+    pub elsewhere: HashSet<ObjectId>,
 }
 
 impl KnownBlobs {
@@ -45,7 +56,7 @@ impl KnownBlobs {
         }
     }
 
-    /// How many blobs it knows.
+    /// How many blobs it knows a verdict of.
     pub fn len(&self) -> usize {
         self.clean.len() + self.with_findings.len()
     }

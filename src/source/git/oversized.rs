@@ -83,9 +83,11 @@ pub(crate) fn survey(bundle: &pack::Bundle, max: u64, want_blobs: bool) -> Surve
         }
     }
     if want_blobs {
-        out.blobs = (by_offset.iter().zip(&kinds))
-            .filter(|(_, kind)| **kind != Kind::Other)
-            .map(|(&(_, pos), _)| index.oid_at_index(pos).to_owned())
+        // Blobs that may be over the cap are left out: they are not scanned, so no ledger
+        // has (or should reserve) a verdict for them.
+        out.blobs = (by_offset.iter().zip(&kinds).zip(&bounds))
+            .filter(|((_, kind), bound)| **kind != Kind::Other && **bound <= max)
+            .map(|((&(_, pos), _), _)| index.oid_at_index(pos).to_owned())
             .collect();
     }
     out

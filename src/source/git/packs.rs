@@ -51,6 +51,8 @@ pub(crate) struct PassResult {
     pub skipped: Vec<SkippedBlob>,
     /// The blobs scanned, for the ledger (only when there is one).
     pub scanned: Vec<ScannedBlob>,
+    /// Blobs not scanned because another audit is scanning them (the ledger said so).
+    pub deferred: Vec<ObjectId>,
 }
 
 /// Why a blob was not scanned.
@@ -84,6 +86,7 @@ struct Shared<'a> {
     /// Whether scanned blobs are listed for the ledger.
     list_scanned: bool,
     scanned: Mutex<Vec<ScannedBlob>>,
+    deferred: Mutex<Vec<ObjectId>>,
     hits: Mutex<HashSet<ObjectId>>,
     commits: Mutex<Vec<ObjectId>>,
     gitlinks: Mutex<HashSet<ObjectId>>,
@@ -164,6 +167,10 @@ fn process_object(
                 sh.counters.lfs.fetch_add(1, Relaxed);
                 return;
             }
+            if sh.known.elsewhere.contains(id) {
+                lock(&sh.deferred).push(id.to_owned());
+                return;
+            }
             if let Some(findings) = sh.known.verdict(id) {
                 sh.counters.known.fetch_add(1, Relaxed);
                 if findings {
@@ -240,6 +247,7 @@ pub(crate) fn scan_database(
         known,
         list_scanned: opts.ledger.is_some(),
         scanned: Mutex::new(Vec::new()),
+        deferred: Mutex::new(Vec::new()),
         hits: Mutex::new(HashSet::new()),
         commits: Mutex::new(Vec::new()),
         gitlinks: Mutex::new(HashSet::new()),
@@ -267,6 +275,7 @@ pub(crate) fn scan_database(
         gitlinks: take(shared.gitlinks),
         skipped: take(shared.skipped),
         scanned: take(shared.scanned),
+        deferred: take(shared.deferred),
         errors,
         packs,
     }
@@ -306,6 +315,7 @@ struct Counts {
     known: u64,
     skipped: usize,
     scanned: usize,
+    deferred: usize,
 }
 
 impl Shared<'_> {
@@ -319,6 +329,7 @@ impl Shared<'_> {
             known: self.counters.known.load(Relaxed),
             skipped: lock(&self.skipped).len(),
             scanned: lock(&self.scanned).len(),
+            deferred: lock(&self.deferred).len(),
         }
     }
 
@@ -331,6 +342,7 @@ impl Shared<'_> {
         self.counters.known.store(c.known, Relaxed);
         lock(&self.skipped).truncate(c.skipped);
         lock(&self.scanned).truncate(c.scanned);
+        lock(&self.deferred).truncate(c.deferred);
     }
 
     fn skip(&self, id: ObjectId, size: u64, why: Skip) {

@@ -172,8 +172,8 @@ fn tree_of(
 }
 
 /// Scans each distinct blob of `occurrences` once, in parallel (those the ledger knows
-/// excepted: their verdict is taken from it); returns those with hits and reports the ones
-/// that could not be scanned.
+/// excepted: their verdict is taken from it, or waited for while another audit scans
+/// them); returns those with hits and reports the ones that could not be scanned.
 fn blobs_with_hits(
     repo: &gix::Repository,
     engine: &Engine,
@@ -184,17 +184,45 @@ fn blobs_with_hits(
 ) -> HashSet<ObjectId> {
     let mut seen = HashSet::new();
     let firsts: Vec<&Occurrence> = occurrences.iter().filter(|o| seen.insert(o.blob)).collect();
-    let known = match &opts.ledger {
-        Some(ledger) => ledger.known(&firsts.iter().map(|o| o.blob).collect::<Vec<_>>()),
-        None => KnownBlobs::default(),
+    let Some(ledger) = &opts.ledger else {
+        let results = scan_all(repo, engine, &firsts, &KnownBlobs::default(), opts, stats);
+        return tally(results, report, opts).hits;
     };
+    let known = ledger.known(&firsts.iter().map(|o| o.blob).collect::<Vec<_>>());
+    let results = scan_all(repo, engine, &firsts, &known, opts, stats);
+    let mut first = tally(results, report, opts);
+    // Own verdicts first: another audit may be waiting for them while this one waits.
+    ledger.record(&first.scanned);
+    if !first.deferred.is_empty() {
+        let ids: Vec<ObjectId> = first.deferred.iter().map(|o| o.blob).collect();
+        let got = ledger.wait(&ids);
+        let results = scan_all(repo, engine, &first.deferred, &got, opts, stats);
+        let second = tally(results, report, opts);
+        ledger.record(&second.scanned);
+        first.hits.extend(second.hits);
+    }
+    first.hits
+}
+
+/// Scans the blobs of `firsts` in parallel, taking the ledger's verdicts from `known`.
+fn scan_all<'o>(
+    repo: &gix::Repository,
+    engine: &Engine,
+    firsts: &[&'o Occurrence],
+    known: &KnownBlobs,
+    opts: &GitOptions,
+    stats: &Stats,
+) -> Vec<(&'o Occurrence, Result<Blob, Problem>)> {
     let sync = repo.clone().into_sync();
-    let results: Vec<(&Occurrence, Result<Blob, Problem>)> = firsts
+    firsts
         .par_iter()
         .with_min_len(8)
         .map_init(
             || (sync.to_thread_local(), engine.new_state(), Vec::new()),
             |(repo, st, buf), occ| {
+                if known.elsewhere.contains(&occ.blob) {
+                    return (*occ, Ok(Blob::Elsewhere));
+                }
                 if let Some(findings) = known.verdict(&occ.blob) {
                     return (*occ, Ok(Blob::Known { findings }));
                 }
@@ -220,9 +248,30 @@ fn blobs_with_hits(
                 (*occ, r)
             },
         )
-        .collect();
-    let mut hits = HashSet::new();
-    let mut scanned = Vec::new();
+        .collect()
+}
+
+/// What one round of scanning a range's blobs gave.
+struct Tally<'o> {
+    hits: HashSet<ObjectId>,
+    /// The verdicts of the blobs scanned, for the ledger.
+    scanned: Vec<ScannedBlob>,
+    /// Blobs another audit is scanning.
+    deferred: Vec<&'o Occurrence>,
+}
+
+/// Sorts the results of [`scan_all`]: hits, verdicts, blobs deferred; reports the blobs
+/// that could not be scanned.
+fn tally<'o>(
+    results: Vec<(&'o Occurrence, Result<Blob, Problem>)>,
+    report: &mut GitReport,
+    opts: &GitOptions,
+) -> Tally<'o> {
+    let mut t = Tally {
+        hits: HashSet::new(),
+        scanned: Vec::new(),
+        deferred: Vec::new(),
+    };
     for (occ, r) in results {
         let verdict = |findings| ScannedBlob {
             id: occ.blob,
@@ -230,16 +279,17 @@ fn blobs_with_hits(
         };
         match r {
             Ok(Blob::Hit) => {
-                hits.insert(occ.blob);
-                scanned.push(verdict(true));
+                t.hits.insert(occ.blob);
+                t.scanned.push(verdict(true));
             }
-            Ok(Blob::Clean) => scanned.push(verdict(false)),
+            Ok(Blob::Clean) => t.scanned.push(verdict(false)),
             Ok(Blob::Known { findings }) => {
                 report.stats.known += 1;
                 if findings {
-                    hits.insert(occ.blob);
+                    t.hits.insert(occ.blob);
                 }
             }
+            Ok(Blob::Elsewhere) => t.deferred.push(occ),
             Ok(Blob::TooLarge(size)) => {
                 let what = Subject::Blob {
                     id: occ.blob.to_string(),
@@ -251,10 +301,7 @@ fn blobs_with_hits(
             Err(e) => report.errors.push(e),
         }
     }
-    if let Some(ledger) = &opts.ledger {
-        ledger.record(&scanned);
-    }
-    hits
+    t
 }
 
 /// What scanning one blob of a range found.
@@ -268,6 +315,8 @@ enum Blob {
         /// Whether it had findings.
         findings: bool,
     },
+    /// Being scanned by another audit: its verdict is waited for.
+    Elsewhere,
     /// Not scanned: over the size cap (its size).
     TooLarge(u64),
     /// Not in the database.

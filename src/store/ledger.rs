@@ -74,8 +74,28 @@ impl Store {
 
     /// Reserves the blobs of `keys` not in the ledger for `owner` to scan (under the scan
     /// identity tagged `rules`); returns those it reserved (another worker may have taken
-    /// some a moment before). Each batch is committed at once, so others see it.
+    /// some a moment before). One transaction, committed before it returns, so that others
+    /// see the reservations before this worker's pass begins.
     pub fn reserve_blobs(
+        &mut self,
+        keys: &[String],
+        rules: &str,
+        owner: Claimant,
+    ) -> Result<HashSet<String>> {
+        self.begin()?;
+        match self.reserve_in_transaction(keys, rules, owner) {
+            Ok(reserved) => {
+                self.batch("COMMIT")?;
+                Ok(reserved)
+            }
+            Err(e) => {
+                self.abandon_run();
+                Err(e)
+            }
+        }
+    }
+
+    fn reserve_in_transaction(
         &mut self,
         keys: &[String],
         rules: &str,

@@ -370,41 +370,28 @@ impl BlobLedger for StoreLedger {
             ids.iter().map(|id| (*id, self.key_of(id))).collect();
         let deadline = Instant::now() + *lock(&self.wait_limit);
         let mine = *lock(&self.claim);
+        let mut holders_gone = false;
         while !left.is_empty() {
-            let keys: Vec<String> = left.iter().map(|(_, k)| k.clone()).collect();
             let mut store = lock(&self.store);
-            let rows = match store.ledger_rows(&keys) {
-                Ok(rows) => rows,
+            let polled = poll(&mut store, &mut left, &mut known, mine);
+            let alive = polled.and_then(|holders| store.live_claims(&holders));
+            drop(store);
+            let alive = match alive {
+                Ok(live) => !live.is_empty(),
                 Err(e) => {
                     self.keep_error(e);
                     break;
                 }
             };
-            let mut owners = Vec::new();
-            left.retain(|(id, key)| match rows.get(key) {
-                Some(LedgerRow::Verdict(true)) => !known.with_findings.insert(*id),
-                Some(LedgerRow::Verdict(false)) => !known.clean.insert(*id),
-                Some(LedgerRow::Pending(owner)) => {
-                    // Its own reservations it scans itself; only others' are waited for.
-                    if Some(*owner) != mine {
-                        owners.push(*owner);
-                    }
-                    true
-                }
-                None => false, // pruned, or never kept: scanned by the caller
-            });
-            owners.sort_unstable();
-            owners.dedup();
-            let alive = match store.live_claims(&owners) {
-                Ok(live) => !live.is_empty(),
-                Err(e) => {
-                    self.keep_error(e);
-                    false
-                }
-            };
-            drop(store);
-            if left.is_empty() || !alive || Instant::now() >= deadline {
+            // Once no holder lives, read once more: a verdict recorded just before its
+            // holder ended (reads of many keys are not one snapshot) is there now; what is
+            // still pending after that was abandoned.
+            if left.is_empty() || holders_gone || Instant::now() >= deadline {
                 break;
+            }
+            if !alive {
+                holders_gone = true;
+                continue;
             }
             std::thread::sleep(Duration::from_millis(250));
         }
@@ -422,4 +409,33 @@ impl BlobLedger for StoreLedger {
             self.keep_error(e);
         }
     }
+}
+
+/// Reads the rows of the blobs `left`: verdicts go to `known` (and leave `left`), as do
+/// blobs no longer in the ledger (released: the caller scans them); returns the claims
+/// other than `mine` that hold the rest.
+fn poll(
+    store: &mut Store,
+    left: &mut Vec<(ObjectId, String)>,
+    known: &mut KnownBlobs,
+    mine: Option<Claimant>,
+) -> Result<Vec<Claimant>> {
+    let keys: Vec<String> = left.iter().map(|(_, k)| k.clone()).collect();
+    let rows = store.ledger_rows(&keys)?;
+    let mut holders = Vec::new();
+    left.retain(|(id, key)| match rows.get(key) {
+        Some(LedgerRow::Verdict(true)) => !known.with_findings.insert(*id),
+        Some(LedgerRow::Verdict(false)) => !known.clean.insert(*id),
+        Some(LedgerRow::Pending(holder)) => {
+            // Its own reservations it scans itself; only others' are waited for.
+            if Some(*holder) != mine {
+                holders.push(*holder);
+            }
+            true
+        }
+        None => false,
+    });
+    holders.sort_unstable();
+    holders.dedup();
+    Ok(holders)
 }

@@ -767,19 +767,20 @@ fn an_origin_and_its_fork_audited_at_once_scan_each_blob_once() {
     let workers: Vec<Child> = (0..2)
         .map(|_| spawn_worker(&dir, "fleet.db", &cache, "30"))
         .collect();
+    let mut said = String::new();
     for w in workers {
         let out = w.wait_with_output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        said.push_str(&String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{said}");
     }
     let (o, f) = (blob_ids(&origin, u64::MAX), blob_ids(&fork.path, u64::MAX));
     let rows = status(&dir);
     let count = |key: &str| rows.iter().map(|r| r[key].as_u64().unwrap()).sum::<u64>();
-    assert_eq!(count("blobs"), o.union(&f).count() as u64, "{rows:#?}");
+    assert_eq!(
+        count("blobs"),
+        o.union(&f).count() as u64,
+        "{rows:#?}\n{said}"
+    );
     assert_eq!(
         count("known_blobs"),
         o.intersection(&f).count() as u64,

@@ -405,8 +405,18 @@ impl BlobLedger for StoreLedger {
             .collect();
         rows.sort_unstable();
         rows.dedup_by(|a, b| a.0 == b.0);
-        if let Err(e) = lock(&self.store).record_blobs(&rows, &self.tag) {
+        let mut store = lock(&self.store);
+        if let Err(e) = store.record_blobs(&rows, &self.tag) {
             self.keep_error(e);
+        }
+        // What the pass reserved and did not scan (LFS pointers, blobs over the cap, ones it
+        // could not read) is given up now, not when the audit ends: a worker waiting for it
+        // would otherwise wait for this whole audit, and this one, waiting in turn, for
+        // that worker's (each records before it waits, so neither waits for the other).
+        if let Some(claim) = *lock(&self.claim) {
+            if let Err(e) = store.release_blobs(claim) {
+                self.keep_error(e);
+            }
         }
     }
 }

@@ -198,6 +198,15 @@ fn reservations(location: &str) {
     assert_eq!(got.with_findings, [oid(1)].into());
     assert_eq!(got.clean, [oid(2)].into());
 
+    // What A reserved and its pass did not scan (an LFS pointer, say) is given up when A
+    // records, not when its audit ends: B does not wait for it, and scans it itself.
+    assert!(a.known(&[oid(6)]).elsewhere.is_empty());
+    assert!(b.known(&[oid(6)]).elsewhere.contains(&oid(6)));
+    a.record(&[]);
+    let started = std::time::Instant::now();
+    assert!(b.wait(&[oid(6)]).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+
     // C reserves 4, then its claim ends (failed): B takes 4 over instead of waiting.
     assert!(c.known(&[oid(4)]).elsewhere.is_empty());
     assert!(b.known(&[oid(4)]).elsewhere.contains(&oid(4)));

@@ -27,8 +27,10 @@ pub trait BlobLedger: Send + Sync + std::fmt::Debug {
         KnownBlobs::default()
     }
 
-    /// Keeps the verdicts of the blobs an audit scanned (not those it took from the ledger).
-    /// A ledger that cannot keep them says so its own way: the audit's results stand.
+    /// Keeps the verdicts of the blobs an audit scanned (not those it took from the ledger),
+    /// called once its pass is over: a ledger that reserves blobs also gives up then the
+    /// ones the pass did not scan, so that no one waits for them. A ledger that cannot keep
+    /// the verdicts says so its own way: the audit's results stand.
     fn record(&self, scanned: &[ScannedBlob]);
 }
 

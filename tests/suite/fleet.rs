@@ -364,11 +364,7 @@ fn status_of(dir: &Dir, store: &str) -> Vec<Value> {
         .args(["fleet", "--store", store, "status", "--json"])
         .run();
     out.code(0);
-    serde_json::from_str::<Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    out.json().as_array().unwrap().clone()
 }
 
 /// Waits until a worker claims the repository whose URL ends with `url_end`; its name.

@@ -6,9 +6,10 @@
 
 use super::diff::TreeReader;
 use super::graph::{Graph, Tips};
-use super::ledger::{BlobLedger, ScannedBlob};
+use super::ledger::BlobLedger;
 use super::odb::{self, Read};
 use super::packs::{self, PassCounters, PassResult};
+use super::range;
 use super::report::{
     GitOptions, GitReport, Occurrence, Out, UNATTRIBUTED, not_scanned, rescan, too_large,
 };
@@ -167,36 +168,19 @@ impl History<'_> {
         report: &mut GitReport,
     ) {
         let got = ledger.wait(deferred);
-        report.stats.known += got.len() as u64;
-        pass.hits.extend(got.with_findings.iter().copied());
-        let (mut st, mut buf, mut scanned) = (self.engine.new_state(), Vec::new(), Vec::new());
-        for id in deferred.iter().filter(|id| got.verdict(id).is_none()) {
-            match odb::read_capped(self.repo, id, &mut buf, self.opts.max_blob_size) {
-                Ok(odb::Capped::Found(d)) => {
-                    self.stats.files.fetch_add(1, Relaxed);
-                    self.stats.bytes.fetch_add(d.data.len() as u64, Relaxed);
-                    let (found, _) =
-                        scan_bytes_capped(self.engine, &mut st, d.data, InputMeta::default());
-                    if !found.is_empty() {
-                        pass.hits.insert(*id);
-                    }
-                    scanned.push(ScannedBlob {
-                        id: *id,
-                        findings: !found.is_empty(),
-                    });
-                }
-                Ok(odb::Capped::TooLarge(size)) => {
-                    let what = Subject::Blob {
-                        id: id.to_string(),
-                        path: None,
-                    };
-                    not_scanned(report, self.opts, what, &too_large(size, self.opts));
-                }
-                Ok(odb::Capped::Missing) => {}
-                Err(e) => report.errors.push(e.problem("; skipped")),
-            }
-        }
-        ledger.record(&scanned);
+        let occurrences: Vec<Occurrence> = (deferred.iter())
+            .map(|&blob| Occurrence {
+                blob,
+                path: None,
+                commit: None,
+                via: None,
+            })
+            .collect();
+        let firsts: Vec<&Occurrence> = occurrences.iter().collect();
+        let results = range::scan_all(self.repo, self.engine, &firsts, &got, self.opts, self.stats);
+        let tally = range::tally(results, report, self.opts);
+        pass.hits.extend(tally.hits);
+        ledger.record(&tally.scanned);
     }
 
     /// The loaded commit graph (empty if its thread failed), with the dangling commits

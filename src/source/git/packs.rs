@@ -83,8 +83,8 @@ struct Shared<'a> {
     want_commits: bool,
     /// What the ledger knew of this repository's objects (empty without one).
     known: KnownBlobs,
-    /// Whether scanned blobs are listed for the ledger.
-    list_scanned: bool,
+    /// Whether there is a ledger (its verdicts are looked at, scanned blobs listed for it).
+    ledger: bool,
     scanned: Mutex<Vec<ScannedBlob>>,
     deferred: Mutex<Vec<ObjectId>>,
     hits: Mutex<HashSet<ObjectId>>,
@@ -167,15 +167,7 @@ fn process_object(
                 sh.counters.lfs.fetch_add(1, Relaxed);
                 return;
             }
-            if sh.known.elsewhere.contains(id) {
-                lock(&sh.deferred).push(id.to_owned());
-                return;
-            }
-            if let Some(findings) = sh.known.verdict(id) {
-                sh.counters.known.fetch_add(1, Relaxed);
-                if findings {
-                    lock(&sh.hits).insert(id.to_owned());
-                }
+            if sh.ledger && known_to_ledger(sh, id) {
                 return;
             }
             sh.stats.files.fetch_add(1, Relaxed);
@@ -186,7 +178,7 @@ fn process_object(
             if findings {
                 lock(&sh.hits).insert(id.to_owned());
             }
-            if sh.list_scanned {
+            if sh.ledger {
                 lock(&sh.scanned).push(ScannedBlob {
                     id: id.to_owned(),
                     findings,
@@ -208,6 +200,23 @@ fn process_object(
         }
         _ => {}
     }
+}
+
+/// Whether the ledger's answer settles blob `id`: another audit is scanning it (it is
+/// deferred), or it was scanned before (its verdict is taken).
+fn known_to_ledger(sh: &Shared<'_>, id: &gix::oid) -> bool {
+    if sh.known.elsewhere.contains(id) {
+        lock(&sh.deferred).push(id.to_owned());
+        return true;
+    }
+    let Some(findings) = sh.known.verdict(id) else {
+        return false;
+    };
+    sh.counters.known.fetch_add(1, Relaxed);
+    if findings {
+        lock(&sh.hits).insert(id.to_owned());
+    }
+    true
 }
 
 /// Decodes every object of the repository once and scans its blobs (those the ledger of
@@ -245,7 +254,7 @@ pub(crate) fn scan_database(
         max_blob: opts.max_blob_size,
         want_commits: opts.all_objects,
         known,
-        list_scanned: opts.ledger.is_some(),
+        ledger: opts.ledger.is_some(),
         scanned: Mutex::new(Vec::new()),
         deferred: Mutex::new(Vec::new()),
         hits: Mutex::new(HashSet::new()),
@@ -296,7 +305,10 @@ fn maybe_blobs(
     dirs: &[PathBuf],
     hash: gix::hash::Kind,
 ) -> Vec<ObjectId> {
-    let mut ids: Vec<ObjectId> = surveys.iter().flat_map(|s| s.blobs.clone()).collect();
+    let mut ids: Vec<ObjectId> = surveys
+        .iter()
+        .flat_map(|s| s.blobs.iter().copied())
+        .collect();
     for dir in dirs {
         ids.extend(odb::loose_ids(dir, hash));
     }

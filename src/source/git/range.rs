@@ -205,7 +205,7 @@ fn blobs_with_hits(
 }
 
 /// Scans the blobs of `firsts` in parallel, taking the ledger's verdicts from `known`.
-fn scan_all<'o>(
+pub(super) fn scan_all<'o>(
     repo: &gix::Repository,
     engine: &Engine,
     firsts: &[&'o Occurrence],
@@ -252,17 +252,18 @@ fn scan_all<'o>(
 }
 
 /// What one round of scanning a range's blobs gave.
-struct Tally<'o> {
-    hits: HashSet<ObjectId>,
+pub(super) struct Tally<'o> {
+    /// Blobs with findings.
+    pub hits: HashSet<ObjectId>,
     /// The verdicts of the blobs scanned, for the ledger.
-    scanned: Vec<ScannedBlob>,
+    pub scanned: Vec<ScannedBlob>,
     /// Blobs another audit is scanning.
-    deferred: Vec<&'o Occurrence>,
+    pub deferred: Vec<&'o Occurrence>,
 }
 
 /// Sorts the results of [`scan_all`]: hits, verdicts, blobs deferred; reports the blobs
 /// that could not be scanned.
-fn tally<'o>(
+pub(super) fn tally<'o>(
     results: Vec<(&'o Occurrence, Result<Blob, Problem>)>,
     report: &mut GitReport,
     opts: &GitOptions,
@@ -305,7 +306,7 @@ fn tally<'o>(
 }
 
 /// What scanning one blob of a range found.
-enum Blob {
+pub(super) enum Blob {
     /// Findings.
     Hit,
     /// None.
